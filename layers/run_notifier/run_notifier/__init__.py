@@ -1,0 +1,1 @@
+"""Shared code of the Apify Run Notifier (deployed as a Lambda layer)."""

@@ -1,0 +1,122 @@
+"""Turn an SQS message body into a WatchRequest, or reject it with a reason.
+
+Accepted bodies (see README, "Queue messages"):
+
+* ``{"runId": "<id>"}`` plus the fields the watcher adds when it re-enqueues;
+* Apify's webhook payload (run ID at ``eventData.actorRunId`` or ``resource.id``);
+* a bare run ID, as plain text or as a JSON string.
+
+Nothing here makes a request: a body is validated before anything reaches Apify.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
+#: SQS allows 256 KiB; Apify's webhook payload with a full run object is a few KiB.
+MAX_BODY_BYTES = 256 * 1024
+MAX_ATTEMPT = 100_000
+
+
+class InvalidMessage(ValueError):
+    """The body cannot be watched; the message says why (never echoes the whole body)."""
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    run_id: str
+    attempt: int = 0
+    first_seen_at: datetime | None = None
+    #: True when this delivery exists to re-read a terminal run's settled costs.
+    settle: bool = False
+    #: Which accepted body shape it came from (for logs).
+    source: str = "message"
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"runId": self.run_id, "attempt": self.attempt}
+        if self.first_seen_at is not None:
+            body["firstSeenAt"] = self.first_seen_at.isoformat().replace("+00:00", "Z")
+        if self.settle:
+            body["settle"] = True
+        return body
+
+
+def validate_run_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidMessage(f"run ID must be a string, got {type(value).__name__}")
+    if not RUN_ID_PATTERN.fullmatch(value):
+        raise InvalidMessage(f"run ID must be 1-64 characters of [A-Za-z0-9], got {_preview(value)}")
+    return value
+
+
+def parse_body(body: str | None) -> WatchRequest:
+    if body is None or not body.strip():
+        raise InvalidMessage("empty message body")
+    if len(body.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
+        raise InvalidMessage(f"message body larger than {MAX_BODY_BYTES} bytes")
+    text = body.strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        # Not JSON: the only other accepted shape is a bare run ID.
+        if RUN_ID_PATTERN.fullmatch(text):
+            return WatchRequest(run_id=text, source="bare")
+        raise InvalidMessage(f"body is neither JSON nor a bare run ID: {_preview(text)}") from None
+    if isinstance(parsed, str):
+        return WatchRequest(run_id=validate_run_id(parsed), source="bare")
+    if not isinstance(parsed, dict):
+        raise InvalidMessage(f"JSON body must be an object or a string, got {type(parsed).__name__}")
+    if "runId" in parsed:
+        return _from_watcher_body(parsed)
+    return _from_apify_webhook(parsed)
+
+
+def _from_watcher_body(body: dict[str, Any]) -> WatchRequest:
+    run_id = validate_run_id(body["runId"])
+    attempt = body.get("attempt", 0)
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or not 0 <= attempt <= MAX_ATTEMPT:
+        raise InvalidMessage(f"attempt must be a whole number 0..{MAX_ATTEMPT}, got {_preview(attempt)}")
+    first_seen = body.get("firstSeenAt")
+    settle = body.get("settle", False)
+    if not isinstance(settle, bool):
+        raise InvalidMessage("settle must be true or false")
+    return WatchRequest(
+        run_id=run_id,
+        attempt=attempt,
+        first_seen_at=_parse_time(first_seen) if first_seen is not None else None,
+        settle=settle,
+        source="watcher" if "attempt" in body else "runId",
+    )
+
+
+def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
+    event_data = body.get("eventData")
+    resource = body.get("resource")
+    candidate: object = None
+    if isinstance(event_data, dict) and event_data.get("actorRunId") is not None:
+        candidate = event_data["actorRunId"]
+    elif isinstance(resource, dict) and resource.get("id") is not None:
+        candidate = resource["id"]
+    if candidate is None:
+        raise InvalidMessage("JSON body has no run ID (expected runId, eventData.actorRunId or resource.id)")
+    return WatchRequest(run_id=validate_run_id(candidate), source="apify-webhook")
+
+
+def _parse_time(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidMessage(f"firstSeenAt is not an ISO 8601 time: {_preview(value)}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise InvalidMessage(f"firstSeenAt must be an ISO 8601 string, got {_preview(value)}")
+
+
+def _preview(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"

@@ -1,0 +1,183 @@
+"""Announce a finished run exactly once per destination.
+
+Why DynamoDB conditional writes on the run's own item, not Powertools idempotency:
+idempotency caches one function result per payload, so a run with three destinations where
+one failed would either re-post to all three or to none. Here each destination has its own
+lease-based claim on the run item (`run_store.RunStore.claim`): a destination that worked
+is never called again, a failed one is retried alone, and the ledger shows per destination
+when it was notified or why it failed, with no second table.
+
+The one window left is a crash between a successful POST and recording it: the lease then
+expires and the next delivery posts again. Webhooks carry a stable `webhook-id` per run and
+finish so receivers can drop that duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from run_notifier.config import Settings
+from run_notifier.delivery import PermanentDeliveryError, TransientDeliveryError
+from run_notifier.destinations import Destination
+from run_notifier.destinations.eventbridge import EventBridgeDestination
+from run_notifier.destinations.slack import SlackDestination
+from run_notifier.destinations.webhook import WebhookDestination
+from run_notifier.observability import count, logger
+from run_notifier.routing import Routes
+from run_notifier.run_store import ClaimResult, NotificationState, RunStore, generation_of
+from run_notifier.run_summary import RunSummary
+from run_notifier.secret import Secret
+from run_notifier.secrets import SecretResolver, SecretUnavailable
+from run_notifier.timebudget import Deadline
+
+#: A claim outlives the invocation by this much, so a crashed sender's claim lapses.
+LEASE_MARGIN_SECS = 60.0
+
+
+class NotificationsIncomplete(Exception):
+    """Some destination failed transiently; the record fails and SQS redelivers it."""
+
+
+@dataclass
+class NotifyReport:
+    sent: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    failed_permanently: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        store: RunStore,
+        session: requests.Session,
+        secrets: SecretResolver,
+        events_client_factory: Callable[[], Any],
+        routes_provider: Callable[[], Routes],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._session = session
+        self._secrets = secrets
+        self._events_client_factory = events_client_factory
+        self._routes_provider = routes_provider
+        self._now = now
+        self._slack_url = (
+            secrets.source(settings.slack_webhook_url_secret_arn, settings.slack_webhook_url, "Slack webhook URL")
+            if settings.slack_configured
+            else None
+        )
+        self._webhook_secret = (
+            secrets.source(settings.webhook_secret_arn, settings.webhook_secret, "webhook signing")
+            if settings.webhook_configured
+            else None
+        )
+
+    def notify(self, summary: RunSummary, deadline: Deadline) -> NotifyReport:
+        report = NotifyReport()
+        if summary.status not in self._settings.notify_on:
+            report.skipped_reason = f"status {summary.status} not in NOTIFY_ON"
+            logger.info("Not notifying: status filtered by NOTIFY_ON", extra={"status": summary.status})
+            return report
+        generation = generation_of(summary)
+        for kind, target in self._routes_provider().targets_for(summary).items():
+            try:
+                destination = self._destination(kind, target)
+            except SecretUnavailable as error:
+                report.retrying.append(kind)
+                logger.error("Destination not usable", extra={"destination": kind, "reason": str(error)})
+                continue
+            if destination is None:
+                continue
+            self._notify_one(destination, summary, generation, deadline, report)
+        if report.retrying:
+            raise NotificationsIncomplete(
+                f"run {summary.run_id}: {', '.join(report.retrying)} not delivered yet; "
+                f"sent {report.sent or 'none'}, already done {report.already or 'none'}"
+            )
+        return report
+
+    def _notify_one(
+        self, destination: Destination, summary: RunSummary, generation: str, deadline: Deadline, report: NotifyReport
+    ) -> None:
+        kind = destination.kind
+        claim = self._store.claim(
+            summary.run_id, kind, generation, now=self._now(), lease_secs=deadline.left() + LEASE_MARGIN_SECS
+        )
+        if claim is not ClaimResult.CLAIMED:
+            report.already.append(kind)
+            logger.info("Destination already handled", extra={"destination": kind, "claim": claim.value})
+            return
+        try:
+            detail = destination.send(summary, deadline)
+        except PermanentDeliveryError as error:
+            self._store.settle_notification(
+                summary.run_id, kind, generation, NotificationState.FAILED, now=self._now(), detail=str(error)
+            )
+            report.failed_permanently.append(kind)
+            count("NotificationFailures")
+            logger.error(
+                "Notification failed permanently; not retrying", extra={"destination": kind, "reason": str(error)}
+            )
+        except (TransientDeliveryError, SecretUnavailable) as error:
+            self._release(summary.run_id, kind, generation, str(error), report)
+        except Exception as error:  # an unexpected bug must not leave the claim held
+            self._release(summary.run_id, kind, generation, f"unexpected {type(error).__name__}", report)
+        else:
+            self._store.settle_notification(
+                summary.run_id, kind, generation, NotificationState.SENT, now=self._now(), detail=detail
+            )
+            report.sent.append(kind)
+            count("NotificationsSent")
+            logger.info("Notified", extra={"destination": kind, "detail": detail})
+
+    def _release(self, run_id: str, kind: str, generation: str, reason: str, report: NotifyReport) -> None:
+        self._store.settle_notification(
+            run_id, kind, generation, NotificationState.RETRYING, now=self._now(), detail=reason
+        )
+        report.retrying.append(kind)
+        count("NotificationFailures")
+        logger.warning("Notification failed; will retry on redelivery", extra={"destination": kind, "reason": reason})
+
+    def _destination(self, kind: str, target: dict[str, str] | bool) -> Destination | None:
+        if target is False:
+            return None
+        override = target if isinstance(target, dict) else None
+        if kind == "slack":
+            if override:
+                url = self._secrets.source(
+                    override.get("webhookUrlSecretArn"),
+                    Secret(override["webhookUrl"]) if "webhookUrl" in override else None,
+                    "routed Slack webhook URL",
+                )
+                return SlackDestination(self._session, url)
+            return SlackDestination(self._session, self._slack_url) if self._slack_url else None
+        if kind == "webhook":
+            if override:
+                secret = (
+                    self._secrets.source(
+                        override.get("secretArn"),
+                        Secret(override["secret"]) if "secret" in override else None,
+                        "routed webhook signing",
+                    )
+                    if ("secretArn" in override or "secret" in override)
+                    else self._webhook_secret
+                )
+                if secret is None:
+                    raise SecretUnavailable("routed webhook has no signing secret")
+                return WebhookDestination(self._session, override["url"], secret, self._now)
+            if self._settings.webhook_url and self._webhook_secret:
+                return WebhookDestination(self._session, self._settings.webhook_url, self._webhook_secret, self._now)
+            return None
+        if kind == "eventbridge":
+            bus = override["eventBusName"] if override else self._settings.event_bus_name
+            return EventBridgeDestination(self._events_client_factory(), bus) if bus else None
+        return None

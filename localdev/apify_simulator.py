@@ -1,0 +1,296 @@
+"""A local Apify API: scripted run lifecycles over real HTTP on 127.0.0.1.
+
+What it does like the real API (see ../shared/reference and the product brief):
+
+* `GET /v2/actor-runs/{runId}` returns `{"data": Run}`; `waitForFinish` (max 60) really
+  blocks until the run ends or the wait passes, then answers 200 either way;
+* statuses READY -> RUNNING -> (TIMING-OUT | ABORTING) -> terminal, with resurrection;
+* Bearer auth: an invalid token gets 401 `invalid-token`; without a token `usageUsd` and
+  `usageTotalUsd` are hidden (or 401 `token-not-provided` with ``require_token``);
+* costs are preliminary right after the end and settle ``settle_secs`` later;
+* the official error shapes, and injected 404 / 429 / 5xx answers;
+* `GET /v2/acts/{actorId}` for Actor names.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localdev.http_server import LoopbackServer
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
+_TRANSITION_SECS = 0.5  # how long TIMING-OUT / ABORTING last before the terminal status
+
+
+@dataclass
+class SimRun:
+    id: str
+    act_id: str
+    duration_secs: float
+    final_status: str = "SUCCEEDED"
+    exit_code: int | None = 0
+    task_id: str | None = None
+    status_message: str | None = None
+    prelim_usd: float = 0.01
+    final_usd: float = 0.0123
+    settle_secs: float = 5.0
+    compute_units: float = 0.0042
+    charged_event_counts: dict[str, int] = field(default_factory=dict)
+    created_mono: float = field(default_factory=time.monotonic)
+    created_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
+    resurrections: list[float] = field(default_factory=list)  # extra seconds added per resurrection
+    finished_mono: float | None = None  # set by finish() to end a run now
+
+    def end_mono(self) -> float:
+        if self.finished_mono is not None:
+            return self.finished_mono
+        return self.created_mono + self.duration_secs + sum(self.resurrections)
+
+    def status_at(self, now: float) -> str:
+        elapsed = now - self.created_mono
+        if elapsed < 0.2 and self.finished_mono is None:
+            return "READY"
+        end = self.end_mono()
+        if now >= end:
+            return self.final_status
+        if end - now < _TRANSITION_SECS and self.final_status == "TIMED-OUT":
+            return "TIMING-OUT"
+        if end - now < _TRANSITION_SECS and self.final_status == "ABORTED":
+            return "ABORTING"
+        return "RUNNING"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    at: float
+
+
+class ApifySimulator:
+    def __init__(self, token: str | None = "sim-token-0123456789", require_token: bool = False,
+                 user_id: str = "SimUser0000000001") -> None:
+        self.token = token
+        self.require_token = require_token
+        self.user_id = user_id
+        self.runs: dict[str, SimRun] = {}
+        self.actors: dict[str, dict[str, str]] = {}
+        self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
+        self._lock = threading.Condition()
+        self._server = LoopbackServer(_make_handler(self))
+
+    # lifecycle -----------------------------------------------------------------------
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def __enter__(self) -> ApifySimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # scripting -----------------------------------------------------------------------
+    def add_actor(self, actor_id: str, username: str, name: str) -> None:
+        self.actors[actor_id] = {"id": actor_id, "username": username, "name": name}
+
+    def add_run(self, run_id: str, duration_secs: float, **kwargs: Any) -> SimRun:
+        kwargs.setdefault("act_id", "SimActor00000001")
+        run = SimRun(id=run_id, duration_secs=duration_secs, **kwargs)
+        with self._lock:
+            self.runs[run_id] = run
+            self._lock.notify_all()
+        return run
+
+    def finish(self, run_id: str, status: str | None = None) -> None:
+        with self._lock:
+            run = self.runs[run_id]
+            if status:
+                run.final_status = status
+            run.finished_mono = time.monotonic()
+            self._lock.notify_all()
+
+    def resurrect(self, run_id: str, extra_secs: float) -> None:
+        with self._lock:
+            run = self.runs[run_id]
+            run.finished_mono = None
+            run.duration_secs = (time.monotonic() - run.created_mono) + extra_secs
+            run.resurrections.append(0.0)  # counted in stats.resurrectCount
+            self._lock.notify_all()
+
+    def inject(self, key: str, *statuses: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next requests for run ``key`` (or "*" for any path) with these statuses."""
+        with self._lock:
+            queue = self._faults.setdefault(key, deque())
+            for status in statuses:
+                queue.append((status, headers or {}))
+
+    def requests_for(self, run_id: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith(f"/{run_id}")]
+
+    # the API ------------------------------------------------------------------------
+    def run_object(self, run: SimRun, now: float, with_usage: bool) -> dict[str, Any]:
+        status = run.status_at(now)
+        terminal = status in TERMINAL
+        end_wall = run.created_wall + timedelta(seconds=run.end_mono() - run.created_mono)
+        running_secs = min(now, run.end_mono()) - run.created_mono
+        settled = terminal and now >= run.end_mono() + run.settle_secs
+        usd = run.final_usd if settled else (run.prelim_usd if terminal else run.prelim_usd / 2)
+        obj: dict[str, Any] = {
+            "id": run.id,
+            "actId": run.act_id,
+            "userId": self.user_id,
+            "actorTaskId": run.task_id,
+            "startedAt": _iso(run.created_wall),
+            "finishedAt": _iso(end_wall) if terminal else None,
+            "status": status,
+            "statusMessage": run.status_message or _default_message(status),
+            "isStatusMessageTerminal": terminal,
+            "meta": {"origin": "API", "userAgent": "apify-run-notifier-simulator"},
+            "stats": {
+                "inputBodyLen": 42,
+                "migrationCount": 0,
+                "restartCount": 0,
+                "resurrectCount": len(run.resurrections),
+                "memAvgBytes": 35914228.4,
+                "memMaxBytes": 38244352,
+                "memCurrentBytes": 0 if terminal else 30000000,
+                "cpuAvgUsage": 0.5,
+                "cpuMaxUsage": 3.1,
+                "cpuCurrentUsage": 0 if terminal else 1.0,
+                "netRxBytes": 2652,
+                "netTxBytes": 1338,
+                "durationMillis": int(running_secs * 1000),
+                "runTimeSecs": round(running_secs, 3),
+                "metamorph": 0,
+                "computeUnits": run.compute_units if settled else run.compute_units / 2,
+            },
+            "options": {"build": "latest", "timeoutSecs": 3600, "memoryMbytes": 1024, "diskMbytes": 2048},
+            "buildId": "SimBuild00000001",
+            "buildNumber": "0.0.1",
+            "exitCode": run.exit_code if terminal else None,
+            "generalAccess": "RESTRICTED",
+            "defaultKeyValueStoreId": f"kvs{run.id}"[:17],
+            "defaultDatasetId": f"ds{run.id}"[:17],
+            "defaultRequestQueueId": f"rq{run.id}"[:17],
+            "containerUrl": "https://sim0000000000.runs.apify.net",
+            "chargedEventCounts": dict(run.charged_event_counts),
+        }
+        if with_usage:
+            obj["usageTotalUsd"] = round(usd, 6)
+            obj["usageUsd"] = {"ACTOR_COMPUTE_UNITS": round(usd, 6)}
+        return obj
+
+    def handle_get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.requests.append(RecordedRequest("GET", path, query, headers, time.monotonic()))
+            run_id = path.rsplit("/", 1)[-1]
+            for key in (run_id, "*"):
+                faults = self._faults.get(key)
+                if faults:
+                    status, extra = faults.popleft()
+                    return status, extra, _error_for(status)
+        auth = headers.get("authorization", "")
+        presented = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        if presented is not None and presented != self.token:
+            return 401, {}, _error("invalid-token", "Authentication token is not valid.")
+        if presented is None and self.require_token:
+            return 401, {}, _error("token-not-provided", "Authentication token was not provided")
+        with_usage = presented is not None
+        if path.startswith("/v2/acts/"):
+            actor = self.actors.get(run_id)
+            if actor is None:
+                return 404, {}, _error("record-not-found", "Actor was not found")
+            return 200, {}, {"data": {**actor, "userId": self.user_id}}
+        if not path.startswith("/v2/actor-runs/"):
+            return 404, {}, _error("page-not-found", "Page not found")
+        try:
+            wait = min(60.0, max(0.0, float(query.get("waitForFinish", ["0"])[0])))
+        except ValueError:
+            return 400, {}, _error("invalid-parameter", "waitForFinish must be a number")
+        give_up = time.monotonic() + wait
+        with self._lock:
+            while True:
+                run = self.runs.get(run_id)
+                if run is None:
+                    return 404, {}, _error("record-not-found", "Actor run was not found")
+                now = time.monotonic()
+                status = run.status_at(now)
+                if status in TERMINAL or now >= give_up:
+                    return 200, {}, {"data": self.run_object(run, now, with_usage)}
+                self._lock.wait(timeout=min(give_up, run.end_mono()) - now + 0.001)
+
+
+def _default_message(status: str) -> str:
+    return {
+        "READY": "Starting the Actor",
+        "RUNNING": "Actor is running",
+        "SUCCEEDED": "Actor finished successfully",
+        "FAILED": "Actor failed",
+        "TIMED-OUT": "Actor timed out",
+        "ABORTED": "Actor was aborted",
+        "TIMING-OUT": "Actor is timing out",
+        "ABORTING": "Actor is aborting",
+    }.get(status, status)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _error(error_type: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": error_type, "message": message}}
+
+
+def _error_for(status: int) -> dict[str, Any]:
+    if status == 429:
+        return _error("rate-limit-exceeded", "You have exceeded the rate limit of 60 requests per second")
+    if status == 404:
+        return _error("record-not-found", "Actor run was not found")
+    if status == 401:
+        return _error("invalid-token", "Authentication token is not valid.")
+    if status == 403:
+        return _error("insufficient-permissions", "Insufficient permissions for the Actor run")
+    return _error("internal-server-error", "Internal server error")
+
+
+def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra_headers, body = sim.handle_get(parts.path, parse_qs(parts.query), headers)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return  # quiet: tests assert on sim.requests instead
+
+    return Handler

@@ -1,0 +1,106 @@
+"""A local stand-in for Slack and webhook endpoints: records every POST, answers as scripted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from localdev.http_server import LoopbackServer
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int  # what we answered
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+class Receiver:
+    def __init__(self, on_message: Callable[[Received], None] | None = None) -> None:
+        self.messages: list[Received] = []
+        self._scripts: dict[str, deque[tuple[int, dict[str, str], str]]] = {}
+        self._cond = threading.Condition()
+        self._on_message = on_message
+        self._server = LoopbackServer(_make_handler(self))
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def __enter__(self) -> Receiver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def script(self, path: str, *answers: tuple[int, dict[str, str], str]) -> None:
+        """Answer the next POSTs to ``path`` with these (status, headers, body); then 200."""
+        with self._cond:
+            self._scripts.setdefault(path, deque()).extend(answers)
+
+    def received(self, path: str, ok_only: bool = False) -> list[Received]:
+        with self._cond:
+            return [m for m in self.messages if m.path == path and (not ok_only or m.status < 300)]
+
+    def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len([m for m in self.messages if m.path == path]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return [m for m in self.messages if m.path == path]
+
+    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
+        with self._cond:
+            queue = self._scripts.get(path)
+            status, extra, text = queue.popleft() if queue else (200, {}, "ok")
+            message = Received(path, headers, body, status)
+            self.messages.append(message)
+            self._cond.notify_all()
+        if self._on_message:
+            self._on_message(message)
+        return status, extra, text
+
+
+def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, text = receiver._answer(self.path, headers, body)
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    return Handler

@@ -1,0 +1,137 @@
+"""Shared fixtures: moto's server, the Apify simulator, a Slack/webhook receiver, the handler.
+
+Everything runs on 127.0.0.1; nothing reaches the internet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from localdev.apify_simulator import ApifySimulator
+from localdev.aws import LocalResources, aws_env, create_resources, session_for, start_moto
+from localdev.event_source import EventSource, to_lambda_record
+from localdev.lambda_context import FakeLambdaContext
+from localdev.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SLACK_PATH = "/services/T0SIM/B0SIM/slacksecretpart0123"
+
+
+def require_shared_reference() -> Path:
+    if not SHARED_REFERENCE.is_dir():
+        pytest.skip(f"../shared/reference is absent ({SHARED_REFERENCE}); contract tests need the Apify OpenAPI spec")
+    return SHARED_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server, endpoint = start_moto()
+    saved = {k: os.environ.get(k) for k in aws_env(endpoint)}
+    os.environ.update(aws_env(endpoint))
+    yield endpoint
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def aws_session(moto_endpoint: str) -> Any:
+    return session_for(moto_endpoint)
+
+
+@pytest.fixture
+def resources(aws_session: Any) -> LocalResources:
+    return create_resources(aws_session, prefix=f"t{uuid.uuid4().hex[:10]}", visibility_timeout=2,
+                            max_receive_count=3)
+
+
+@pytest.fixture
+def sim() -> Iterator[ApifySimulator]:
+    simulator = ApifySimulator()
+    simulator.add_actor("SimActor00000001", "janedoe", "web-scraper")
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as rec:
+        yield rec
+
+
+@pytest.fixture
+def base_env(resources: LocalResources, sim: ApifySimulator, receiver: Receiver) -> dict[str, str]:
+    return {
+        "RUNS_TABLE_NAME": resources.table_name,
+        "RUN_QUEUE_URL": resources.queue_url,
+        "APIFY_API_BASE_URL": sim.base_url,
+        "APIFY_TOKEN": sim.token or "",
+        "SLACK_WEBHOOK_URL": receiver.base_url + SLACK_PATH,
+        "SETTLE_SECONDS": "1",
+        "REQUEUE_DELAY_SCHEDULE": "1,1,2",
+        "LONG_POLL_SCHEDULE": "60,0",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApifyRunNotifierTests",
+    }
+
+
+@pytest.fixture
+def load_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], ModuleType]:
+    """Cold-start the handler module with this environment (re-imported each time)."""
+    optional = [
+        "APIFY_TOKEN", "APIFY_TOKEN_SECRET_ARN", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_SECRET_ARN",
+        "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_SECRET_ARN", "EVENT_BUS_NAME", "NOTIFY_ON", "ROUTES_JSON",
+        "ROUTES_SSM_PARAMETER", "MAX_WATCH_SECONDS",
+    ]
+
+    def load(env: dict[str, str]) -> ModuleType:
+        for name in optional:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("app", None)
+        return importlib.import_module("app")
+
+    return load
+
+
+def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:q") -> dict[str, Any]:
+    messages = [
+        {"MessageId": str(uuid.uuid4()), "ReceiptHandle": f"rh-{i}", "Body": body, "Attributes": {}}
+        for i, body in enumerate(bodies)
+    ]
+    return {"Records": [to_lambda_record(m, queue_arn) for m in messages]}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def context(timeout_secs: float = 30.0) -> FakeLambdaContext:
+    return FakeLambdaContext(timeout_secs=timeout_secs)
+
+
+def event_source(app: ModuleType, aws_session: Any, resources: LocalResources, timeout_secs: float = 20.0,
+                 batch_size: int = 10) -> EventSource:
+    return EventSource(aws_session.client("sqs"), resources.queue_url, resources.queue_arn, app.lambda_handler,
+                       timeout_secs=timeout_secs, batch_size=batch_size)
+
+
+def send(aws_session: Any, queue_url: str, body: str) -> None:
+    aws_session.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
