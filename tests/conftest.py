@@ -36,6 +36,26 @@ def require_shared_reference() -> Path:
     return SHARED_REFERENCE
 
 
+@pytest.fixture
+def log_output() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The Powertools Logger's JSON lines written during the test, parsed."""
+    import io
+    import logging
+
+    from run_notifier.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+    yield lines
+    logger._logger.removeHandler(handler)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     server, endpoint = start_moto()
