@@ -56,7 +56,7 @@ class SimRun:
 
     def status_at(self, now: float) -> str:
         elapsed = now - self.created_mono
-        if elapsed < 0.2 and self.finished_mono is None:
+        if elapsed < min(0.2, self.duration_secs) and self.finished_mono is None:
             return "READY"
         end = self.end_mono()
         if now >= end:
@@ -78,8 +78,12 @@ class RecordedRequest:
 
 
 class ApifySimulator:
-    def __init__(self, token: str | None = "sim-token-0123456789", require_token: bool = False,
-                 user_id: str = "SimUser0000000001") -> None:
+    def __init__(
+        self,
+        token: str | None = "sim-token-0123456789",
+        require_token: bool = False,
+        user_id: str = "SimUser0000000001",
+    ) -> None:
         self.token = token
         self.require_token = require_token
         self.user_id = user_id
@@ -210,7 +214,7 @@ class ApifySimulator:
                     status, extra = faults.popleft()
                     return status, extra, _error_for(status)
         auth = headers.get("authorization", "")
-        presented = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        presented = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
         if presented is not None and presented != self.token:
             return 401, {}, _error("invalid-token", "Authentication token is not valid.")
         if presented is None and self.require_token:
@@ -277,7 +281,7 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra_headers, body = sim.handle_get(parts.path, parse_qs(parts.query), headers)
@@ -290,7 +294,7 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return  # quiet: tests assert on sim.requests instead
 
     return Handler

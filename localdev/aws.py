@@ -82,8 +82,13 @@ def _param_default(template: dict[str, Any], value: Any) -> Any:
     return value
 
 
-def create_resources(session: boto3.session.Session, prefix: str = "local", *,
-                     visibility_timeout: int | None = None, max_receive_count: int | None = None) -> LocalResources:
+def create_resources(
+    session: boto3.session.Session,
+    prefix: str = "local",
+    *,
+    visibility_timeout: int | None = None,
+    max_receive_count: int | None = None,
+) -> LocalResources:
     """Create the template's queue, DLQ and table in moto. Overrides only shrink waits for demos."""
     template = load_template()
     resources = template["Resources"]

@@ -81,8 +81,9 @@ class EventSource:
         self.invocations.append(invocation)
         return invocation
 
-    def run_until(self, done: Callable[[], bool], timeout_secs: float,
-                  on_idle: Callable[[float], None] | None = None) -> bool:
+    def run_until(
+        self, done: Callable[[], bool], timeout_secs: float, on_idle: Callable[[float], None] | None = None
+    ) -> bool:
         """Poll and invoke until ``done()`` or the timeout; True when done."""
         deadline = time.monotonic() + timeout_secs
         while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import uuid
@@ -26,6 +27,7 @@ from localdev.receiver import Receiver
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_PATH = "/services/T0SIM/B0SIM/slacksecretpart0123"
 
@@ -34,6 +36,32 @@ def require_shared_reference() -> Path:
     if not SHARED_REFERENCE.is_dir():
         pytest.skip(f"../shared/reference is absent ({SHARED_REFERENCE}); contract tests need the Apify OpenAPI spec")
     return SHARED_REFERENCE
+
+
+#: Every secret value the suite uses; none may appear in any log line of the whole suite.
+SUITE_SECRETS = ("sim-token-0123456789", WEBHOOK_SECRET, "slacksecretpart0123")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """Capture all log output of the whole suite; fail the session if a secret shows up."""
+    import io
+    import logging
+
+    from run_notifier.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    plain = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(plain)
+    yield
+    logger._logger.removeHandler(handler)
+    logging.getLogger().removeHandler(plain)
+    text = stream.getvalue()
+    leaked = [name for name in SUITE_SECRETS if name in text]
+    assert not leaked, f"secret values found in the suite's log output: {leaked}"
 
 
 @pytest.fixture
@@ -77,8 +105,7 @@ def aws_session(moto_endpoint: str) -> Any:
 
 @pytest.fixture
 def resources(aws_session: Any) -> LocalResources:
-    return create_resources(aws_session, prefix=f"t{uuid.uuid4().hex[:10]}", visibility_timeout=2,
-                            max_receive_count=3)
+    return create_resources(aws_session, prefix=f"t{uuid.uuid4().hex[:10]}", visibility_timeout=2, max_receive_count=3)
 
 
 @pytest.fixture
@@ -115,9 +142,18 @@ def base_env(resources: LocalResources, sim: ApifySimulator, receiver: Receiver)
 def load_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], ModuleType]:
     """Cold-start the handler module with this environment (re-imported each time)."""
     optional = [
-        "APIFY_TOKEN", "APIFY_TOKEN_SECRET_ARN", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_SECRET_ARN",
-        "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_SECRET_ARN", "EVENT_BUS_NAME", "NOTIFY_ON", "ROUTES_JSON",
-        "ROUTES_SSM_PARAMETER", "MAX_WATCH_SECONDS",
+        "APIFY_TOKEN",
+        "APIFY_TOKEN_SECRET_ARN",
+        "SLACK_WEBHOOK_URL",
+        "SLACK_WEBHOOK_URL_SECRET_ARN",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_SECRET_ARN",
+        "EVENT_BUS_NAME",
+        "NOTIFY_ON",
+        "ROUTES_JSON",
+        "ROUTES_SSM_PARAMETER",
+        "MAX_WATCH_SECONDS",
     ]
 
     def load(env: dict[str, str]) -> ModuleType:
@@ -147,10 +183,17 @@ def context(timeout_secs: float = 30.0) -> FakeLambdaContext:
     return FakeLambdaContext(timeout_secs=timeout_secs)
 
 
-def event_source(app: ModuleType, aws_session: Any, resources: LocalResources, timeout_secs: float = 20.0,
-                 batch_size: int = 10) -> EventSource:
-    return EventSource(aws_session.client("sqs"), resources.queue_url, resources.queue_arn, app.lambda_handler,
-                       timeout_secs=timeout_secs, batch_size=batch_size)
+def event_source(
+    app: ModuleType, aws_session: Any, resources: LocalResources, timeout_secs: float = 20.0, batch_size: int = 10
+) -> EventSource:
+    return EventSource(
+        aws_session.client("sqs"),
+        resources.queue_url,
+        resources.queue_arn,
+        app.lambda_handler,
+        timeout_secs=timeout_secs,
+        batch_size=batch_size,
+    )
 
 
 def send(aws_session: Any, queue_url: str, body: str) -> None:

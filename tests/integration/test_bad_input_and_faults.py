@@ -7,7 +7,6 @@ import logging
 
 import pytest
 from conftest import SLACK_PATH, context, sqs_event
-
 from run_notifier.run_store import RunStore
 
 BAD_BODIES = {
@@ -34,8 +33,12 @@ def test_bad_records_fail_alone_and_reach_no_apify(load_app, base_env, sim, rece
     rejections = [entry for entry in logs if entry.get("message", "").startswith("Rejected message")]
     assert {entry["message_id"] for entry in rejections} == bad_ids
     reasons = " | ".join(entry["reason"] for entry in rejections)
-    for expected in ("empty message body", "neither JSON nor a bare run ID", "no run ID",
-                     "1-64 characters of [A-Za-z0-9]"):
+    for expected in (
+        "empty message body",
+        "neither JSON nor a bare run ID",
+        "no run ID",
+        "1-64 characters of [A-Za-z0-9]",
+    ):
         assert expected in reasons
     assert all(len(entry["reason"]) < 300 for entry in rejections)  # no 100 KB echo
 
@@ -96,7 +99,7 @@ def test_404_replica_lag_then_found(load_app, base_env, sim, aws_session, resour
     sim.add_run("RunLag0000000001", 0.0)
     sim.inject("RunLag0000000001", 404, 404)
     app = load_app({**base_env, "SETTLE_SECONDS": "0"})
-    assert app.lambda_handler(sqs_event(['RunLag0000000001']), context(30)) == {"batchItemFailures": []}
+    assert app.lambda_handler(sqs_event(["RunLag0000000001"]), context(30)) == {"batchItemFailures": []}
     item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunLag0000000001")
     assert item["status"] == "SUCCEEDED"
 
@@ -107,7 +110,7 @@ def test_401_gives_a_clear_error_and_fails_the_record(load_app, base_env, sim, t
     sim.add_run("RunAuth000000001", 0.0)
     env = {**base_env, "APIFY_TOKEN": token or ""}
     app = load_app(env)
-    event = sqs_event(['RunAuth000000001'])
+    event = sqs_event(["RunAuth000000001"])
     result = app.lambda_handler(event, context(30))
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     out = json.dumps(log_output())
@@ -116,12 +119,13 @@ def test_401_gives_a_clear_error_and_fails_the_record(load_app, base_env, sim, t
     assert expected in out
 
 
-def test_token_only_in_authorization_header_never_in_logs_or_urls(load_app, base_env, sim, receiver, capsys,
-                                                                   caplog, log_output):
+def test_token_only_in_authorization_header_never_in_logs_or_urls(
+    load_app, base_env, sim, receiver, capsys, caplog, log_output
+):
     caplog.set_level(logging.DEBUG)
     sim.add_run("RunTok0000000001", 0.0)
     app = load_app({**base_env, "SETTLE_SECONDS": "0"})
-    app.lambda_handler(sqs_event(['RunTok0000000001']), context(30))
+    app.lambda_handler(sqs_event(["RunTok0000000001"]), context(30))
     assert sim.requests, "Apify was called"
     for request in sim.requests:
         assert request.headers["authorization"] == f"Bearer {sim.token}"

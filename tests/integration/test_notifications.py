@@ -8,9 +8,8 @@ import uuid
 
 import pytest
 from conftest import SLACK_PATH, WEBHOOK_SECRET, context, sqs_event
-from standardwebhooks import Webhook
-
 from run_notifier.run_store import RunStore
+from standardwebhooks import Webhook
 
 HOOK_PATH = "/hooks/apify"
 
@@ -24,8 +23,11 @@ def event_bus(aws_session):
     events.create_event_bus(Name=name)
     target_url = sqs.create_queue(QueueName=f"{name}-target")["QueueUrl"]
     target_arn = sqs.get_queue_attributes(QueueUrl=target_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"{name}-rule", EventBusName=name,
-                    EventPattern=json.dumps({"source": ["apify.run-notifier"], "detail-type": ["Apify Run Finished"]}))
+    events.put_rule(
+        Name=f"{name}-rule",
+        EventBusName=name,
+        EventPattern=json.dumps({"source": ["apify.run-notifier"], "detail-type": ["Apify Run Finished"]}),
+    )
     events.put_targets(Rule=f"{name}-rule", EventBusName=name, Targets=[{"Id": "q", "Arn": target_arn}])
     return name, target_url
 
@@ -60,8 +62,9 @@ def all_destinations_env(base_env, receiver, event_bus):
     }
 
 
-def test_same_run_twice_in_a_batch_and_again_later_notifies_once(load_app, all_destinations_env, sim, receiver,
-                                                                  aws_session, event_bus):
+def test_same_run_twice_in_a_batch_and_again_later_notifies_once(
+    load_app, all_destinations_env, sim, receiver, aws_session, event_bus
+):
     sim.add_run("RunTwice00000001", 0.0, settle_secs=0, final_usd=1.5)
     app = load_app(all_destinations_env)
     body = json.dumps({"runId": "RunTwice00000001"})
@@ -77,8 +80,9 @@ def test_same_run_twice_in_a_batch_and_again_later_notifies_once(load_app, all_d
     assert len(events) == 1
 
 
-def test_webhook_signature_verifies_and_payload_matches_contract(load_app, all_destinations_env, sim, receiver,
-                                                                  aws_session, event_bus):
+def test_webhook_signature_verifies_and_payload_matches_contract(
+    load_app, all_destinations_env, sim, receiver, aws_session, event_bus
+):
     sim.add_run("RunSigned0000001", 0.0, settle_secs=0, final_usd=0.25, task_id="TaskSim000000001", exit_code=0)
     app = load_app(all_destinations_env)
     assert app.lambda_handler(sqs_event(["RunSigned0000001"]), context(30)) == {"batchItemFailures": []}
@@ -86,9 +90,21 @@ def test_webhook_signature_verifies_and_payload_matches_contract(load_app, all_d
     payload = Webhook(WEBHOOK_SECRET).verify(hook.body, hook.headers)
     assert payload["type"] == "apify.run.finished"
     data = payload["data"]
-    assert set(data) == {"runId", "actId", "actorTaskId", "status", "statusMessage", "exitCode", "usageTotalUsd",
-                         "startedAt", "finishedAt", "durationSecs", "defaultDatasetId", "datasetItemsUrl",
-                         "consoleUrl"}
+    assert set(data) == {
+        "runId",
+        "actId",
+        "actorTaskId",
+        "status",
+        "statusMessage",
+        "exitCode",
+        "usageTotalUsd",
+        "startedAt",
+        "finishedAt",
+        "durationSecs",
+        "defaultDatasetId",
+        "datasetItemsUrl",
+        "consoleUrl",
+    }
     assert data["runId"] == "RunSigned0000001"
     assert data["usageTotalUsd"] == 0.25
     assert data["actorTaskId"] == "TaskSim000000001"
@@ -103,8 +119,7 @@ def test_webhook_signature_verifies_and_payload_matches_contract(load_app, all_d
     assert event["detail"] == data
 
 
-def test_slack_500_then_200_posts_once_and_webhook_is_not_called_again(load_app, all_destinations_env, sim,
-                                                                       receiver):
+def test_slack_500_then_200_posts_once_and_webhook_is_not_called_again(load_app, all_destinations_env, sim, receiver):
     sim.add_run("RunRetry00000001", 0.0, settle_secs=0)
     receiver.script(SLACK_PATH, (500, {}, "oops"))
     app = load_app(all_destinations_env)
@@ -113,8 +128,9 @@ def test_slack_500_then_200_posts_once_and_webhook_is_not_called_again(load_app,
     assert len(receiver.received(HOOK_PATH)) == 1
 
 
-def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(load_app, all_destinations_env, sim,
-                                                                      receiver, aws_session, resources):
+def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources
+):
     sim.add_run("RunRedel00000001", 0.0, settle_secs=0)
     receiver.script(SLACK_PATH, *[(503, {}, "down")] * 40)
     app = load_app(all_destinations_env)
@@ -143,8 +159,9 @@ def test_slack_429_with_retry_after_succeeds_within_invocation(load_app, all_des
     assert time.monotonic() - started >= 1.0  # Retry-After was honoured
 
 
-def test_slack_400_is_permanent_and_others_still_delivered(load_app, all_destinations_env, sim, receiver,
-                                                           aws_session, resources, event_bus, log_output):
+def test_slack_400_is_permanent_and_others_still_delivered(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources, event_bus, log_output
+):
     sim.add_run("RunBadSlack00001", 0.0, settle_secs=0)
     receiver.script(SLACK_PATH, (400, {}, "invalid_payload"))
     app = load_app(all_destinations_env)
@@ -158,25 +175,35 @@ def test_slack_400_is_permanent_and_others_still_delivered(load_app, all_destina
     assert "invalid_payload" in item["slackNotification"]["error"]
     assert "slacksecretpart" not in json.dumps(item, default=str)
     failures = [e for e in log_output() if e.get("message", "").startswith("Notification failed permanently")]
-    assert failures and "HTTP 400" in failures[0]["reason"]
+    assert failures
+    assert "HTTP 400" in failures[0]["reason"]
 
 
-def test_notify_on_failed_records_succeeded_run_without_posting(load_app, all_destinations_env, sim, receiver,
-                                                                aws_session, resources, event_bus):
+def test_notify_on_failed_records_succeeded_run_without_posting(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources, event_bus
+):
     sim.add_run("RunQuiet00000001", 0.0, settle_secs=0)
     app = load_app({**all_destinations_env, "NOTIFY_ON": "FAILED"})
     assert app.lambda_handler(sqs_event(["RunQuiet00000001"]), context(30)) == {"batchItemFailures": []}
     item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunQuiet00000001")
     assert item["status"] == "SUCCEEDED"
-    assert receiver.received(SLACK_PATH) == [] and receiver.received(HOOK_PATH) == []
+    assert receiver.received(SLACK_PATH) == []
+    assert receiver.received(HOOK_PATH) == []
     assert _events_on(aws_session, event_bus[1], expected=0, timeout=1.0) == []
 
 
 def test_routes_send_failed_runs_of_an_actor_to_another_slack(load_app, all_destinations_env, sim, receiver):
     sim.add_run("RunRouted0000001", 0.0, settle_secs=0, final_status="FAILED", exit_code=1)
     sim.add_run("RunNotRouted0001", 0.0, settle_secs=0)
-    routes = {"routes": [{"match": {"status": ["FAILED"], "actId": "SimActor00000001"},
-                          "slack": {"webhookUrl": receiver.base_url + "/oncall"}, "webhook": False}]}
+    routes = {
+        "routes": [
+            {
+                "match": {"status": ["FAILED"], "actId": "SimActor00000001"},
+                "slack": {"webhookUrl": receiver.base_url + "/oncall"},
+                "webhook": False,
+            }
+        ]
+    }
     app = load_app({**all_destinations_env, "ROUTES_JSON": json.dumps(routes)})
     result = app.lambda_handler(sqs_event(["RunRouted0000001", "RunNotRouted0001"]), context(30))
     assert result == {"batchItemFailures": []}
@@ -192,9 +219,16 @@ def test_secrets_from_secrets_manager_by_arn(load_app, base_env, sim, receiver, 
     slack_arn = sm.create_secret(Name=f"slack-{suffix}", SecretString=receiver.base_url + SLACK_PATH)["ARN"]
     hook_arn = sm.create_secret(Name=f"whsec-{suffix}", SecretString=WEBHOOK_SECRET)["ARN"]
     sim.require_token = True
-    env = {**base_env, "SETTLE_SECONDS": "0", "APIFY_TOKEN": "", "SLACK_WEBHOOK_URL": "",
-           "APIFY_TOKEN_SECRET_ARN": token_arn, "SLACK_WEBHOOK_URL_SECRET_ARN": slack_arn,
-           "WEBHOOK_URL": receiver.base_url + HOOK_PATH, "WEBHOOK_SECRET_ARN": hook_arn}
+    env = {
+        **base_env,
+        "SETTLE_SECONDS": "0",
+        "APIFY_TOKEN": "",
+        "SLACK_WEBHOOK_URL": "",
+        "APIFY_TOKEN_SECRET_ARN": token_arn,
+        "SLACK_WEBHOOK_URL_SECRET_ARN": slack_arn,
+        "WEBHOOK_URL": receiver.base_url + HOOK_PATH,
+        "WEBHOOK_SECRET_ARN": hook_arn,
+    }
     sim.add_run("RunArn0000000001", 0.0, settle_secs=0, final_usd=0.5)
     app = load_app(env)
     assert app.lambda_handler(sqs_event(["RunArn0000000001"]), context(30)) == {"batchItemFailures": []}
@@ -202,11 +236,12 @@ def test_secrets_from_secrets_manager_by_arn(load_app, base_env, sim, receiver, 
     [hook] = receiver.received(HOOK_PATH)
     Webhook(WEBHOOK_SECRET).verify(hook.body, hook.headers)
     text = json.dumps(log_output())
-    assert sim.token not in text and WEBHOOK_SECRET not in text and SLACK_PATH not in text
+    assert sim.token not in text
+    assert WEBHOOK_SECRET not in text
+    assert SLACK_PATH not in text
 
 
-def test_http_target_outside_loopback_is_refused(load_app, all_destinations_env, sim, receiver, aws_session,
-                                                 resources):
+def test_http_target_outside_loopback_is_refused(load_app, all_destinations_env, sim, receiver, aws_session, resources):
     sim.add_run("RunPlainHttp0001", 0.0, settle_secs=0)
     env = {**all_destinations_env, "WEBHOOK_URL": "http://example.com/hook"}
     app = load_app(env)

@@ -7,7 +7,6 @@ import time
 from decimal import Decimal
 
 from conftest import SLACK_PATH, context, event_source, send, sqs_event
-
 from run_notifier.run_store import RunStore
 
 
@@ -31,7 +30,8 @@ def test_succeeded_run_is_posted_once_with_settled_cost(load_app, base_env, sim,
     assert "SUCCEEDED" in text
     assert "$0.4321" in text  # the settled cost, not the preliminary 0.1
     assert "https://console.apify.com/storage/datasets/dsRunOk0000000000" in text
-    assert message["blocks"] and message["text"]
+    assert message["blocks"]
+    assert message["text"]
     assert all(inv.failures == [] for inv in source.invocations)
 
     item = _item(aws_session, resources, "RunOk000000000001")
@@ -44,8 +44,9 @@ def test_succeeded_run_is_posted_once_with_settled_cost(load_app, base_env, sim,
     assert item["costsSettled"] is True
 
 
-def test_running_past_budget_is_requeued_with_delay_then_notified(load_app, base_env, sim, receiver, aws_session,
-                                                                   resources):
+def test_running_past_budget_is_requeued_with_delay_then_notified(
+    load_app, base_env, sim, receiver, aws_session, resources
+):
     sim.add_run("RunLong0000000001", 4.0)
     app = load_app({**base_env, "REQUEUE_DELAY_SCHEDULE": "2,3"})
     # A 14 s budget minus the 12 s safety margin leaves a 2 s long poll: the run outlives it.
@@ -64,15 +65,17 @@ def test_running_past_budget_is_requeued_with_delay_then_notified(load_app, base
     assert body["attempt"] == 1
     assert "firstSeenAt" in body
     # Delivered again after the run ends -> notified.
-    sqs.change_message_visibility(QueueUrl=resources.queue_url, ReceiptHandle=got[0]["ReceiptHandle"],
-                                  VisibilityTimeout=0)
+    sqs.change_message_visibility(
+        QueueUrl=resources.queue_url, ReceiptHandle=got[0]["ReceiptHandle"], VisibilityTimeout=0
+    )
     source = event_source(app, aws_session, resources)
     assert source.run_until(lambda: bool(receiver.received(SLACK_PATH)), timeout_secs=20)
     assert len(receiver.received(SLACK_PATH)) == 1
 
 
-def test_run_ending_during_long_poll_is_notified_after_settle_only(load_app, base_env, sim, receiver, aws_session,
-                                                                   resources):
+def test_run_ending_during_long_poll_is_notified_after_settle_only(
+    load_app, base_env, sim, receiver, aws_session, resources
+):
     sim.add_run("RunPoll0000000001", 2.0, settle_secs=0.5)
     app = load_app(base_env)
     send(aws_session, resources.queue_url, "RunPoll0000000001")
@@ -100,8 +103,9 @@ def test_ten_runs_ending_3s_in_finish_in_about_3s(load_app, base_env, sim, recei
     sqs = aws_session.client("sqs")
     deadline = time.monotonic() + 10
     while len(bodies) < 10 and time.monotonic() < deadline:
-        for m in sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=10,
-                                     WaitTimeSeconds=1).get("Messages", []):
+        for m in sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
             bodies.append(json.loads(m["Body"]))
     assert sorted(b["runId"] for b in bodies) == ids
     assert all(b["settle"] is True for b in bodies)

@@ -1,0 +1,95 @@
+"""Resurrection, watch expiry, stale duplicates and concurrent invocations."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+from conftest import SLACK_PATH, context, sqs_event
+from run_notifier.run_store import RunStore
+
+
+def _store(aws_session, resources):
+    return RunStore(aws_session.client("dynamodb"), resources.table_name)
+
+
+def test_resurrected_run_is_watched_again_and_notified_for_its_new_finish(
+    load_app, base_env, sim, receiver, aws_session, resources
+):
+    sim.add_run("RunPhoenix000001", 0.0, settle_secs=0, final_status="FAILED", exit_code=1)
+    app = load_app({**base_env, "SETTLE_SECONDS": "0"})
+    assert app.lambda_handler(sqs_event(["RunPhoenix000001"]), context(30)) == {"batchItemFailures": []}
+    first = _store(aws_session, resources).get("RunPhoenix000001")
+    assert first["status"] == "FAILED"
+    sim.resurrect("RunPhoenix000001", extra_secs=1.0)
+    sim.runs["RunPhoenix000001"].final_status = "SUCCEEDED"
+    sim.runs["RunPhoenix000001"].exit_code = 0
+    assert app.lambda_handler(sqs_event(["RunPhoenix000001"]), context(30)) == {"batchItemFailures": []}
+    second = _store(aws_session, resources).get("RunPhoenix000001")
+    assert second["status"] == "SUCCEEDED"
+    assert second["finishedAt"] > first["finishedAt"]
+    statuses = [m.json()["text"].split(":")[0] for m in receiver.received(SLACK_PATH)]
+    assert statuses == ["FAILED", "SUCCEEDED"]
+
+
+def test_stale_message_cannot_overwrite_a_later_finish(aws_session, resources):
+    from run_notifier.run_summary import RunSummary
+
+    store = _store(aws_session, resources)
+    now = datetime.now(UTC)
+    later = RunSummary(run_id="RunStale00000001", status="SUCCEEDED", finished_at="2026-11-28T10:05:00.000Z")
+    earlier = RunSummary(run_id="RunStale00000001", status="FAILED", finished_at="2026-11-28T10:00:00.000Z")
+    assert store.record(later, now=now, attempts=1, first_seen_at=None, costs_settled=True).written
+    result = store.record(earlier, now=now, attempts=1, first_seen_at=None, costs_settled=True)
+    assert not result.written
+    assert result.stored_generation == "2026-11-28T10:05:00.000Z"
+    assert store.get("RunStale00000001")["status"] == "SUCCEEDED"
+    # a NOT_FOUND outcome cannot overwrite a finished run either
+    gone = RunSummary.watcher_outcome("RunStale00000001", "NOT_FOUND", "gone")
+    assert not store.record(gone, now=now, attempts=1, first_seen_at=None, costs_settled=False).written
+
+
+def test_watch_expires_with_a_recorded_and_notified_outcome(load_app, base_env, sim, receiver, aws_session, resources):
+    sim.add_run("RunForever000001", 3600.0)
+    app = load_app({**base_env, "MAX_WATCH_SECONDS": "60"})
+    first_seen = (datetime.now(UTC) - timedelta(seconds=61)).isoformat()
+    body = json.dumps({"runId": "RunForever000001", "attempt": 40, "firstSeenAt": first_seen})
+    assert app.lambda_handler(sqs_event([body]), context(13)) == {"batchItemFailures": []}
+    item = _store(aws_session, resources).get("RunForever000001")
+    assert item["status"] == "WATCH_EXPIRED"
+    assert "still RUNNING" in item["statusMessage"]
+    [post] = receiver.received(SLACK_PATH)
+    assert "WATCH_EXPIRED" in post.json()["text"]
+    attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0"  # no further re-enqueue
+
+
+def _separate_container(name: str):
+    """Another copy of the handler module: its own processor, watcher and HTTP pools."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "run_watcher" / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_concurrent_invocations_in_separate_containers_post_once(load_app, base_env, sim, receiver):
+    sim.add_run("RunRace000000001", 0.0, settle_secs=0)
+    load_app({**base_env, "SETTLE_SECONDS": "0"})
+    containers = [_separate_container(f"app_container_{i}") for i in range(3)]
+    results = []
+
+    def invoke(app) -> None:
+        results.append(app.lambda_handler(sqs_event(["RunRace000000001"] * 3), context(30)))
+
+    threads = [threading.Thread(target=invoke, args=(app,)) for app in containers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [{"batchItemFailures": []}] * 3
+    assert len(receiver.received(SLACK_PATH)) == 1
