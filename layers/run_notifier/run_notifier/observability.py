@@ -6,6 +6,7 @@ Records are processed in worker threads: per-record keys go through Powertools'
 
 from __future__ import annotations
 
+import os
 import threading
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,5 +27,7 @@ def count(name: str, value: float = 1) -> None:
 
 def count_with_dimension(name: str, dimension: str, value: str) -> None:
     """A count with its own dimension (e.g. runs finished by status), flushed at once."""
+    if os.getenv("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":  # single_metric ignores the flag
+        return
     with _metrics_lock, single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name=dimension, value=value)

@@ -1,0 +1,28 @@
+"""`make demo`'s pipeline, run as a user runs it: a separate process, judged by its output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
+    result = subprocess.run(
+        [sys.executable, "-m", "localdev.demo"], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
+    assert "Every run notified exactly once per destination." in out
+    delays = [int(line.rsplit("DelaySeconds=", 1)[1]) for line in out.splitlines() if "DelaySeconds=" in line]
+    assert len(delays) >= 2
+    assert delays == sorted(delays)
+    assert delays[-1] > delays[0]  # growing
+    assert "DemoUnknown000001  NOT_FOUND" in out
+    assert "DLQ: message" in out
+    assert "reason: body is neither JSON nor a bare run ID" in out
+    assert out.count("signature verified") == 6
+    assert "SIGNATURE INVALID" not in out
+    posts = out.split("Posts per run (Slack, webhook): ", 1)[1].splitlines()[0]
+    assert posts.count("=1,1") == 6
