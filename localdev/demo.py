@@ -56,8 +56,10 @@ def _print_received(received: Any) -> None:
         except Exception as error:  # show it: a bad signature is what the demo must reveal
             payload, check = json.loads(received.body), f"SIGNATURE INVALID ({error})"
         data = payload["data"]
-        _say(f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
-             f"id={received.headers.get('webhook-id')} - {check}")
+        _say(
+            f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
+            f"id={received.headers.get('webhook-id')} - {check}"
+        )
     else:
         _say(f"  [slack]   {_slack_line(received.json())}")
 
@@ -76,19 +78,25 @@ class _Progress(logging.Handler):
         message = record.getMessage()
         run_id = keys.get("run_id", "?")
         if message == "Re-enqueued":
-            _say(f"  [watch]   {run_id} still running -> re-enqueued, attempt {record.next_attempt}, "
-                 f"DelaySeconds={record.delay_secs}")
+            _say(
+                f"  [watch]   {run_id} still running -> re-enqueued, attempt {record.next_attempt}, "
+                f"DelaySeconds={record.delay_secs}"
+            )
         elif message.startswith("Run ended"):
-            _say(f"  [watch]   {run_id} ended {record.status} -> reading again in {record.delay_secs} s "
-                 "for settled costs")
+            _say(
+                f"  [watch]   {run_id} ended {record.status} -> reading again in {record.delay_secs} s "
+                "for settled costs"
+            )
         elif message.startswith("Run not found"):
             _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
         elif message == "Destination already handled":
             _say(f"  [dedupe]  {run_id}: {record.destination} already notified ({record.claim}) - not posted again")
         elif message.startswith("Rejected message"):
             self.rejections[keys.get("message_id", "?")] = record.reason
-            _say(f"  [intake]  rejected ({record.reason}); receive #{record.receive_count}, "
-                 "SQS moves it to the DLQ after maxReceiveCount")
+            _say(
+                f"  [intake]  rejected ({record.reason}); receive #{record.receive_count}, "
+                "SQS moves it to the DLQ after maxReceiveCount"
+            )
 
 
 PROGRESS = _Progress()
@@ -107,7 +115,7 @@ def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
     return importlib.import_module("app").lambda_handler
 
 
-def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
+def main() -> int:
     from localdev.apify_simulator import ApifySimulator
     from localdev.aws import create_resources, session_for, start_moto
     from localdev.event_source import EventSource
@@ -117,8 +125,11 @@ def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
     real_ids = [r for r in os.environ.get("RUN_IDS", "").replace(",", " ").split() if r]
     real = bool(os.environ.get("APIFY_TOKEN") and real_ids)
     started = time.monotonic()
-    _say("Apify Run Notifier - local end-to-end demo (everything on 127.0.0.1)" if not real
-         else "Apify Run Notifier - watching real runs on the Apify API (AWS still local)")
+    _say(
+        "Apify Run Notifier - local end-to-end demo (everything on 127.0.0.1)"
+        if not real
+        else "Apify Run Notifier - watching real runs on the Apify API (AWS still local)"
+    )
     moto, endpoint = start_moto()
     aws = session_for(endpoint)
     # Queue, DLQ and table come from template.yaml; only the waits are shrunk for a demo.
@@ -128,12 +139,16 @@ def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
     events.create_event_bus(Name="demo-bus")
     followup_url = sqs.create_queue(QueueName="demo-follow-up-jobs")["QueueUrl"]
     followup_arn = sqs.get_queue_attributes(QueueUrl=followup_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    events.put_rule(Name="run-finished", EventBusName="demo-bus",
-                    EventPattern=json.dumps({"source": ["apify.run-notifier"]}))
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="run-finished", EventBusName="demo-bus", EventPattern=json.dumps({"source": ["apify.run-notifier"]})
+    )
     events.put_targets(Rule="run-finished", EventBusName="demo-bus", Targets=[{"Id": "jobs", "Arn": followup_arn}])
-    _say(f"AWS (moto) at {endpoint}: queue, DLQ (maxReceiveCount={resources.max_receive_count}) and table "
-         "from template.yaml; EventBridge bus with a rule to a follow-up queue")
+    _say(
+        f"AWS (moto) at {endpoint}: queue, DLQ (maxReceiveCount={resources.max_receive_count}) and table "
+        "from template.yaml; EventBridge bus with a rule to a follow-up queue"
+    )
 
     receiver = Receiver(on_message=_print_received)
     receiver.start()
@@ -157,9 +172,17 @@ def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
         sim.start()
         sim.add_actor("DemoActor00000001", "demo", "web-scraper")
         for run_id, secs, status, exit_code, usd in DEMO_RUNS:
-            sim.add_run(run_id, secs, final_status=status, exit_code=exit_code, final_usd=usd,
-                        prelim_usd=round(usd * 0.8, 4), settle_secs=2, act_id="DemoActor00000001",
-                        charged_event_counts={"actor-start": 1})
+            sim.add_run(
+                run_id,
+                secs,
+                final_status=status,
+                exit_code=exit_code,
+                final_usd=usd,
+                prelim_usd=round(usd * 0.8, 4),
+                settle_secs=2,
+                act_id="DemoActor00000001",
+                charged_event_counts={"actor-start": 1},
+            )
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
         run_ids = [r[0] for r in DEMO_RUNS] + [UNKNOWN_RUN]
@@ -170,8 +193,12 @@ def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
     handler = _load_handler(env)
     bodies = [json.dumps({"runId": r}) for r in run_ids]
     if not real:
-        bodies.insert(2, json.dumps({"userId": "DemoUser", "eventType": "ACTOR.RUN.SUCCEEDED",
-                                     "eventData": {"actorRunId": run_ids[0]}}))  # a duplicate, Apify-webhook style
+        bodies.insert(
+            2,
+            json.dumps(
+                {"userId": "DemoUser", "eventType": "ACTOR.RUN.SUCCEEDED", "eventData": {"actorRunId": run_ids[0]}}
+            ),
+        )  # a duplicate, Apify-webhook style
         bodies.append(MALFORMED)
     for body in bodies:
         sqs.send_message(QueueUrl=resources.queue_url, MessageBody=body)
@@ -180,35 +207,48 @@ def main() -> int:  # noqa: PLR0915 - a linear script reads best top to bottom
     from run_notifier.run_store import RunStore
 
     store = RunStore(aws.client("dynamodb"), resources.table_name)
-    source = EventSource(sqs, resources.queue_url, resources.queue_arn, handler,
-                         timeout_secs=25, batch_size=10)
+    source = EventSource(sqs, resources.queue_url, resources.queue_arn, handler, timeout_secs=25, batch_size=10)
     last_progress = [0.0]
 
     def finished() -> bool:
         items = [store.get(r) for r in expected]
-        done = all(i and all((i.get(f"{k}Notification") or {}).get("state") in ("SENT", "FAILED")
-                             for k in ("slack", "webhook", "eventbridge")) for i in items)
+        done = all(
+            i
+            and all(
+                (i.get(f"{k}Notification") or {}).get("state") in ("SENT", "FAILED")
+                for k in ("slack", "webhook", "eventbridge")
+            )
+            for i in items
+        )
         dlq = sqs.get_queue_attributes(QueueUrl=resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
         return done and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
 
     def idle(left: float) -> None:
         if time.monotonic() - last_progress[0] >= 5:
             attrs = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])["Attributes"]
-            _say(f"  ... waiting: {attrs['ApproximateNumberOfMessagesDelayed']} delayed, "
-                 f"{attrs['ApproximateNumberOfMessagesNotVisible']} in flight, "
-                 f"{attrs['ApproximateNumberOfMessages']} visible ({int(time.monotonic() - started)} s)")
+            _say(
+                f"  ... waiting: {attrs['ApproximateNumberOfMessagesDelayed']} delayed, "
+                f"{attrs['ApproximateNumberOfMessagesNotVisible']} in flight, "
+                f"{attrs['ApproximateNumberOfMessages']} visible ({int(time.monotonic() - started)} s)"
+            )
             last_progress[0] = time.monotonic()
 
     ok = source.run_until(finished, timeout_secs=DEMO_TIMEOUT_SECS if not real else 3600, on_idle=idle)
     _print_table(store, expected, sqs, resources.dlq_url, followup_url)
-    posts = {run_id: (len([m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()]),
-                      len([m for m in receiver.messages if m.path == HOOK_PATH and run_id in m.body.decode()]))
-             for run_id in expected}
+    posts = {
+        run_id: (
+            len([m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()]),
+            len([m for m in receiver.messages if m.path == HOOK_PATH and run_id in m.body.decode()]),
+        )
+        for run_id in expected
+    }
     _say("Posts per run (Slack, webhook): " + ", ".join(f"{r}={p[0]},{p[1]}" for r, p in sorted(posts.items())))
     if not real and any(p != (1, 1) for p in posts.values()):
         ok = False
-    _say(f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
-         f"{int(time.monotonic() - started)} s in all.")
+    _say(
+        f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
+        f"{int(time.monotonic() - started)} s in all."
+    )
     receiver.stop()
     if not real:
         sim.stop()
@@ -229,17 +269,18 @@ def _print_table(store: Any, run_ids: set[str], sqs: Any, dlq_url: str, followup
         item = store.get(run_id) or {}
         state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in ("slack", "webhook", "eventbridge")}
         usd = item.get("usageTotalUsd")
-        _say(f"{run_id:<19}{item.get('status', '-'):<11}{item.get('exitCode', '-')!s:<6}"
-             f"{'-' if usd is None else f'{float(usd):.4f}':<9}{item.get('watchAttempts', '-')!s:<10}"
-             f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}")
+        _say(
+            f"{run_id:<19}{item.get('status', '-'):<11}{item.get('exitCode', '-')!s:<6}"
+            f"{'-' if usd is None else f'{float(usd):.4f}':<9}{item.get('watchAttempts', '-')!s:<10}"
+            f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}"
+        )
     dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
     for message in dead:
         reason = PROGRESS.rejections.get(message["MessageId"], "see the handler's log line for this message ID")
         _say(f"\nDLQ: message {message['MessageId']} body {message['Body'][:60]!r} - reason: {reason}")
     got = []
     for _ in range(3):
-        got += sqs.receive_message(QueueUrl=followup_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages",
-                                                                                                          [])
+        got += sqs.receive_message(QueueUrl=followup_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
     _say(f"EventBridge rule delivered {len(got)} 'Apify Run Finished' events to the follow-up queue.")
 
 

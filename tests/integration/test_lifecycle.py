@@ -58,7 +58,7 @@ def test_watch_expires_with_a_recorded_and_notified_outcome(load_app, base_env, 
     assert app.lambda_handler(sqs_event([body]), context(13)) == {"batchItemFailures": []}
     item = _store(aws_session, resources).get("RunForever000001")
     assert item["status"] == "WATCH_EXPIRED"
-    assert "still RUNNING" in item["statusMessage"]
+    assert "after 61 s of watching (limit 60 s)" in item["statusMessage"]
     [post] = receiver.received(SLACK_PATH)
     assert "WATCH_EXPIRED" in post.json()["text"]
     attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])

@@ -6,6 +6,7 @@ Records are processed in worker threads: per-record keys go through Powertools'
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -16,6 +17,9 @@ SERVICE = "apify-run-notifier"
 NAMESPACE = "ApifyRunNotifier"
 
 logger = Logger(service=SERVICE)
+# urllib3 logs every request line at DEBUG, and a Slack webhook URL's path is the secret itself:
+# keep it quiet even when the function's log level is DEBUG.
+logging.getLogger("urllib3").setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 _metrics_lock = threading.Lock()
 

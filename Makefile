@@ -1,0 +1,65 @@
+# Apify Run Notifier - developer entry points. Quick start: `make demo`, then `make test`.
+PYTHON ?= python3
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+VENV := .venv
+SAM_VENV := .venv-sam
+SMOKE_VENV := .venv-smoke
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint validate build smoke-env smoke bench ci clean
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $@
+
+$(SMOKE_VENV)/.installed:
+	@test -n "$(PY313)" || { echo "Python 3.13 is needed for the smoke test (pyenv install 3.13)"; exit 1; }
+	$(PY313) -m venv $(SMOKE_VENV)
+	$(SMOKE_VENV)/bin/pip install --quiet awslambdaric==4.2.2 boto3==1.44.8
+	touch $@
+
+## Quick start 1: the whole pipeline on 127.0.0.1 (set APIFY_TOKEN and RUN_IDS to watch real runs).
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m localdev.demo
+
+## Quick start 2: lint and the whole test suite.
+test: $(VENV)/.installed lint
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+validate: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed
+	@test -n "$(PY313)" || { echo "Python 3.13 is needed on PATH for sam build (python3.13 runtime)"; exit 1; }
+	PATH="$(dir $(PY313)):$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
+
+smoke-env: $(SMOKE_VENV)/.installed
+
+## The built artifact under the real runtime interface client.
+smoke: $(VENV)/.installed $(SMOKE_VENV)/.installed
+	REQUIRE_BUILT_ARTIFACT=1 $(VENV)/bin/pytest tests/e2e/test_built_artifact.py
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python scripts/bench.py
+
+## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
+enqueue: $(VENV)/.installed
+	$(VENV)/bin/python scripts/enqueue.py --stack-name $(STACK) $(RUN_IDS)
+
+ci: test validate build smoke
+
+clean:
+	rm -rf .aws-sam $(VENV) $(SAM_VENV) $(SMOKE_VENV)
