@@ -1,4 +1,4 @@
-"""A small Apify API client: one pooled requests session, Bearer auth, bounded retries.
+"""A small Apify API client: one pooled HTTP client, Bearer auth, bounded retries.
 
 Why not the official `apify-client`: it pulls in httpx and more at cold start, and its
 retry loop is not bounded by a Lambda invocation's time left. This one does only the two
@@ -11,9 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-
+from run_notifier.http import HttpClient, HttpError, HttpResponse
 from run_notifier.secret import Secret
 from run_notifier.timebudget import Deadline, jittered_backoff
 
@@ -50,20 +48,14 @@ class ApifyClient:
         self,
         base_url: str,
         token: Secret | Callable[[], Secret] | None,
-        session: requests.Session | None = None,
-        pool_size: int = 100,
+        http: HttpClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         # A getter lets a token from Secrets Manager be read on first use and re-read on rotation.
         self._token_source: Callable[[], Secret | None] = token if callable(token) else (lambda: token)
         self._sleep = sleep
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self._session = session
+        self._http = http or HttpClient()
         self.calls = 0
 
     def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
@@ -89,16 +81,18 @@ class ApifyClient:
             read_timeout = min(wait_secs + READ_TIMEOUT_MARGIN_SECS, max(1.0, deadline.left()))
             try:
                 self.calls += 1
-                response = self._session.get(
+                response = self._http.request(
+                    "GET",
                     self._base_url + path,
                     params=params,
                     headers=headers,
-                    timeout=(CONNECT_TIMEOUT_SECS, read_timeout),
+                    connect_timeout=CONNECT_TIMEOUT_SECS,
+                    read_timeout=read_timeout,
                 )
-            except requests.RequestException as error:
-                last_problem = f"network error {type(error).__name__}"
+            except HttpError as error:
+                last_problem = f"network error {error}"
             else:
-                status = response.status_code
+                status = response.status
                 if status == 200:
                     return _data(response, what)
                 error_type, message = _error_of(response)
@@ -128,7 +122,7 @@ class ApifyClient:
         raise ApifyUnavailable(f"Apify unavailable for {what}: {last_problem}")
 
 
-def _data(response: requests.Response, what: str) -> dict[str, Any]:
+def _data(response: HttpResponse, what: str) -> dict[str, Any]:
     try:
         payload = response.json()
     except ValueError:
@@ -139,7 +133,7 @@ def _data(response: requests.Response, what: str) -> dict[str, Any]:
     return data
 
 
-def _error_of(response: requests.Response) -> tuple[str, str]:
+def _error_of(response: HttpResponse) -> tuple[str, str]:
     try:
         error = response.json().get("error", {})
         return str(error.get("type", "unknown")), str(error.get("message", ""))[:200]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-import requests
-
+from run_notifier.http import HttpClient, HttpError
 from run_notifier.timebudget import Deadline, jittered_backoff
 
 MAX_ATTEMPTS = 6
@@ -67,7 +66,7 @@ def describe(url: str) -> str:
 
 
 def post_json(
-    session: requests.Session,
+    http: HttpClient,
     url: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -82,18 +81,19 @@ def post_json(
         if deadline.left() < 0.5:
             break
         try:
-            response = session.post(
+            response = http.request(
+                "POST",
                 url,
-                data=body,
+                body=body,
                 headers={"Content-Type": "application/json", **headers},
-                timeout=(5.0, min(REQUEST_TIMEOUT_SECS, max(0.5, deadline.left()))),
-                allow_redirects=False,
+                connect_timeout=5.0,
+                read_timeout=min(REQUEST_TIMEOUT_SECS, max(0.5, deadline.left())),
             )
-        except requests.RequestException as error:
-            problem = f"network error {type(error).__name__}"
+        except HttpError as error:
+            problem = f"network error {error}"
             pause = next(backoff)
         else:
-            status = response.status_code
+            status = response.status
             if 200 <= status < 300:
                 return DeliveryReceipt(status, attempt)
             detail = response.text[:200].strip()

@@ -17,16 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from run_notifier.config import Settings
 from run_notifier.delivery import PermanentDeliveryError, TransientDeliveryError
-from run_notifier.destinations import Destination
-from run_notifier.destinations.eventbridge import EventBridgeDestination
-from run_notifier.destinations.slack import SlackDestination
-from run_notifier.destinations.webhook import WebhookDestination
+from run_notifier.http import HttpClient
 from run_notifier.observability import count, logger
 from run_notifier.routing import Routes
 from run_notifier.run_store import ClaimResult, NotificationState, RunStore, generation_of
@@ -34,6 +29,9 @@ from run_notifier.run_summary import RunSummary
 from run_notifier.secret import Secret
 from run_notifier.secrets import SecretResolver, SecretUnavailable
 from run_notifier.timebudget import Deadline
+
+if TYPE_CHECKING:
+    from run_notifier.destinations import Destination
 
 #: A claim outlives the invocation by this much, so a crashed sender's claim lapses.
 LEASE_MARGIN_SECS = 60.0
@@ -57,7 +55,7 @@ class Notifier:
         self,
         settings: Settings,
         store: RunStore,
-        session: requests.Session,
+        http: HttpClient,
         secrets: SecretResolver,
         events_client_factory: Callable[[], Any],
         routes_provider: Callable[[], Routes],
@@ -65,7 +63,7 @@ class Notifier:
     ) -> None:
         self._settings = settings
         self._store = store
-        self._session = session
+        self._http = http
         self._secrets = secrets
         self._events_client_factory = events_client_factory
         self._routes_provider = routes_provider
@@ -150,6 +148,11 @@ class Notifier:
     def _destination(self, kind: str, target: dict[str, str] | bool) -> Destination | None:
         if target is False:
             return None
+        # Imported on first use: a cold start that only re-enqueues never needs them.
+        from run_notifier.destinations.eventbridge import EventBridgeDestination
+        from run_notifier.destinations.slack import SlackDestination
+        from run_notifier.destinations.webhook import WebhookDestination
+
         override = target if isinstance(target, dict) else None
         if kind == "slack":
             if override:
@@ -158,8 +161,8 @@ class Notifier:
                     Secret(override["webhookUrl"]) if "webhookUrl" in override else None,
                     "routed Slack webhook URL",
                 )
-                return SlackDestination(self._session, url)
-            return SlackDestination(self._session, self._slack_url) if self._slack_url else None
+                return SlackDestination(self._http, url)
+            return SlackDestination(self._http, self._slack_url) if self._slack_url else None
         if kind == "webhook":
             if override:
                 secret = (
@@ -173,9 +176,9 @@ class Notifier:
                 )
                 if secret is None:
                     raise SecretUnavailable("routed webhook has no signing secret")
-                return WebhookDestination(self._session, override["url"], secret, self._now)
+                return WebhookDestination(self._http, override["url"], secret, self._now)
             if self._settings.webhook_url and self._webhook_secret:
-                return WebhookDestination(self._session, self._settings.webhook_url, self._webhook_secret, self._now)
+                return WebhookDestination(self._http, self._settings.webhook_url, self._webhook_secret, self._now)
             return None
         if kind == "eventbridge":
             bus = override["eventBusName"] if override else self._settings.event_bus_name

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import requests
 from botocore.config import Config
-from requests.adapters import HTTPAdapter
 
 from run_notifier.actor_names import ActorNames
 from run_notifier.apify_client import ApifyClient
 from run_notifier.config import Settings
+from run_notifier.http import HttpClient
 from run_notifier.notifier import Notifier
 from run_notifier.requeue import Requeuer
 from run_notifier.routing import Routes, parse_routes
@@ -43,14 +42,6 @@ def _lazy(factory: Callable[[], Any]) -> Callable[[], Any]:
             return holder[0]
 
     return get
-
-
-def http_session(pool_size: int = MAX_CONCURRENT_RECORDS) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 def routes_provider(settings: Settings, ssm_client: Callable[[], Any]) -> Callable[[], Routes]:
@@ -82,11 +73,11 @@ def build_watcher(settings: Settings, session: boto3.session.Session | None = No
     ssm = _lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
 
     resolver = SecretResolver(secrets_client, settings.secrets_max_age_secs)
-    http = http_session()
+    http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
     token: Secret | Callable[[], Secret] | None = settings.apify_token
     if settings.apify_token_secret_arn:
         token = resolver.source(settings.apify_token_secret_arn, None, "Apify token")
-    apify = ApifyClient(settings.apify_api_base_url, token, session=http)
+    apify = ApifyClient(settings.apify_api_base_url, token, http=http)
     store = RunStore(dynamodb, settings.runs_table_name, settings.item_ttl_days)
     notifier = Notifier(settings, store, http, resolver, events, routes_provider(settings, ssm))
     return RunWatcher(

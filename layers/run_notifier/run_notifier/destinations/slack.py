@@ -6,9 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from run_notifier.delivery import post_json
+from run_notifier.http import HttpClient
 from run_notifier.run_summary import RunSummary, format_usd, human_duration
 from run_notifier.secret import Secret
 from run_notifier.timebudget import Deadline
@@ -74,11 +73,11 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
 class SlackDestination:
     kind = "slack"
 
-    def __init__(self, session: requests.Session, webhook_url: Callable[[], Secret]) -> None:
-        self._session = session
+    def __init__(self, http: HttpClient, webhook_url: Callable[[], Secret]) -> None:
+        self._http = http
         self._webhook_url = webhook_url
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         body = json.dumps(build_message(summary)).encode()
-        receipt = post_json(self._session, self._webhook_url().reveal(), body, {}, deadline, "Slack webhook")
+        receipt = post_json(self._http, self._webhook_url().reveal(), body, {}, deadline, "Slack webhook")
         return f"HTTP {receipt.status} after {receipt.attempts} attempt(s)"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from standardwebhooks import Webhook
 
 from run_notifier.delivery import post_json
+from run_notifier.http import HttpClient
 from run_notifier.run_summary import RunSummary
 from run_notifier.secret import Secret
 from run_notifier.timebudget import Deadline
@@ -49,17 +49,17 @@ class WebhookDestination:
 
     def __init__(
         self,
-        session: requests.Session,
+        http: HttpClient,
         url: str,
         secret: Callable[[], Secret],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._session = session
+        self._http = http
         self._url = url
         self._secret = secret
         self._clock = clock
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         body, headers = signed_request(summary, self._secret(), self._clock())
-        receipt = post_json(self._session, self._url, body, headers, deadline, "webhook")
+        receipt = post_json(self._http, self._url, body, headers, deadline, "webhook")
         return f"HTTP {receipt.status} after {receipt.attempts} attempt(s)"
