@@ -109,3 +109,14 @@ def test_ten_runs_ending_3s_in_finish_in_about_3s(load_app, base_env, sim, recei
             bodies.append(json.loads(m["Body"]))
     assert sorted(b["runId"] for b in bodies) == ids
     assert all(b["settle"] is True for b in bodies)
+
+
+def test_unknown_actor_name_falls_back_to_its_id_without_the_run_404_grace(load_app, base_env, sim, receiver):
+    sim.add_run("RunNoActor000001", 0.0, settle_secs=0, act_id="UnknownActor0001")
+    app = load_app({**base_env, "SETTLE_SECONDS": "0"})
+    started = time.monotonic()
+    assert app.lambda_handler(sqs_event(["RunNoActor000001"]), context(30)) == {"batchItemFailures": []}
+    assert time.monotonic() - started < 2.0  # a missing Actor is not retried like a lagging run
+    [post] = receiver.received(SLACK_PATH)
+    assert post.json()["text"].startswith("SUCCEEDED: UnknownActor0001 run RunNoActor000001")
+    assert len([r for r in sim.requests if r.path == "/v2/acts/UnknownActor0001"]) == 1

@@ -15,7 +15,7 @@ def test_first_attempt_long_polls_up_to_60s_within_the_budget():
 def test_requeue_delays_grow_to_the_cap_and_are_never_zero():
     schedule = Schedule(requeue_delays_secs=(0, 10, 100, 2000), max_requeue_delay_secs=900)
     assert [schedule.requeue_delay(a) for a in range(6)] == [1, 10, 100, 900, 900, 900]
-    assert Schedule().requeue_delay(50) == 60
+    assert Schedule().requeue_delay(50) == 65
 
 
 def test_settle_delay_counts_from_the_finish():

@@ -61,14 +61,20 @@ class ApifyClient:
     def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/actor-runs/{runId}?waitForFinish=N`; returns the Run object."""
         params = {"waitForFinish": str(wait_secs)} if wait_secs > 0 else None
-        return self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}")
+        return self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}", grace_404=True)
 
     def get_actor(self, actor_id: str, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""
-        return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}")
+        return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}", grace_404=False)
 
     def _get(
-        self, path: str, params: dict[str, str] | None, wait_secs: int, deadline: Deadline, what: str
+        self,
+        path: str,
+        params: dict[str, str] | None,
+        wait_secs: int,
+        deadline: Deadline,
+        what: str,
+        grace_404: bool,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "User-Agent": "apify-run-notifier"}
         token = self._token_source()
@@ -99,7 +105,7 @@ class ApifyClient:
                 if status == 404:
                     now = time.monotonic()
                     first_404_at = first_404_at if first_404_at is not None else now
-                    if now - first_404_at >= NOT_FOUND_GRACE_SECS or deadline.left() < 1.5:
+                    if not grace_404 or now - first_404_at >= NOT_FOUND_GRACE_SECS or deadline.left() < 1.5:
                         raise ApifyNotFound(f"{what} not found ({error_type}: {message})")
                     last_problem = "404 within the replica-lag grace"
                 elif status in (401, 403):

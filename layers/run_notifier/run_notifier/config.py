@@ -101,9 +101,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         schedule = Schedule(
             long_poll_secs=parse_int_list(env.get("LONG_POLL_SCHEDULE", "") or "60,0", "LONG_POLL_SCHEDULE"),
             requeue_delays_secs=parse_int_list(
-                env.get("REQUEUE_DELAY_SCHEDULE", "") or "5,20,40,60", "REQUEUE_DELAY_SCHEDULE"
+                env.get("REQUEUE_DELAY_SCHEDULE", "") or "5,20,40,65", "REQUEUE_DELAY_SCHEDULE"
             ),
-            max_requeue_delay_secs=_int(env, "MAX_REQUEUE_DELAY_SECONDS", 60, 1, 900),
+            max_requeue_delay_secs=_int(env, "MAX_REQUEUE_DELAY_SECONDS", 65, 1, 900),
             settle_secs=_int(env, "SETTLE_SECONDS", 10, 0, 900),
         )
     except ValueError as error:

@@ -11,9 +11,11 @@ Why these defaults (numbers from `make bench`, see docs/performance.md):
   Apify allows: a run that ends then is seen the moment it ends.
 * After that, every attempt is a plain read (wait 0 s): long polls of long runs are what
   make a blocking waiter cost ~450 GB-s per run-hour.
-* The delay grows quickly to a 60 s cap, not to SQS's 900 s: 60 s keeps p95 alert latency
-  within settle + 60 s for every run length, and at one read a minute the watcher stays at
-  ≤ 60 Apify calls per run-hour. Raise `MaxRequeueDelaySeconds` to trade latency for calls.
+* The delay grows quickly (5, 20, 40 s) to a 65 s cap, not to SQS's 900 s. p95 latency is
+  about the cap, and Apify calls per run-hour about 3600 / (cap + ~1 s of pickup): 65 s is
+  the cheapest cap in the sweep that keeps both p95 <= settle + 60 s and <= 60 calls per
+  run-hour with a margin (60 s sat at 59.8 calls). Raise `MaxRequeueDelaySeconds` to trade
+  latency for calls.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class Schedule:
     """Per-attempt long-poll budgets and re-enqueue delays; the last entry repeats."""
 
     long_poll_secs: tuple[int, ...] = (60, 0)
-    requeue_delays_secs: tuple[int, ...] = (5, 20, 40, 60)
-    max_requeue_delay_secs: int = 60
+    requeue_delays_secs: tuple[int, ...] = (5, 20, 40, 65)
+    max_requeue_delay_secs: int = 65
     settle_secs: int = 10
     #: Time kept back in each invocation for the DynamoDB write and the notifications.
     safety_margin_secs: float = 12.0
