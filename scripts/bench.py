@@ -86,40 +86,37 @@ def _serve_simulator(conn: Any) -> None:
     sim.stop()
 
 
-class RemoteSimulator:
-    """Drives a simulator process: servers off this process, so they do not share its GIL."""
+class _ServerProcess:
+    """A server in its own process, driven over a pipe, so it does not share this process's GIL."""
 
-    def __init__(self) -> None:
+    def __init__(self, target: Any) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve_simulator, args=(child,), daemon=True)
+        self._process = ctx.Process(target=target, args=(child,), daemon=True)
         self._process.start()
-        self.base_url, self.token = self._conn.recv()
-
-    def add_runs(self, runs: list[tuple[str, float, dict[str, Any]]]) -> None:
-        self._conn.send(("add", runs))
-        self._conn.recv()
+        self.hello = self._conn.recv()
 
     def stop(self) -> None:
         self._conn.send(("stop", None))
         self._process.join(10)
 
 
-class RemoteMoto:
+class RemoteSimulator(_ServerProcess):
     def __init__(self) -> None:
-        import multiprocessing
+        super().__init__(_serve_simulator)
+        self.base_url, self.token = self.hello
 
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve_moto, args=(child,), daemon=True)
-        self._process.start()
-        self.endpoint = self._conn.recv()
+    def add_runs(self, runs: list[tuple[str, float, dict[str, Any]]]) -> None:
+        self._conn.send(("add", runs))
+        self._conn.recv()
 
-    def stop(self) -> None:
-        self._conn.send("stop")
-        self._process.join(10)
+
+class RemoteMoto(_ServerProcess):
+    def __init__(self) -> None:
+        super().__init__(_serve_moto)
+        self.endpoint = self.hello
 
 
 def _local_stack() -> tuple[Any, ...]:

@@ -50,6 +50,20 @@ def test_stale_message_cannot_overwrite_a_later_finish(aws_session, resources):
     assert not store.record(gone, now=now, attempts=1, first_seen_at=None, costs_settled=False).written
 
 
+def test_apify_down_for_longer_than_the_watch_limit_ends_the_watch(load_app, base_env, sim, aws_session, resources):
+    sim.add_run("RunDownLong00001", 3600.0)
+    sim.inject("RunDownLong00001", *([503] * 40))
+    app = load_app({**base_env, "MAX_WATCH_SECONDS": "60"})
+    first_seen = (datetime.now(UTC) - timedelta(seconds=120)).isoformat()
+    body = json.dumps({"runId": "RunDownLong00001", "attempt": 90, "firstSeenAt": first_seen})
+    assert app.lambda_handler(sqs_event([body]), context(14)) == {"batchItemFailures": []}
+    item = _store(aws_session, resources).get("RunDownLong00001")
+    assert item["status"] == "WATCH_EXPIRED"
+    assert "Apify unavailable" in item["statusMessage"]
+    attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0"
+
+
 def test_watch_expires_with_a_recorded_and_notified_outcome(load_app, base_env, sim, receiver, aws_session, resources):
     sim.add_run("RunForever000001", 3600.0)
     app = load_app({**base_env, "MAX_WATCH_SECONDS": "60"})
@@ -58,7 +72,7 @@ def test_watch_expires_with_a_recorded_and_notified_outcome(load_app, base_env, 
     assert app.lambda_handler(sqs_event([body]), context(13)) == {"batchItemFailures": []}
     item = _store(aws_session, resources).get("RunForever000001")
     assert item["status"] == "WATCH_EXPIRED"
-    assert "after 61 s of watching (limit 60 s)" in item["statusMessage"]
+    assert "run is RUNNING after 61 s of watching (limit 60 s)" in item["statusMessage"]
     [post] = receiver.received(SLACK_PATH)
     assert "WATCH_EXPIRED" in post.json()["text"]
     attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])

@@ -9,7 +9,7 @@ watch ends at `max_watch_secs` with a WATCH_EXPIRED outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from run_notifier.actor_names import ActorNames
@@ -69,7 +69,7 @@ class RunWatcher:
             return self._finish(summary, request, first_seen, deadline, costs_settled=False)
         except ApifyUnavailable as error:
             logger.warning("Apify unavailable; re-enqueueing", extra={"reason": str(error)})
-            return self._requeue(request, first_seen, reason=str(error))
+            return self._requeue(request, first_seen, deadline, reason=str(error), last_run=None)
         status = str(run.get("status"))
         if is_terminal(status):
             finished = parse_time(run.get("finishedAt"))
@@ -91,16 +91,19 @@ class RunWatcher:
                 deadline,
                 costs_settled=request.settle or finished_ago >= self._schedule.settle_secs,
             )
+        return self._requeue(request, first_seen, deadline, reason=f"run is {status}", last_run=run)
+
+    def _requeue(
+        self, request: WatchRequest, first_seen: datetime, deadline: Deadline, reason: str, last_run: dict | None
+    ) -> Outcome:
+        """Put the run back on the queue, unless it has been watched for too long already."""
         watched_for = (self._now() - first_seen).total_seconds()
         if watched_for >= self._max_watch_secs:
-            message = f"still {status} after {int(watched_for)} s of watching (limit {self._max_watch_secs} s)"
-            logger.warning("Giving up on the run", extra={"status": status, "reason": message})
-            summary = RunSummary.from_run(run)
-            summary = RunSummary(**{**summary.__dict__, "status": WATCH_EXPIRED, "status_message": message})
+            message = f"{reason} after {int(watched_for)} s of watching (limit {self._max_watch_secs} s)"
+            logger.warning("Giving up on the run", extra={"reason": message})
+            base = RunSummary.from_run(last_run) if last_run else RunSummary(request.run_id, WATCH_EXPIRED)
+            summary = replace(base, status=WATCH_EXPIRED, status_message=message)
             return self._finish(summary, request, first_seen, deadline, costs_settled=False)
-        return self._requeue(request, first_seen, reason=f"run is {status}")
-
-    def _requeue(self, request: WatchRequest, first_seen: datetime, reason: str) -> Outcome:
         delay = self._schedule.requeue_delay(request.attempt)
         self._requeuer.send(WatchRequest(request.run_id, request.attempt + 1, first_seen), delay)
         count("RunsRequeued")
@@ -112,7 +115,7 @@ class RunWatcher:
     ) -> Outcome:
         if summary.act_id:
             name = self._actor_names.name_of(summary.act_id, deadline)
-            summary = RunSummary(**{**summary.__dict__, "actor_name": name})
+            summary = replace(summary, actor_name=name)
         result = self._store.record(
             summary,
             now=self._now(),
