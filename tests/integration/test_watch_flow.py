@@ -29,6 +29,7 @@ def test_succeeded_run_is_posted_once_with_settled_cost(load_app, base_env, sim,
     assert "RunOk000000000001" in text
     assert "SUCCEEDED" in text
     assert "$0.4321" in text  # the settled cost, not the preliminary 0.1
+    assert "*Exit code*\\n0" in text
     assert "https://console.apify.com/storage/datasets/dsRunOk0000000000" in text
     assert message["blocks"]
     assert message["text"]
@@ -120,3 +121,15 @@ def test_unknown_actor_name_falls_back_to_its_id_without_the_run_404_grace(load_
     [post] = receiver.received(SLACK_PATH)
     assert post.json()["text"].startswith("SUCCEEDED: UnknownActor0001 run RunNoActor000001")
     assert len([r for r in sim.requests if r.path == "/v2/acts/UnknownActor0001"]) == 1
+
+
+def test_actor_name_is_resolved_once_per_actor(load_app, base_env, sim, receiver):
+    sim.add_run("RunNameA00000001", 0.0, settle_secs=0)
+    sim.add_run("RunNameB00000001", 0.0, settle_secs=0)
+    app = load_app({**base_env, "SETTLE_SECONDS": "0"})
+    assert app.lambda_handler(sqs_event(["RunNameA00000001"]), context(30)) == {"batchItemFailures": []}
+    assert app.lambda_handler(sqs_event(["RunNameB00000001"]), context(30)) == {"batchItemFailures": []}
+    texts = [m.json()["text"] for m in receiver.received(SLACK_PATH)]
+    assert all(t.startswith("SUCCEEDED: janedoe/web-scraper run") for t in texts)
+    assert len(texts) == 2
+    assert len([r for r in sim.requests if r.path == "/v2/acts/SimActor00000001"]) == 1
