@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from run_notifier.run_summary import RunSummary
+if TYPE_CHECKING:
+    from run_notifier.run_summary import RunSummary
 
 KINDS = ("slack", "webhook", "eventbridge")
 _MATCH_KEYS = {"status": "status", "actId": "act_id", "actorTaskId": "actor_task_id"}

@@ -11,18 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from run_notifier.actor_names import ActorNames
 from run_notifier.apify_client import ApifyClient, ApifyNotFound, ApifyUnavailable
 from run_notifier.intake import WatchRequest
-from run_notifier.notifier import Notifier
 from run_notifier.observability import count, count_with_dimension, logger
 from run_notifier.requeue import Requeuer
-from run_notifier.run_store import RunStore
-from run_notifier.run_summary import RunSummary, parse_time
 from run_notifier.schedule import Schedule
 from run_notifier.statuses import NOT_FOUND, WATCH_EXPIRED, is_terminal
 from run_notifier.timebudget import Deadline
+
+if TYPE_CHECKING:  # the finishing side is imported on first use (see wiring.py)
+    from run_notifier.actor_names import ActorNames
+    from run_notifier.notifier import Notifier
+    from run_notifier.run_store import RunStore
+    from run_notifier.run_summary import RunSummary
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class RunWatcher:
         self._now = now
 
     def watch(self, request: WatchRequest, deadline: Deadline) -> Outcome:
+        from run_notifier.run_summary import RunSummary, parse_time
+
         now = self._now()
         first_seen = request.first_seen_at or now
         count("RunsWatched")
@@ -97,6 +102,8 @@ class RunWatcher:
         self, request: WatchRequest, first_seen: datetime, deadline: Deadline, reason: str, last_run: dict | None
     ) -> Outcome:
         """Put the run back on the queue, unless it has been watched for too long already."""
+        from run_notifier.run_summary import RunSummary
+
         watched_for = (self._now() - first_seen).total_seconds()
         if watched_for >= self._max_watch_secs:
             message = f"{reason} after {int(watched_for)} s of watching (limit {self._max_watch_secs} s)"
