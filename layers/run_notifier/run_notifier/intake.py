@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 #: SQS allows 256 KiB; Apify's webhook payload with a full run object is a few KiB.
@@ -27,8 +26,7 @@ class InvalidMessage(ValueError):
     """The body cannot be watched; the message says why (never echoes the whole body)."""
 
 
-@dataclass(frozen=True)
-class WatchRequest:
+class WatchRequest(NamedTuple):
     run_id: str
     attempt: int = 0
     first_seen_at: datetime | None = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from run_notifier.intake import WatchRequest
@@ -27,13 +26,15 @@ class RequeueFailed(Exception):
     pass
 
 
-@dataclass
 class _Pending:
-    body: str
-    delay: int
-    done: threading.Event = field(default_factory=threading.Event)
-    message_id: str | None = None
-    error: str | None = None
+    __slots__ = ("body", "delay", "done", "error", "message_id")
+
+    def __init__(self, body: str, delay: int) -> None:
+        self.body = body
+        self.delay = delay
+        self.done = threading.Event()
+        self.message_id: str | None = None
+        self.error: str | None = None
 
 
 class Requeuer:

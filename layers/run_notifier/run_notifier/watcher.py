@@ -9,9 +9,9 @@ watch ends at `max_watch_secs` with a WATCH_EXPIRED outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from run_notifier.apify_client import ApifyClient, ApifyNotFound, ApifyUnavailable
 from run_notifier.intake import WatchRequest
@@ -28,8 +28,7 @@ if TYPE_CHECKING:  # the finishing side is imported on first use (see wiring.py)
     from run_notifier.run_summary import RunSummary
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     action: str  # "finished", "requeued", "settling", "stale"
     status: str | None = None
     delay_secs: int | None = None
