@@ -46,13 +46,13 @@ class SimRun:
     charged_event_counts: dict[str, int] = field(default_factory=dict)
     created_mono: float = field(default_factory=time.monotonic)
     created_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
-    resurrections: list[float] = field(default_factory=list)  # extra seconds added per resurrection
+    resurrect_count: int = 0
     finished_mono: float | None = None  # set by finish() to end a run now
 
     def end_mono(self) -> float:
         if self.finished_mono is not None:
             return self.finished_mono
-        return self.created_mono + self.duration_secs + sum(self.resurrections)
+        return self.created_mono + self.duration_secs
 
     def status_at(self, now: float) -> str:
         elapsed = now - self.created_mono
@@ -137,7 +137,7 @@ class ApifySimulator:
             run = self.runs[run_id]
             run.finished_mono = None
             run.duration_secs = (time.monotonic() - run.created_mono) + extra_secs
-            run.resurrections.append(0.0)  # counted in stats.resurrectCount
+            run.resurrect_count += 1
             self._lock.notify_all()
 
     def inject(self, key: str, *statuses: int, headers: dict[str, str] | None = None) -> None:
@@ -174,7 +174,7 @@ class ApifySimulator:
                 "inputBodyLen": 42,
                 "migrationCount": 0,
                 "restartCount": 0,
-                "resurrectCount": len(run.resurrections),
+                "resurrectCount": run.resurrect_count,
                 "memAvgBytes": 35914228.4,
                 "memMaxBytes": 38244352,
                 "memCurrentBytes": 0 if terminal else 30000000,

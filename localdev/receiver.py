@@ -56,6 +56,11 @@ class Receiver:
         with self._cond:
             self._scripts.setdefault(path, deque()).extend(answers)
 
+    def clear_script(self, path: str) -> None:
+        """Drop what is still scripted for ``path``: from now on it answers 200."""
+        with self._cond:
+            self._scripts.pop(path, None)
+
     def received(self, path: str, ok_only: bool = False) -> list[Received]:
         with self._cond:
             return [m for m in self.messages if m.path == path and (not ok_only or m.status < 300)]

@@ -45,7 +45,7 @@ def watch_record(record: SQSRecord, deadline: Deadline) -> str:
                 extra={"reason": str(error), "receive_count": record.attributes.approximate_receive_count},
             )
             raise
-        logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt)
+        logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
         try:
             outcome = watcher.watch(request, deadline)
         except Exception as error:

@@ -134,9 +134,7 @@ def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
     assert len(receiver.received(HOOK_PATH)) == 1
     item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunRedel00000001")
     assert item["slackNotification"]["state"] == "RETRYING"
-    receiver.script(SLACK_PATH)  # nothing more scripted is consumed below; clear by draining
-    while receiver._scripts[SLACK_PATH]:
-        receiver._scripts[SLACK_PATH].popleft()
+    receiver.clear_script(SLACK_PATH)  # Slack is back
     assert app.lambda_handler(event, context(30)) == {"batchItemFailures": []}  # SQS redelivery
     assert len(receiver.received(SLACK_PATH, ok_only=True)) == 1
     assert len(receiver.received(HOOK_PATH)) == 1  # not re-posted
@@ -244,3 +242,17 @@ def test_http_target_outside_loopback_is_refused(load_app, all_destinations_env,
     assert item["webhookNotification"]["state"] == "FAILED"
     assert "https" in item["webhookNotification"]["error"]
     assert len(receiver.received(SLACK_PATH)) == 1
+
+
+def test_a_destination_failing_for_the_whole_budget_does_not_starve_the_others(
+    load_app, all_destinations_env, sim, receiver, aws_session, event_bus
+):
+    sim.add_run("RunStarve0000001", 0.0, settle_secs=0)
+    receiver.script(SLACK_PATH, *[(503, {}, "down")] * 40)
+    app = load_app(all_destinations_env)
+    event = sqs_event(["RunStarve0000001"])
+    result = app.lambda_handler(event, context(14))
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert len(receiver.received(SLACK_PATH)) >= 2  # Slack was retried within its share
+    assert [m.status for m in receiver.received(HOOK_PATH)] == [200]
+    assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1

@@ -56,7 +56,6 @@ class ApifyClient:
         self._token_source: Callable[[], Secret | None] = token if callable(token) else (lambda: token)
         self._sleep = sleep
         self._http = http or HttpClient()
-        self.calls = 0
 
     def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/actor-runs/{runId}?waitForFinish=N`; returns the Run object."""
@@ -86,7 +85,6 @@ class ApifyClient:
         for _ in range(MAX_RETRIES + 1):
             read_timeout = min(wait_secs + READ_TIMEOUT_MARGIN_SECS, max(1.0, deadline.left()))
             try:
-                self.calls += 1
                 response = self._http.request(
                     "GET",
                     self._base_url + path,

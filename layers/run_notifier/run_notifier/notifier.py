@@ -86,6 +86,7 @@ class Notifier:
             logger.info("Not notifying: status filtered by NOTIFY_ON", extra={"status": summary.status})
             return report
         generation = generation_of(summary)
+        destinations: list[Destination] = []
         for kind, target in self._routes_provider().targets_for(summary).items():
             try:
                 destination = self._destination(kind, target)
@@ -93,9 +94,12 @@ class Notifier:
                 report.retrying.append(kind)
                 logger.error("Destination not usable", extra={"destination": kind, "reason": str(error)})
                 continue
-            if destination is None:
-                continue
-            self._notify_one(destination, summary, generation, deadline, report)
+            if destination is not None:
+                destinations.append(destination)
+        for index, destination in enumerate(destinations):
+            # A fair share of the time left, so a destination that keeps failing cannot starve the others.
+            share = Deadline.after(min(deadline.left(), deadline.left() / (len(destinations) - index)))
+            self._notify_one(destination, summary, generation, share, report)
         if report.retrying:
             raise NotificationsIncomplete(
                 f"run {summary.run_id}: {', '.join(report.retrying)} not delivered yet; "
