@@ -123,7 +123,7 @@ def test_slack_500_then_200_posts_once_and_webhook_is_not_called_again(load_app,
 
 
 def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
-    load_app, all_destinations_env, sim, receiver, aws_session, resources
+    load_app, all_destinations_env, sim, receiver, aws_session, resources, event_bus
 ):
     sim.add_run("RunRedel00000001", 0.0, settle_secs=0)
     receiver.script(SLACK_PATH, *[(503, {}, "down")] * 40)
@@ -131,7 +131,10 @@ def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
     event = sqs_event(["RunRedel00000001"])
     result = app.lambda_handler(event, context(14))
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
-    assert len(receiver.received(HOOK_PATH)) == 1
+    # Slack is retried within its share of the time; it cannot starve the webhook and the event.
+    assert len(receiver.received(SLACK_PATH)) >= 2
+    assert [m.status for m in receiver.received(HOOK_PATH)] == [200]
+    assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1
     item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunRedel00000001")
     assert item["slackNotification"]["state"] == "RETRYING"
     receiver.clear_script(SLACK_PATH)  # Slack is back
@@ -242,17 +245,3 @@ def test_http_target_outside_loopback_is_refused(load_app, all_destinations_env,
     assert item["webhookNotification"]["state"] == "FAILED"
     assert "https" in item["webhookNotification"]["error"]
     assert len(receiver.received(SLACK_PATH)) == 1
-
-
-def test_a_destination_failing_for_the_whole_budget_does_not_starve_the_others(
-    load_app, all_destinations_env, sim, receiver, aws_session, event_bus
-):
-    sim.add_run("RunStarve0000001", 0.0, settle_secs=0)
-    receiver.script(SLACK_PATH, *[(503, {}, "down")] * 40)
-    app = load_app(all_destinations_env)
-    event = sqs_event(["RunStarve0000001"])
-    result = app.lambda_handler(event, context(14))
-    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
-    assert len(receiver.received(SLACK_PATH)) >= 2  # Slack was retried within its share
-    assert [m.status for m in receiver.received(HOOK_PATH)] == [200]
-    assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1

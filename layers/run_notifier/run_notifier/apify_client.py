@@ -81,6 +81,7 @@ class ApifyClient:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         backoff = jittered_backoff()
         first_404_at: float | None = None
+        lagging = False  # the last answer was a 404 inside the replica-lag grace
         last_problem = "no attempt made"
         for _ in range(MAX_RETRIES + 1):
             read_timeout = min(wait_secs + READ_TIMEOUT_MARGIN_SECS, max(1.0, deadline.left()))
@@ -106,6 +107,7 @@ class ApifyClient:
                     if not grace_404 or now - first_404_at >= NOT_FOUND_GRACE_SECS or deadline.left() < 1.5:
                         raise ApifyNotFound(f"{what} not found ({error_type}: {message})")
                     last_problem = "404 within the replica-lag grace"
+                    lagging = True
                 elif status in (401, 403):
                     raise ApifyAuthError(
                         f"Apify refused {what} with {status} {error_type}: {message}. "
@@ -119,7 +121,8 @@ class ApifyClient:
                     last_problem = f"HTTP {status} {error_type}"
                 else:
                     raise ApifyRequestError(f"Apify answered {status} {error_type} for {what}: {message}")
-            pause = 0.5 if first_404_at is not None and last_problem.startswith("404") else next(backoff)
+            pause = 0.5 if lagging else next(backoff)
+            lagging = False
             if pause >= deadline.left():
                 break
             self._sleep(pause)

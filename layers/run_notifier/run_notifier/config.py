@@ -72,12 +72,19 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     return Secret(raw) if raw else None
 
 
+def _status_name(text: str) -> str:
+    """Apify's statuses use hyphens, the watcher's own outcomes underscores; accept either spelling."""
+    name = text.strip().upper()
+    for candidate in (name.replace("_", "-"), name.replace("-", "_")):
+        if candidate in NOTIFIABLE:
+            return candidate
+    return name
+
+
 def parse_notify_on(raw: str | None) -> frozenset[str]:
     if raw is None:
         return DEFAULT_NOTIFY_ON
-    statuses = frozenset(part.strip().upper().replace("_", "-") for part in raw.split(",") if part.strip())
-    # The watcher's own outcomes are spelled with underscores.
-    statuses = frozenset(s.replace("-", "_") if s.replace("-", "_") in NOTIFIABLE else s for s in statuses)
+    statuses = frozenset(_status_name(part) for part in raw.split(",") if part.strip())
     unknown = statuses - NOTIFIABLE
     if unknown:
         raise ConfigError(f"NOTIFY_ON has unknown statuses {sorted(unknown)}; allowed: {sorted(NOTIFIABLE)}")

@@ -24,7 +24,7 @@ from run_notifier.delivery import PermanentDeliveryError, TransientDeliveryError
 from run_notifier.http import HttpClient
 from run_notifier.observability import count, logger
 from run_notifier.routing import Routes
-from run_notifier.run_store import ClaimResult, NotificationState, RunStore, generation_of
+from run_notifier.run_store import ClaimResult, NotificationState, RunStore
 from run_notifier.run_summary import RunSummary
 from run_notifier.secret import Secret
 from run_notifier.secrets import SecretResolver, SecretUnavailable
@@ -85,7 +85,7 @@ class Notifier:
             report.skipped_reason = f"status {summary.status} not in NOTIFY_ON"
             logger.info("Not notifying: status filtered by NOTIFY_ON", extra={"status": summary.status})
             return report
-        generation = generation_of(summary)
+        generation = summary.generation
         destinations: list[Destination] = []
         for kind, target in self._routes_provider().targets_for(summary).items():
             try:

@@ -54,10 +54,6 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def generation_of(summary: RunSummary) -> str:
-    return summary.finished_at or summary.status
-
-
 class RunStore:
     def __init__(self, dynamodb_client: Any, table_name: str, ttl_days: int = 90) -> None:
         self._ddb = dynamodb_client
@@ -70,7 +66,7 @@ class RunStore:
         """Write the run's item unless a later finish is already stored."""
         values: dict[str, Any] = {
             "status": summary.status,
-            "generation": generation_of(summary),
+            "generation": summary.generation,
             "actId": summary.act_id,
             "actorName": summary.actor_name,
             "actorTaskId": summary.actor_task_id,
@@ -116,7 +112,7 @@ class RunStore:
                 item = self.get(summary.run_id) or {}
                 return RecordResult(False, item.get("generation"))
             raise
-        return RecordResult(True, generation_of(summary))
+        return RecordResult(True, summary.generation)
 
     def claim(self, run_id: str, destination: str, generation: str, *, now: datetime, lease_secs: float) -> ClaimResult:
         attr = f"{destination}Notification"

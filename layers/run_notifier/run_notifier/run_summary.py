@@ -59,6 +59,14 @@ class RunSummary:
         return cls(run_id=run_id, status=outcome, status_message=message)
 
     @property
+    def generation(self) -> str:
+        """One finish of the run: its `finishedAt`, or the watcher's own outcome when there is none.
+
+        A resurrected run that finishes again is a new generation, and is recorded and notified again.
+        """
+        return self.finished_at or self.status
+
+    @property
     def duration_secs(self) -> float | None:
         start, end = parse_time(self.started_at), parse_time(self.finished_at)
         if start is None or end is None:

@@ -28,7 +28,7 @@ def build_payload(summary: RunSummary, now: datetime) -> dict[str, Any]:
 
 def message_id(summary: RunSummary) -> str:
     """Stable per run and finish, so a receiver can de-duplicate on `webhook-id`."""
-    generation = (summary.finished_at or summary.status).replace(":", "").replace(".", "")
+    generation = summary.generation.replace(":", "").replace(".", "")
     return f"msg_{summary.run_id}_{generation}"
 
 
