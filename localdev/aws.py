@@ -6,8 +6,10 @@ cannot drift from what `sam deploy` creates.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,42 @@ class LocalResources:
     function_timeout: int
 
 
+#: DynamoDB backend methods that check a condition and then write.
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_DYNAMODB_WRITE_LOCK = threading.RLock()
+
+
+def make_dynamodb_writes_atomic() -> None:
+    """Make moto's conditional writes atomic, as DynamoDB's are.
+
+    DynamoDB applies each conditional write to an item atomically, and the exactly-once
+    claims in `run_store` depend on that. moto's server answers requests on many threads and
+    its backend evaluates a condition and then writes without a lock, so two concurrent
+    `update_item` calls can both pass the same condition (seen in CI: two EventBridge events
+    for one run; reproduced at about 1 in 40 races of 8 threads). One lock around the write
+    methods restores DynamoDB's guarantee; reads stay unlocked. Idempotent.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _DYNAMODB_WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "_serialised", False):
+            continue
+
+        @functools.wraps(method)
+        def serialised(self: Any, *args: Any, __method: Any = method, **kwargs: Any) -> Any:
+            with _DYNAMODB_WRITE_LOCK:
+                return __method(self, *args, **kwargs)
+
+        serialised._serialised = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, serialised)
+
+
 def start_moto() -> tuple[Any, str]:
     """Start moto's server on 127.0.0.1 (ephemeral port); return (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
+
+    make_dynamodb_writes_atomic()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -14,6 +14,7 @@ finish so receivers can drop that duplicate.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,8 +112,20 @@ class Notifier:
         self, destination: Destination, summary: RunSummary, generation: str, deadline: Deadline, report: NotifyReport
     ) -> None:
         kind = destination.kind
+        owner = uuid.uuid4().hex  # this delivery's name on the claim
+
+        def settle(state: NotificationState, detail: str | None) -> None:
+            self._store.settle_notification(
+                summary.run_id, kind, generation, state, owner=owner, now=self._now(), detail=detail
+            )
+
         claim = self._store.claim(
-            summary.run_id, kind, generation, now=self._now(), lease_secs=deadline.left() + LEASE_MARGIN_SECS
+            summary.run_id,
+            kind,
+            generation,
+            owner=owner,
+            now=self._now(),
+            lease_secs=deadline.left() + LEASE_MARGIN_SECS,
         )
         if claim is not ClaimResult.CLAIMED:
             report.already.append(kind)
@@ -121,30 +134,27 @@ class Notifier:
         try:
             detail = destination.send(summary, deadline)
         except PermanentDeliveryError as error:
-            self._store.settle_notification(
-                summary.run_id, kind, generation, NotificationState.FAILED, now=self._now(), detail=str(error)
-            )
+            settle(NotificationState.FAILED, str(error))
             report.failed_permanently.append(kind)
             count("NotificationFailures")
             logger.error(
                 "Notification failed permanently; not retrying", extra={"destination": kind, "reason": str(error)}
             )
         except (TransientDeliveryError, SecretUnavailable) as error:
-            self._release(summary.run_id, kind, generation, str(error), report)
+            self._release(settle, kind, str(error), report)
         except Exception as error:  # an unexpected bug must not leave the claim held
-            self._release(summary.run_id, kind, generation, f"unexpected {type(error).__name__}", report)
+            self._release(settle, kind, f"unexpected {type(error).__name__}", report)
         else:
-            self._store.settle_notification(
-                summary.run_id, kind, generation, NotificationState.SENT, now=self._now(), detail=detail
-            )
+            settle(NotificationState.SENT, detail)
             report.sent.append(kind)
             count("NotificationsSent")
             logger.info("Notified", extra={"destination": kind, "detail": detail})
 
-    def _release(self, run_id: str, kind: str, generation: str, reason: str, report: NotifyReport) -> None:
-        self._store.settle_notification(
-            run_id, kind, generation, NotificationState.RETRYING, now=self._now(), detail=reason
-        )
+    @staticmethod
+    def _release(
+        settle: Callable[[NotificationState, str | None], None], kind: str, reason: str, report: NotifyReport
+    ) -> None:
+        settle(NotificationState.RETRYING, reason)
         report.retrying.append(kind)
         count("NotificationFailures")
         logger.warning("Notification failed; will retry on redelivery", extra={"destination": kind, "reason": reason})

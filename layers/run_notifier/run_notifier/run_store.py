@@ -114,11 +114,15 @@ class RunStore:
             raise
         return RecordResult(True, summary.generation)
 
-    def claim(self, run_id: str, destination: str, generation: str, *, now: datetime, lease_secs: float) -> ClaimResult:
+    def claim(
+        self, run_id: str, destination: str, generation: str, *, owner: str, now: datetime, lease_secs: float
+    ) -> ClaimResult:
+        """Take this destination's notification for one delivery, named by `owner`."""
         attr = f"{destination}Notification"
         claim = {
             "state": NotificationState.CLAIMED.value,
             "generation": generation,
+            "owner": owner,
             "leaseUntil": iso(now + timedelta(seconds=lease_secs)),
         }
         try:
@@ -156,20 +160,26 @@ class RunStore:
         generation: str,
         state: NotificationState,
         *,
+        owner: str,
         now: datetime,
         detail: str | None = None,
     ) -> None:
-        """Move our claim to SENT, FAILED (permanent) or RETRYING (transient)."""
+        """Move our claim to SENT, FAILED (permanent) or RETRYING (transient).
+
+        Only while the claim is still ours: a holder whose lease lapsed and was taken over
+        must not release or close the new holder's claim.
+        """
         attr = f"{destination}Notification"
         value: dict[str, Any] = {"state": state.value, "generation": generation, "at": iso(now)}
         if detail:
             value["error" if state is not NotificationState.SENT else "detail"] = detail[:500]
         update = "SET #n = :v"
-        names = {"#n": attr, "#gen": "generation", "#st": "state"}
+        names = {"#n": attr, "#gen": "generation", "#st": "state", "#owner": "owner"}
         values = {
             ":v": _SERIALIZER.serialize(value),
             ":g": {"S": generation},
             ":claimed": {"S": NotificationState.CLAIMED.value},
+            ":owner": {"S": owner},
         }
         if state is NotificationState.SENT:
             update += ", #at = :at"
@@ -180,7 +190,7 @@ class RunStore:
                 TableName=self._table,
                 Key={"runId": {"S": run_id}},
                 UpdateExpression=update,
-                ConditionExpression="#n.#gen = :g AND #n.#st = :claimed",
+                ConditionExpression="#n.#gen = :g AND #n.#st = :claimed AND #n.#owner = :owner",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
