@@ -4,10 +4,9 @@ PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 SAM_VENV := .venv-sam
 SMOKE_VENV := .venv-smoke
-PY313_VENV := .venv-313
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-py313 lint validate build smoke-env smoke bench ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench ci clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,15 +46,19 @@ build: $(SAM_VENV)/.installed
 	@test -n "$(PY313)" || { echo "Python 3.13 is needed on PATH for sam build (python3.13 runtime)"; exit 1; }
 	PATH="$(dir $(PY313)):$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
 
-$(PY313_VENV)/.installed: requirements-dev.txt
-	@test -n "$(PY313)" || { echo "Python 3.13 is needed (pyenv install 3.13)"; exit 1; }
-	$(PY313) -m venv $(PY313_VENV)
-	$(PY313_VENV)/bin/pip install --quiet -r requirements-dev.txt
+# .venv-3.12, .venv-3.13: the dev requirements on pyenv's (or PATH's) Python 3.x.
+.venv-3.%/.installed: requirements-dev.txt
+	@py="$(firstword $(wildcard $(HOME)/.pyenv/versions/3.$*.*/bin/python3.$*) $(shell command -v python3.$*))"; \
+	test -n "$$py" || { echo "Python 3.$* is needed (pyenv install 3.$*)"; exit 1; }; \
+	"$$py" -m venv .venv-3.$* && .venv-3.$*/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Unit and contract tests on Python 3.13, Lambda's runtime (the suite's default is the machine's python3).
-test-py313: $(PY313_VENV)/.installed
-	$(PY313_VENV)/bin/pytest tests/unit tests/contract
+## Unit and contract tests on Python 3.13 (Lambda's runtime) and 3.12; `make test` runs the machine's python3.
+test-py313: .venv-3.13/.installed
+	.venv-3.13/bin/pytest tests/unit tests/contract
+
+test-py312: .venv-3.12/.installed
+	.venv-3.12/bin/pytest tests/unit tests/contract
 
 smoke-env: $(SMOKE_VENV)/.installed
 
@@ -70,7 +73,7 @@ bench: $(VENV)/.installed
 enqueue: $(VENV)/.installed
 	$(VENV)/bin/python scripts/enqueue.py --stack-name $(STACK) $(RUN_IDS)
 
-ci: test test-py313 validate build smoke
+ci: test test-py313 test-py312 validate build smoke
 
 clean:
-	rm -rf .aws-sam $(VENV) $(SAM_VENV) $(SMOKE_VENV) $(PY313_VENV)
+	rm -rf .aws-sam $(VENV) $(SAM_VENV) $(SMOKE_VENV) .venv-3.12 .venv-3.13 .venv-313

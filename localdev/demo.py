@@ -132,8 +132,8 @@ def main() -> int:
     )
     moto, endpoint = start_moto()
     aws = session_for(endpoint)
-    # Queue, DLQ and table come from template.yaml; only the waits are shrunk for a demo.
-    resources = create_resources(aws, prefix="demo", visibility_timeout=3)
+    # Queue, DLQ and table come from template.yaml, visibility timeout and maxReceiveCount included.
+    resources = create_resources(aws, prefix="demo")
     events = aws.client("events")
     sqs = aws.client("sqs")
     events.create_event_bus(Name="demo-bus")

@@ -24,17 +24,23 @@ from run_notifier.config import load_settings
 from run_notifier.intake import InvalidMessage, parse_body
 from run_notifier.observability import count, logger, metrics
 from run_notifier.timebudget import Deadline
-from run_notifier.wiring import MAX_CONCURRENT_RECORDS, build_watcher
+from run_notifier.wiring import MAX_CONCURRENT_RECORDS, build_components
 
 settings = load_settings()  # fails the cold start with a message naming the bad variable
-watcher = build_watcher(settings)
+watcher, redelivery = build_components(settings)
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_RECORDS, thread_name_prefix="watch")
+
+
+def _receive_count(record: SQSRecord) -> int:
+    raw = record.attributes.get("ApproximateReceiveCount")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else 1
 
 
 def watch_record(record: SQSRecord, deadline: Deadline) -> str:
     """Watch one record; runs in a worker thread. Raising fails only this record."""
     logger.thread_safe_append_keys(message_id=record.message_id)
+    receive_count = _receive_count(record)
     try:
         try:
             request = parse_body(record.body)
@@ -42,8 +48,9 @@ def watch_record(record: SQSRecord, deadline: Deadline) -> str:
             count("InvalidMessages")
             logger.error(
                 "Rejected message; it fails alone and goes to the DLQ after maxReceiveCount",
-                extra={"reason": str(error), "receive_count": record.attributes.approximate_receive_count},
+                extra={"reason": str(error), "receive_count": receive_count},
             )
+            redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
             raise
         logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
         try:
@@ -52,6 +59,7 @@ def watch_record(record: SQSRecord, deadline: Deadline) -> str:
             logger.exception(
                 "Watching failed; SQS will redeliver the message", extra={"reason": f"{type(error).__name__}: {error}"}
             )
+            redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=True)
             raise
         return outcome.action
     finally:

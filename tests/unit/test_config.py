@@ -14,6 +14,8 @@ def test_defaults():
     assert settings.max_watch_secs == 7 * 24 * 3600
     assert not settings.slack_configured
     assert not settings.webhook_configured
+    assert settings.retry_visibility_secs == (30, 120, 300, 900)
+    assert load_settings({**BASE, "RETRY_VISIBILITY_SCHEDULE": "5, 60"}).retry_visibility_secs == (5, 60)
 
 
 def test_secrets_are_masked_in_repr():
@@ -32,6 +34,8 @@ def test_secrets_are_masked_in_repr():
         ({**BASE, "WEBHOOK_URL": "https://x"}, "WEBHOOK_SECRET"),
         ({**BASE, "APIFY_API_BASE_URL": "http://api.apify.com"}, "https"),
         ({**BASE, "LONG_POLL_SCHEDULE": "90"}, "long-poll"),
+        ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,soon"}, "RETRY_VISIBILITY_SCHEDULE must be comma-separated"),
+        ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,50000"}, "RETRY_VISIBILITY_SCHEDULE entries must be 0..43200"),
     ],
 )
 def test_bad_environment_names_the_variable(env, message):

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from run_notifier.redelivery import DEFAULT_RETRY_VISIBILITY_SECS, validate_retry_schedule
 from run_notifier.schedule import Schedule, parse_int_list
 from run_notifier.secret import Secret
 from run_notifier.statuses import DEFAULT_NOTIFY_ON, NOTIFIABLE
@@ -38,6 +39,7 @@ class Settings(NamedTuple):
     item_ttl_days: int = 90
     secrets_max_age_secs: int = 300
     schedule: Schedule = Schedule()
+    retry_visibility_secs: tuple[int, ...] = DEFAULT_RETRY_VISIBILITY_SECS
     enable_tracer: bool = False
 
     @property
@@ -114,6 +116,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_requeue_delay_secs=_int(env, "MAX_REQUEUE_DELAY_SECONDS", 65, 1, 900),
             settle_secs=_int(env, "SETTLE_SECONDS", 10, 0, 900),
         )
+        retry_raw = _get(env, "RETRY_VISIBILITY_SCHEDULE")
+        retry_visibility_secs = (
+            validate_retry_schedule(parse_int_list(retry_raw, "RETRY_VISIBILITY_SCHEDULE"))
+            if retry_raw
+            else DEFAULT_RETRY_VISIBILITY_SECS
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return Settings(
@@ -135,5 +143,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         item_ttl_days=_int(env, "ITEM_TTL_DAYS", 90, 0, 3650),
         secrets_max_age_secs=_int(env, "SECRETS_MAX_AGE_SECONDS", 300, 0, 86400),
         schedule=schedule,
+        retry_visibility_secs=retry_visibility_secs,
         enable_tracer=(_get(env, "ENABLE_TRACER") or "false").lower() == "true",
     )

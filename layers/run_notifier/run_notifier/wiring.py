@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -17,6 +17,7 @@ from botocore.config import Config
 from run_notifier.apify_client import ApifyClient
 from run_notifier.config import Settings
 from run_notifier.http import HttpClient
+from run_notifier.redelivery import Redelivery
 from run_notifier.requeue import Requeuer
 from run_notifier.secret import Secret
 from run_notifier.secrets import SecretResolver
@@ -79,7 +80,12 @@ def _no_routes() -> Routes:
     return Routes()
 
 
-def build_watcher(settings: Settings, session: boto3.session.Session | None = None) -> RunWatcher:
+class Components(NamedTuple):
+    watcher: RunWatcher
+    redelivery: Redelivery
+
+
+def build_components(settings: Settings, session: boto3.session.Session | None = None) -> Components:
     aws = session or boto3.session.Session()
     sqs = aws.client("sqs", config=_BOTO_CONFIG)
     dynamodb = aws.client("dynamodb", config=_BOTO_CONFIG)
@@ -112,7 +118,7 @@ def build_watcher(settings: Settings, session: boto3.session.Session | None = No
 
         return ActorNames(apify)
 
-    return RunWatcher(
+    watcher = RunWatcher(
         apify=apify,
         store=store,  # type: ignore[arg-type]
         requeuer=Requeuer(sqs, settings.run_queue_url),
@@ -121,3 +127,4 @@ def build_watcher(settings: Settings, session: boto3.session.Session | None = No
         schedule=settings.schedule,
         max_watch_secs=settings.max_watch_secs,
     )
+    return Components(watcher, Redelivery(sqs, settings.run_queue_url, settings.retry_visibility_secs))

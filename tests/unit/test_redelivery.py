@@ -1,0 +1,52 @@
+"""The backoff a failed record gets before SQS redelivers it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from run_notifier.redelivery import Redelivery, retry_visibility
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/app-RunQueue"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:app-RunQueue"
+
+
+class RecordingSqs:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self._error = error
+
+    def change_message_visibility(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+        if self._error:
+            raise self._error
+
+
+@pytest.mark.parametrize(("receive_count", "expected"), [(0, 30), (1, 30), (2, 120), (4, 900), (9, 900)])
+def test_backoff_grows_with_the_receive_count_and_the_last_entry_repeats(receive_count, expected):
+    assert retry_visibility((30, 120, 300, 900), receive_count) == expected
+
+
+def test_a_retryable_failure_gets_the_backoff_and_a_malformed_message_comes_back_at_once():
+    sqs = RecordingSqs()
+    redelivery = Redelivery(sqs, QUEUE_URL, (30, 120))
+    redelivery.after_failure(QUEUE_ARN, "rh-1", 2, retryable=True)
+    redelivery.after_failure(QUEUE_ARN, "rh-2", 1, retryable=False)
+    assert sqs.calls == [
+        {"QueueUrl": QUEUE_URL, "ReceiptHandle": "rh-1", "VisibilityTimeout": 120},
+        {"QueueUrl": QUEUE_URL, "ReceiptHandle": "rh-2", "VisibilityTimeout": 0},
+    ]
+
+
+def test_records_from_another_queue_are_left_alone():
+    sqs = RecordingSqs()
+    Redelivery(sqs, QUEUE_URL, (30,)).after_failure("arn:aws:sqs:us-east-1:1:other", "rh", 1, retryable=True)
+    assert sqs.calls == []
+
+
+def test_a_failing_visibility_call_is_logged_and_never_raised(log_output):
+    sqs = RecordingSqs(RuntimeError("receipt handle has expired"))
+    Redelivery(sqs, QUEUE_URL, (30,)).after_failure(QUEUE_ARN, "rh", 1, retryable=True)
+    [line] = [entry for entry in log_output() if entry["level"] == "WARNING"]
+    assert "queue's visibility timeout applies" in line["message"]
+    assert "receipt handle has expired" in line["reason"]
