@@ -1,6 +1,8 @@
 # Apify Run Notifier - developer entry points. Quick start: `make demo`, then `make test`.
 PYTHON ?= python3
-PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+# pyenv's Python 3.x, else python3.x on PATH: $(call python_for,3.13)
+python_for = $(firstword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1)))
+PY313 ?= $(call python_for,3.13)
 VENV := .venv
 SAM_VENV := .venv-sam
 SMOKE_VENV := .venv-smoke
@@ -48,7 +50,7 @@ build: $(SAM_VENV)/.installed
 
 # .venv-3.12, .venv-3.13: the dev requirements on pyenv's (or PATH's) Python 3.x.
 .venv-3.%/.installed: requirements-dev.txt
-	@py="$(firstword $(wildcard $(HOME)/.pyenv/versions/3.$*.*/bin/python3.$*) $(shell command -v python3.$*))"; \
+	@py="$(call python_for,3.$*)"; \
 	test -n "$$py" || { echo "Python 3.$* is needed (pyenv install 3.$*)"; exit 1; }; \
 	"$$py" -m venv .venv-3.$* && .venv-3.$*/bin/pip install --quiet -r requirements-dev.txt
 	touch $@

@@ -51,33 +51,33 @@ def test_stale_message_cannot_overwrite_a_later_finish(aws_session, resources):
     assert not store.record(gone, now=now, attempts=1, first_seen_at=None, costs_settled=False).written
 
 
+def _watch_past_the_limit(app, aws_session, resources, run_id: str, attempt: int, watched_secs: int, timeout: float):
+    """Deliver a message first seen ``watched_secs`` ago (limit 60 s); return the run's item."""
+    first_seen = (datetime.now(UTC) - timedelta(seconds=watched_secs)).isoformat()
+    body = json.dumps({"runId": run_id, "attempt": attempt, "firstSeenAt": first_seen})
+    assert app.lambda_handler(sqs_event([body]), context(timeout)) == {"batchItemFailures": []}
+    attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0"  # no further re-enqueue
+    return _store(aws_session, resources).get(run_id)
+
+
 def test_apify_down_for_longer_than_the_watch_limit_ends_the_watch(load_app, base_env, sim, aws_session, resources):
     sim.add_run("RunDownLong00001", 3600.0)
     sim.inject("RunDownLong00001", *([503] * 40))
     app = load_app({**base_env, "MAX_WATCH_SECONDS": "60"})
-    first_seen = (datetime.now(UTC) - timedelta(seconds=120)).isoformat()
-    body = json.dumps({"runId": "RunDownLong00001", "attempt": 90, "firstSeenAt": first_seen})
-    assert app.lambda_handler(sqs_event([body]), context(14)) == {"batchItemFailures": []}
-    item = _store(aws_session, resources).get("RunDownLong00001")
+    item = _watch_past_the_limit(app, aws_session, resources, "RunDownLong00001", 90, watched_secs=120, timeout=14)
     assert item["status"] == "WATCH_EXPIRED"
     assert "Apify unavailable" in item["statusMessage"]
-    attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])
-    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0"
 
 
 def test_watch_expires_with_a_recorded_and_notified_outcome(load_app, base_env, sim, receiver, aws_session, resources):
     sim.add_run("RunForever000001", 3600.0)
     app = load_app({**base_env, "MAX_WATCH_SECONDS": "60"})
-    first_seen = (datetime.now(UTC) - timedelta(seconds=61)).isoformat()
-    body = json.dumps({"runId": "RunForever000001", "attempt": 40, "firstSeenAt": first_seen})
-    assert app.lambda_handler(sqs_event([body]), context(13)) == {"batchItemFailures": []}
-    item = _store(aws_session, resources).get("RunForever000001")
+    item = _watch_past_the_limit(app, aws_session, resources, "RunForever000001", 40, watched_secs=61, timeout=13)
     assert item["status"] == "WATCH_EXPIRED"
     assert re.search(r"run is (READY|RUNNING) after 6\d s of watching \(limit 60 s\)", item["statusMessage"])
     [post] = receiver.received(SLACK_PATH)
     assert "WATCH_EXPIRED" in post.json()["text"]
-    attrs = aws_session.client("sqs").get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])
-    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "0"  # no further re-enqueue
 
 
 def _separate_container(name: str):

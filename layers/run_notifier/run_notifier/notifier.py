@@ -99,7 +99,7 @@ class Notifier:
                 destinations.append(destination)
         for index, destination in enumerate(destinations):
             # A fair share of the time left, so a destination that keeps failing cannot starve the others.
-            share = Deadline.after(min(deadline.left(), deadline.left() / (len(destinations) - index)))
+            share = Deadline.after(deadline.left() / (len(destinations) - index), deadline.clock)
             self._notify_one(destination, summary, generation, share, report)
         if report.retrying:
             raise NotificationsIncomplete(
@@ -140,21 +140,18 @@ class Notifier:
             logger.error(
                 "Notification failed permanently; not retrying", extra={"destination": kind, "reason": str(error)}
             )
+            return
         except (TransientDeliveryError, SecretUnavailable) as error:
-            self._release(settle, kind, str(error), report)
+            reason = str(error)
         except Exception as error:  # an unexpected bug must not leave the claim held
-            self._release(settle, kind, f"unexpected {type(error).__name__}", report)
+            reason = f"unexpected {type(error).__name__}"
         else:
             settle(NotificationState.SENT, detail)
             report.sent.append(kind)
             count("NotificationsSent")
             logger.info("Notified", extra={"destination": kind, "detail": detail})
-
-    @staticmethod
-    def _release(
-        settle: Callable[[NotificationState, str | None], None], kind: str, reason: str, report: NotifyReport
-    ) -> None:
-        settle(NotificationState.RETRYING, reason)
+            return
+        settle(NotificationState.RETRYING, reason)  # released: the next delivery may claim it
         report.retrying.append(kind)
         count("NotificationFailures")
         logger.warning("Notification failed; will retry on redelivery", extra={"destination": kind, "reason": reason})

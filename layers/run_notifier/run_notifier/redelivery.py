@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from run_notifier.observability import logger
+from run_notifier.schedule import pick
 
 #: SQS caps a message's visibility timeout at 12 hours.
 SQS_MAX_VISIBILITY_SECS = 12 * 3600
@@ -27,8 +28,6 @@ DEFAULT_RETRY_VISIBILITY_SECS = (30, 120, 300, 900)
 
 
 def validate_retry_schedule(values: tuple[int, ...]) -> tuple[int, ...]:
-    if not values:
-        raise ValueError("RETRY_VISIBILITY_SCHEDULE needs at least one entry")
     if any(not 0 <= value <= SQS_MAX_VISIBILITY_SECS for value in values):
         raise ValueError(f"RETRY_VISIBILITY_SCHEDULE entries must be 0..{SQS_MAX_VISIBILITY_SECS} seconds")
     return values
@@ -36,7 +35,7 @@ def validate_retry_schedule(values: tuple[int, ...]) -> tuple[int, ...]:
 
 def retry_visibility(schedule: tuple[int, ...], receive_count: int) -> int:
     """Seconds until a message that failed on its ``receive_count``-th receive is seen again."""
-    return schedule[min(max(receive_count, 1), len(schedule)) - 1]
+    return pick(schedule, receive_count - 1)
 
 
 class Redelivery:

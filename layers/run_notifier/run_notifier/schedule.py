@@ -54,13 +54,13 @@ class Schedule:
 
     def wait_for_finish(self, attempt: int, seconds_left: float) -> int:
         """`waitForFinish` for this attempt: its budget, never past the invocation's end."""
-        budget = _pick(self.long_poll_secs, attempt)
+        budget = pick(self.long_poll_secs, attempt)
         usable = math.floor(seconds_left - self.safety_margin_secs)
         return max(0, min(APIFY_MAX_WAIT_SECS, budget, usable))
 
     def requeue_delay(self, attempt: int) -> int:
         """`DelaySeconds` for the message that carries attempt ``attempt + 1``; always >= 1."""
-        delay = _pick(self.requeue_delays_secs, attempt)
+        delay = pick(self.requeue_delays_secs, attempt)
         return max(1, min(delay, self.max_requeue_delay_secs, SQS_MAX_DELAY_SECS))
 
     def settle_delay(self, finished_ago_secs: float) -> int:
@@ -70,7 +70,8 @@ class Schedule:
         return max(0, math.ceil(self.settle_secs - max(0.0, finished_ago_secs)))
 
 
-def _pick(values: tuple[int, ...], attempt: int) -> int:
+def pick(values: tuple[int, ...], attempt: int) -> int:
+    """The entry for this attempt (0-based); the last entry repeats."""
     return values[min(max(attempt, 0), len(values) - 1)]
 
 
