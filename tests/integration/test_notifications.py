@@ -143,15 +143,16 @@ def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
     assert len(receiver.received(HOOK_PATH)) == 1  # not re-posted
 
 
-def test_slack_429_with_retry_after_succeeds_within_invocation(load_app, all_destinations_env, sim, receiver):
+@pytest.mark.parametrize("header", ["Retry-After", "retry-after"])  # header names are case-insensitive
+def test_slack_429_with_retry_after_succeeds_within_invocation(load_app, all_destinations_env, sim, receiver, header):
     sim.add_run("RunSlow429000001", 0.0, settle_secs=0)
-    receiver.script(SLACK_PATH, (429, {"Retry-After": "1"}, "rate_limited"))
+    receiver.script(SLACK_PATH, (429, {header: "2"}, "rate_limited"))
     app = load_app(all_destinations_env)
     started = time.monotonic()
     assert app.lambda_handler(sqs_event(["RunSlow429000001"]), context(30)) == {"batchItemFailures": []}
     statuses = [m.status for m in receiver.received(SLACK_PATH)]
     assert statuses == [429, 200]
-    assert time.monotonic() - started >= 1.0  # Retry-After was honoured
+    assert time.monotonic() - started >= 2.0  # Retry-After was honoured (the fallback backoff waits <= 1 s)
 
 
 def test_slack_400_is_permanent_and_others_still_delivered(

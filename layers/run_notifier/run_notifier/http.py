@@ -61,4 +61,4 @@ class HttpClient:
             )
         except urllib3.exceptions.HTTPError as error:
             raise HttpError(type(error).__name__) from None
-        return HttpResponse(response.status, dict(response.headers), response.data)
+        return HttpResponse(response.status, response.headers, response.data)  # header names case-insensitive
