@@ -6,16 +6,15 @@ cannot drift from what `sam deploy` creates.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
+
+from localdev.moto_atomic_writes import make_dynamodb_writes_atomic
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 REGION = "us-east-1"
@@ -58,42 +57,11 @@ class LocalResources:
     function_timeout: int
 
 
-#: DynamoDB backend methods that check a condition and then write.
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-_DYNAMODB_WRITE_LOCK = threading.RLock()
-
-
-def make_dynamodb_writes_atomic() -> None:
-    """Make moto's conditional writes atomic, as DynamoDB's are.
-
-    DynamoDB applies each conditional write to an item atomically, and the exactly-once
-    claims in `run_store` depend on that. moto's server answers requests on many threads and
-    its backend evaluates a condition and then writes without a lock, so two concurrent
-    `update_item` calls can both pass the same condition (seen in CI: two EventBridge events
-    for one run; reproduced at about 1 in 40 races of 8 threads). One lock around the write
-    methods restores DynamoDB's guarantee; reads stay unlocked. Idempotent.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in _DYNAMODB_WRITES:
-        method = getattr(DynamoDBBackend, name)
-        if getattr(method, "_serialised", False):
-            continue
-
-        @functools.wraps(method)
-        def serialised(self: Any, *args: Any, __method: Any = method, **kwargs: Any) -> Any:
-            with _DYNAMODB_WRITE_LOCK:
-                return __method(self, *args, **kwargs)
-
-        serialised._serialised = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, serialised)
-
-
 def start_moto() -> tuple[Any, str]:
     """Start moto's server on 127.0.0.1 (ephemeral port); return (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
 
-    make_dynamodb_writes_atomic()
+    make_dynamodb_writes_atomic()  # see localdev/moto_atomic_writes.py
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -106,9 +74,25 @@ def aws_env(endpoint: str) -> dict[str, str]:
 
 
 def session_for(endpoint: str) -> boto3.session.Session:
-    """A boto3 session whose clients all talk to moto's server."""
-    os.environ.update(aws_env(endpoint))
-    return boto3.session.Session(region_name=REGION)
+    """A boto3 session with fake credentials; its clients talk to moto at ``endpoint``.
+
+    Changes no environment variable. The code under test builds its own clients, which find
+    moto through `AWS_ENDPOINT_URL`: the caller sets `aws_env(endpoint)` where it wants that.
+    """
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    client = session.client
+
+    def client_at_moto(service_name: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", endpoint)
+        return client(service_name, *args, **kwargs)
+
+    session.client = client_at_moto  # type: ignore[method-assign]
+    return session
 
 
 def _param_default(template: dict[str, Any], value: Any) -> Any:

@@ -108,16 +108,17 @@ def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
             sys.path.insert(0, str(path))  # as Lambda puts the function root and /opt/python on the path
     os.environ.update(env)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from run_notifier.observability import logger
+    from run_notifier.domain.ports import SERVICE
 
-    logger._logger.handlers.clear()  # the JSON lines go to our readable progress printer instead
-    logger._logger.addHandler(PROGRESS)
+    service_logger = logging.getLogger(SERVICE)
+    service_logger.handlers.clear()  # the JSON lines go to our readable progress printer instead
+    service_logger.addHandler(PROGRESS)
     return importlib.import_module("app").lambda_handler
 
 
 def main() -> int:
     from localdev.apify_simulator import ApifySimulator
-    from localdev.aws import create_resources, session_for, start_moto
+    from localdev.aws import aws_env, create_resources, session_for, start_moto
     from localdev.event_source import EventSource
     from localdev.receiver import Receiver
 
@@ -131,6 +132,7 @@ def main() -> int:
         else "Apify Run Notifier - watching real runs on the Apify API (AWS still local)"
     )
     moto, endpoint = start_moto()
+    os.environ.update(aws_env(endpoint))  # the handler's own boto3 clients find moto through AWS_ENDPOINT_URL
     aws = session_for(endpoint)
     # Queue, DLQ and table come from template.yaml, visibility timeout and maxReceiveCount included.
     resources = create_resources(aws, prefix="demo")
@@ -204,9 +206,9 @@ def main() -> int:
         sqs.send_message(QueueUrl=resources.queue_url, MessageBody=body)
     _say(f"Enqueued {len(bodies)} messages (one a duplicate of a run, one malformed)\n")
 
-    from run_notifier.run_store import RunStore
+    from run_notifier.adapters.dynamodb import RunsTable
 
-    store = RunStore(aws.client("dynamodb"), resources.table_name)
+    store = RunsTable(aws.client("dynamodb"), resources.table_name)
     source = EventSource(sqs, resources.queue_url, resources.queue_arn, handler, timeout_secs=25, batch_size=10)
     last_progress = [0.0]
 

@@ -9,7 +9,7 @@ Every figure is measured in this run, next to what it is compared with:
    against `import boto3` plus the same clients;
 3. peak memory (RSS) of a 100-record batch, in a child process;
 4. alert latency and cost over 1,000 runs of 10 s-24 h (log-uniform): a discrete-event
-   simulation with a virtual clock driving the project's own `run_notifier.schedule`, beside
+   simulation with a virtual clock driving the project's own `run_notifier.domain.schedules`, beside
    a blocking waiter and fixed 60 s polling, plus a sweep of the re-enqueue cap.
 
 Medians of repeated runs. Nothing leaves 127.0.0.1.
@@ -30,14 +30,15 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "functions" / "run_watcher"), str(ROOT / "layers" / "run_notifier")]
 
-from run_notifier.schedule import Schedule  # noqa: E402 - the real scheduling code, imported
+from run_notifier.config import load_settings  # noqa: E402 - the one table of defaults
+from run_notifier.domain.schedules import Schedule  # noqa: E402 - the real scheduling code, imported
 
 DOCS = ROOT / "docs"
 RUN_END_SECS = 3.0
@@ -120,11 +121,12 @@ class RemoteMoto(_ServerProcess):
 
 
 def _local_stack() -> tuple[Any, ...]:
-    from localdev.aws import create_resources, session_for
+    from localdev.aws import aws_env, create_resources, session_for
     from localdev.receiver import Receiver
 
     moto = RemoteMoto()
     endpoint = moto.endpoint
+    os.environ.update(aws_env(endpoint))  # the handler's own boto3 clients find moto through AWS_ENDPOINT_URL
     aws = session_for(endpoint)
     resources = create_resources(aws, prefix=f"bench{uuid.uuid4().hex[:6]}")
     sim = RemoteSimulator()
@@ -399,7 +401,7 @@ def _pct(sorted_values: list[float], p: float) -> float:
 def bench_simulation(poll_overhead: float, finish_overhead: float, memory_gb: float, timeout: float) -> dict[str, Any]:
     rng = random.Random(SEED)
     durations = [math.exp(rng.uniform(math.log(10), math.log(24 * 3600))) for _ in range(SIM_RUNS)]
-    default = Schedule()
+    default = load_settings({"RUNS_TABLE_NAME": "bench", "RUN_QUEUE_URL": "bench"}).schedule
     ours = summarize(
         "notifier (defaults)",
         [simulate_watcher(d, default, timeout, poll_overhead, finish_overhead) for d in durations],
@@ -416,8 +418,7 @@ def bench_simulation(poll_overhead: float, finish_overhead: float, memory_gb: fl
     sweep = []
     for cap in (15, 30, 45, 60, 62, 90, 120, 300, 900):
         for first_wait in (60, 0):
-            schedule = replace(
-                default,
+            schedule = default._replace(
                 max_requeue_delay_secs=cap,
                 requeue_delays_secs=tuple(min(d, cap) for d in (5, 20, 40, 60, 120, 300, 900)),
                 long_poll_secs=(first_wait, 0),
@@ -540,7 +541,8 @@ def write_report(batches: dict, cold: dict, memory: dict, sim: dict, memory_gb: 
         "## Alert latency and cost over a run mix",
         "",
         f"{SIM_RUNS} runs, durations log-uniform from 10 s to 24 h (seed {SEED}); a discrete-event simulation "
-        "with a virtual clock driving `run_notifier.schedule` (imported, not copied). Per invocation it charges "
+        "with a virtual clock driving `run_notifier.domain.schedules` (imported, not copied). "
+        "Per invocation it charges "
         f"the measured processing time ({batches['poll_overhead'] * 1000:.0f} ms beside a long poll, "
         f"{batches['finish_overhead'] * 1000:.0f} ms for a final read + write + post), {SQS_PICKUP_SECS:.0f} s from "
         f"a message becoming visible to its invocation, {int(memory_gb * 1024)} MB, and one record per "

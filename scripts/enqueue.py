@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "run_notifier"))
 
-from run_notifier.intake import InvalidMessage, validate_run_id
+from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
 
 QUEUE_OUTPUT = "RunQueueUrl"
 

@@ -5,18 +5,21 @@ Everything runs on 127.0.0.1; nothing reaches the internet.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
+import boto3
 import pytest
+from run_notifier.config import load_settings
+from run_notifier.domain.ports import SERVICE
+from run_notifier.observability import logger
+from run_notifier.sqs_handler import Handler, make_handler
+from run_notifier.wiring import build_components
 
 from localdev.apify_simulator import ApifySimulator
 from localdev.aws import LocalResources, aws_env, create_resources, session_for, start_moto
@@ -46,18 +49,15 @@ SUITE_SECRETS = ("sim-token-0123456789", WEBHOOK_SECRET, "slacksecretpart0123")
 def no_secret_in_any_log() -> Iterator[None]:
     """Capture all log output of the whole suite; fail the session if a secret shows up."""
     import io
-    import logging
-
-    from run_notifier.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
+    logging.getLogger(SERVICE).addHandler(handler)
     plain = logging.StreamHandler(stream)
     logging.getLogger().addHandler(plain)
     yield
-    logger._logger.removeHandler(handler)
+    logging.getLogger(SERVICE).removeHandler(handler)
     logging.getLogger().removeHandler(plain)
     text = stream.getvalue()
     leaked = [name for name in SUITE_SECRETS if name in text]
@@ -71,20 +71,17 @@ def no_secret_in_any_log() -> Iterator[None]:
 def log_output() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The Powertools Logger's JSON lines written during the test, parsed."""
     import io
-    import logging
-
-    from run_notifier.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
+    logging.getLogger(SERVICE).addHandler(handler)
 
     def lines() -> list[dict[str, Any]]:
         return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
     yield lines
-    logger._logger.removeHandler(handler)
+    logging.getLogger(SERVICE).removeHandler(handler)
 
 
 @pytest.fixture(scope="session")
@@ -141,31 +138,17 @@ def base_env(resources: LocalResources, sim: ApifySimulator, receiver: Receiver)
     }
 
 
-@pytest.fixture
-def load_app(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], ModuleType]:
-    """Cold-start the handler module with this environment (re-imported each time)."""
-    optional = [
-        "APIFY_TOKEN",
-        "APIFY_TOKEN_SECRET_ARN",
-        "SLACK_WEBHOOK_URL",
-        "SLACK_WEBHOOK_URL_SECRET_ARN",
-        "WEBHOOK_URL",
-        "WEBHOOK_SECRET",
-        "WEBHOOK_SECRET_ARN",
-        "EVENT_BUS_NAME",
-        "NOTIFY_ON",
-        "ROUTES_JSON",
-        "ROUTES_SSM_PARAMETER",
-        "MAX_WATCH_SECONDS",
-    ]
+class App(NamedTuple):
+    lambda_handler: Handler
 
-    def load(env: dict[str, str]) -> ModuleType:
-        for name in optional:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        sys.modules.pop("app", None)
-        return importlib.import_module("app")
+
+@pytest.fixture
+def load_app(moto_endpoint: str) -> Callable[[dict[str, str]], App]:
+    """Cold-start a handler on this environment (settings, components, handler), as app.py does."""
+
+    def load(env: dict[str, str]) -> App:
+        settings = load_settings(env)
+        return App(make_handler(build_components(settings, boto3.session.Session(region_name="us-east-1"))))
 
     return load
 
@@ -187,7 +170,7 @@ def context(timeout_secs: float = 30.0) -> FakeLambdaContext:
 
 
 def event_source(
-    app: ModuleType, aws_session: Any, resources: LocalResources, timeout_secs: float = 20.0, batch_size: int = 10
+    app: App, aws_session: Any, resources: LocalResources, timeout_secs: float = 20.0, batch_size: int = 10
 ) -> EventSource:
     return EventSource(
         aws_session.client("sqs"),

@@ -16,8 +16,8 @@ import yaml
 from conftest import require_shared_reference
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from run_notifier.intake import parse_body
-from run_notifier.run_summary import RunSummary
+from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.watch_request import parse_body
 
 from localdev.apify_simulator import ApifySimulator
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from conftest import SLACK_PATH, context, sqs_event
-from run_notifier.run_store import RunStore
+from run_notifier.adapters.dynamodb import RunsTable
 
 BAD_BODIES = {
     "empty": "",
@@ -66,7 +66,7 @@ def test_429_then_200_succeeds_within_the_invocation(load_app, base_env, sim, aw
     result = app.lambda_handler(sqs_event(['{"runId": "RunRate000000001"}']), context(30))
     assert result == {"batchItemFailures": []}
     assert len(sim.requests_for("RunRate000000001")) == 3
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunRate000000001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunRate000000001")
     assert item["status"] == "SUCCEEDED"
 
 
@@ -85,7 +85,7 @@ def test_404_is_recorded_not_found_without_looping(load_app, base_env, sim, aws_
     app = load_app(base_env)
     result = app.lambda_handler(sqs_event(['{"runId": "RunMissing000001"}']), context(30))
     assert result == {"batchItemFailures": []}
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunMissing000001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunMissing000001")
     assert item["status"] == "NOT_FOUND"
     # ~3 s of replica-lag grace at 0.5 s, then it stops
     assert 2 <= len(sim.requests_for("RunMissing000001")) <= 10
@@ -100,7 +100,7 @@ def test_404_replica_lag_then_found(load_app, base_env, sim, aws_session, resour
     sim.inject("RunLag0000000001", 404, 404)
     app = load_app({**base_env, "SETTLE_SECONDS": "0"})
     assert app.lambda_handler(sqs_event(["RunLag0000000001"]), context(30)) == {"batchItemFailures": []}
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunLag0000000001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunLag0000000001")
     assert item["status"] == "SUCCEEDED"
 
 

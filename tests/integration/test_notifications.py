@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from conftest import SLACK_PATH, WEBHOOK_SECRET, context, sqs_event
-from run_notifier.run_store import RunStore
+from run_notifier.adapters.dynamodb import RunsTable
 from standardwebhooks import Webhook
 
 HOOK_PATH = "/hooks/apify"
@@ -135,7 +135,7 @@ def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
     assert len(receiver.received(SLACK_PATH)) >= 2
     assert [m.status for m in receiver.received(HOOK_PATH)] == [200]
     assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunRedel00000001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunRedel00000001")
     assert item["slackNotification"]["state"] == "RETRYING"
     receiver.clear_script(SLACK_PATH)  # Slack is back
     assert app.lambda_handler(event, context(30)) == {"batchItemFailures": []}  # SQS redelivery
@@ -166,7 +166,7 @@ def test_slack_400_is_permanent_and_others_still_delivered(
     assert len(receiver.received(SLACK_PATH)) == 1  # no retry loop
     assert len(receiver.received(HOOK_PATH)) == 1
     assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunBadSlack00001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunBadSlack00001")
     assert item["slackNotification"]["state"] == "FAILED"
     assert "invalid_payload" in item["slackNotification"]["error"]
     assert "slacksecretpart" not in json.dumps(item, default=str)
@@ -181,7 +181,7 @@ def test_notify_on_failed_records_succeeded_run_without_posting(
     sim.add_run("RunQuiet00000001", 0.0, settle_secs=0)
     app = load_app({**all_destinations_env, "NOTIFY_ON": "FAILED"})
     assert app.lambda_handler(sqs_event(["RunQuiet00000001"]), context(30)) == {"batchItemFailures": []}
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunQuiet00000001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunQuiet00000001")
     assert item["status"] == "SUCCEEDED"
     assert receiver.received(SLACK_PATH) == []
     assert receiver.received(HOOK_PATH) == []
@@ -237,12 +237,15 @@ def test_secrets_from_secrets_manager_by_arn(load_app, base_env, sim, receiver, 
     assert SLACK_PATH not in text
 
 
-def test_http_target_outside_loopback_is_refused(load_app, all_destinations_env, sim, receiver, aws_session, resources):
+def test_routed_http_target_outside_loopback_is_refused(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources
+):
     sim.add_run("RunPlainHttp0001", 0.0, settle_secs=0)
-    env = {**all_destinations_env, "WEBHOOK_URL": "http://example.com/hook"}
+    routes = {"routes": [{"match": {}, "webhook": {"url": "http://example.com/hook"}}]}
+    env = {**all_destinations_env, "ROUTES_JSON": json.dumps(routes)}
     app = load_app(env)
     assert app.lambda_handler(sqs_event(["RunPlainHttp0001"]), context(30)) == {"batchItemFailures": []}
-    item = RunStore(aws_session.client("dynamodb"), resources.table_name).get("RunPlainHttp0001")
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunPlainHttp0001")
     assert item["webhookNotification"]["state"] == "FAILED"
     assert "https" in item["webhookNotification"]["error"]
     assert len(receiver.received(SLACK_PATH)) == 1

@@ -7,11 +7,11 @@ import time
 from decimal import Decimal
 
 from conftest import SLACK_PATH, context, event_source, send, sqs_event
-from run_notifier.run_store import RunStore
+from run_notifier.adapters.dynamodb import RunsTable
 
 
 def _item(aws_session, resources, run_id):
-    return RunStore(aws_session.client("dynamodb"), resources.table_name).get(run_id)
+    return RunsTable(aws_session.client("dynamodb"), resources.table_name).get(run_id)
 
 
 def test_succeeded_run_is_posted_once_with_settled_cost(load_app, base_env, sim, receiver, aws_session, resources):

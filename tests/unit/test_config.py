@@ -1,21 +1,26 @@
 from __future__ import annotations
 
 import pytest
-from run_notifier.config import ConfigError, load_settings
-from run_notifier.statuses import DEFAULT_NOTIFY_ON
+from run_notifier.config import DEFAULT_NOTIFY_ON, VARIABLES, ConfigError, Settings, load_settings
 
 BASE = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"}
 
 
-def test_defaults():
+def test_the_table_and_the_settings_name_the_same_fields():
+    assert [v.name.lower() for v in VARIABLES] == list(Settings._fields)
+
+
+def test_defaults_come_from_the_table():
     settings = load_settings(BASE)
     assert settings.apify_api_base_url == "https://api.apify.com"
-    assert settings.notify_on == DEFAULT_NOTIFY_ON
-    assert settings.max_watch_secs == 7 * 24 * 3600
-    assert not settings.slack_configured
-    assert not settings.webhook_configured
-    assert settings.retry_visibility_secs == (30, 120, 300, 900)
-    assert load_settings({**BASE, "RETRY_VISIBILITY_SCHEDULE": "5, 60"}).retry_visibility_secs == (5, 60)
+    assert settings.notify_on == frozenset(DEFAULT_NOTIFY_ON.split(","))
+    assert settings.max_watch_seconds == 7 * 24 * 3600
+    assert settings.slack_webhook_url is None
+    assert settings.webhook_url is None
+    assert settings.retry_visibility_schedule == (30, 120, 300, 900)
+    assert settings.schedule.long_poll_secs == (60, 0)
+    assert settings.enable_tracer is False
+    assert load_settings({**BASE, "RETRY_VISIBILITY_SCHEDULE": "5, 60"}).retry_visibility_schedule == (5, 60)
 
 
 def test_secrets_are_masked_in_repr():
@@ -28,14 +33,19 @@ def test_secrets_are_masked_in_repr():
     ("env", "message"),
     [
         ({}, "RUNS_TABLE_NAME, RUN_QUEUE_URL"),
-        ({**BASE, "NOTIFY_ON": "SUCCEEDED,DONE"}, "unknown statuses"),
+        ({**BASE, "NOTIFY_ON": "SUCCEEDED,DONE"}, "NOTIFY_ON has unknown statuses"),
         ({**BASE, "MAX_WATCH_SECONDS": "soon"}, "MAX_WATCH_SECONDS must be a whole number"),
         ({**BASE, "SETTLE_SECONDS": "5000"}, "SETTLE_SECONDS must be between"),
-        ({**BASE, "WEBHOOK_URL": "https://x"}, "WEBHOOK_SECRET"),
-        ({**BASE, "APIFY_API_BASE_URL": "http://api.apify.com"}, "https"),
-        ({**BASE, "LONG_POLL_SCHEDULE": "90"}, "long-poll"),
+        ({**BASE, "WEBHOOK_URL": "https://x.example"}, "WEBHOOK_SECRET"),
+        ({**BASE, "APIFY_API_BASE_URL": "http://api.apify.com"}, "APIFY_API_BASE_URL must be https"),
+        ({**BASE, "LONG_POLL_SCHEDULE": "90"}, "LONG_POLL_SCHEDULE entries must be 0..60"),
+        ({**BASE, "REQUEUE_DELAY_SCHEDULE": "-5"}, "REQUEUE_DELAY_SCHEDULE entries must be 0..900"),
+        ({**BASE, "REQUEUE_DELAY_SCHEDULE": ","}, "REQUEUE_DELAY_SCHEDULE must list at least one value"),
+        ({**BASE, "MAX_REQUEUE_DELAY_SECONDS": "901"}, "MAX_REQUEUE_DELAY_SECONDS must be between 1 and 900"),
         ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,soon"}, "RETRY_VISIBILITY_SCHEDULE must be comma-separated"),
         ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,50000"}, "RETRY_VISIBILITY_SCHEDULE entries must be 0..43200"),
+        ({**BASE, "ENABLE_TRACER": "yes"}, 'ENABLE_TRACER must be "true" or "false"'),
+        ({**BASE, "WEBHOOK_URL": "http://example.com/h", "WEBHOOK_SECRET": "whsec_x"}, "WEBHOOK_URL must be https"),
     ],
 )
 def test_bad_environment_names_the_variable(env, message):
@@ -46,3 +56,21 @@ def test_bad_environment_names_the_variable(env, message):
 def test_notify_on_accepts_any_case_and_outcomes():
     settings = load_settings({**BASE, "NOTIFY_ON": "failed, timed-out,not_found"})
     assert settings.notify_on == {"FAILED", "TIMED-OUT", "NOT_FOUND"}
+
+
+@pytest.mark.parametrize("url", ["http://localhost.attacker.example", "http://127.0.0.1.nip.io"])
+def test_apify_base_url_on_plain_http_must_really_be_loopback(url):
+    with pytest.raises(ConfigError, match="APIFY_API_BASE_URL"):
+        load_settings({**BASE, "APIFY_API_BASE_URL": url})
+
+
+@pytest.mark.parametrize("url", ["http://[::1]:8080", "http://localhost:8080", "http://127.0.0.1:9"])
+def test_apify_base_url_on_loopback_is_accepted_for_local_use(url):
+    assert load_settings({**BASE, "APIFY_API_BASE_URL": url}).apify_api_base_url == url
+
+
+def test_inside_lambda_plain_http_to_loopback_needs_an_explicit_yes():
+    inside = {**BASE, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "APIFY_API_BASE_URL": "http://127.0.0.1:9001"}
+    with pytest.raises(ConfigError, match="APIFY_API_BASE_URL"):
+        load_settings(inside)
+    assert load_settings({**inside, "ALLOW_LOOPBACK_HTTP": "true"}).allow_loopback_http

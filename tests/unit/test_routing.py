@@ -3,8 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from run_notifier.routing import RoutesError, parse_routes
-from run_notifier.run_summary import RunSummary
+from run_notifier.destinations import SCHEMAS
+from run_notifier.domain.routing import RoutesError, parse_routes
+from run_notifier.domain.run_summary import RunSummary
 
 DOC = {
     "routes": [
@@ -15,7 +16,7 @@ DOC = {
 
 
 def test_first_matching_route_decides_per_kind():
-    routes = parse_routes(json.dumps(DOC))
+    routes = parse_routes(json.dumps(DOC), SCHEMAS)
     failed = routes.targets_for(RunSummary(run_id="r", status="FAILED", act_id="A1"))
     assert failed == {"slack": {"webhookUrlSecretArn": "arn:x"}, "webhook": True, "eventbridge": True}
     task = routes.targets_for(RunSummary(run_id="r", status="SUCCEEDED", act_id="A1", actor_task_id="T1"))
@@ -34,8 +35,9 @@ def test_first_matching_route_decides_per_kind():
         ('{"routes": [{"slack": true}]}', "must be false or an object"),
         ('{"routes": [{"webhook": {"secretArn": "arn"}}]}', "including one of"),
         ('{"routes": [{"sms": false}]}', "unknown keys"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply|not JSON|routes"),
     ],
 )
 def test_invalid_documents_say_where(doc, message):
     with pytest.raises(RoutesError, match=message):
-        parse_routes(doc)
+        parse_routes(doc, SCHEMAS)

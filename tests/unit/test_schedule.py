@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-import pytest
-from run_notifier.schedule import Schedule, parse_int_list
+from run_notifier.config import load_settings
+
+BASE = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"}
+
+
+def _schedule(**env: str):
+    return load_settings({**BASE, **env}).schedule
 
 
 def test_first_attempt_long_polls_up_to_60s_within_the_budget():
-    schedule = Schedule()
+    schedule = _schedule()
     assert schedule.wait_for_finish(0, seconds_left=90) == 60
     assert schedule.wait_for_finish(0, seconds_left=20) == 8  # 20 - 12 s margin
     assert schedule.wait_for_finish(0, seconds_left=5) == 0
@@ -13,35 +18,20 @@ def test_first_attempt_long_polls_up_to_60s_within_the_budget():
 
 
 def test_requeue_delays_grow_to_the_cap_and_are_never_zero():
-    schedule = Schedule(requeue_delays_secs=(0, 10, 100, 2000), max_requeue_delay_secs=900)
+    schedule = _schedule(REQUEUE_DELAY_SCHEDULE="0,10,100,900", MAX_REQUEUE_DELAY_SECONDS="900")
     assert [schedule.requeue_delay(a) for a in range(6)] == [1, 10, 100, 900, 900, 900]
-    assert Schedule().requeue_delay(50) == 65
+    assert _schedule().requeue_delay(50) == 65
+    assert _schedule(MAX_REQUEUE_DELAY_SECONDS="30").requeue_delay(50) == 30
 
 
 def test_settle_delay_counts_from_the_finish():
-    schedule = Schedule(settle_secs=10)
+    schedule = _schedule(SETTLE_SECONDS="10")
     assert schedule.settle_delay(0.2) == 10
     assert schedule.settle_delay(7.5) == 3
     assert schedule.settle_delay(30) == 0
-    assert Schedule(settle_secs=0).settle_delay(0) == 0
+    assert _schedule(SETTLE_SECONDS="0").settle_delay(0) == 0
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"long_poll_secs": (61,)},
-        {"requeue_delays_secs": ()},
-        {"max_requeue_delay_secs": 901},
-        {"settle_secs": -1},
-        {"requeue_delays_secs": (-5,)},
-    ],
-)
-def test_invalid_schedules_are_refused(kwargs):
-    with pytest.raises(ValueError, match=r"must|need"):
-        Schedule(**kwargs)
-
-
-def test_parse_int_list():
-    assert parse_int_list("60, 30,0", "X") == (60, 30, 0)
-    with pytest.raises(ValueError, match="X must be"):
-        parse_int_list("a,b", "X")
+def test_a_malformed_record_comes_back_at_once_whatever_the_schedule():
+    assert _schedule().redeliver_after(3, retryable=False) == 0
+    assert _schedule().redeliver_after(3, retryable=False, not_before_secs=12.5) == 13

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+import pytest
+from run_notifier.config import REQUIRED, VARIABLES
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template
@@ -40,16 +41,24 @@ def test_function_runtime_and_layer():
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
 
 
-def test_every_variable_the_code_reads_is_set_by_the_template():
-    code = (ROOT / "layers/run_notifier/run_notifier/config.py").read_text()
-    read = set(re.findall(r'"([A-Z][A-Z_]+)"', code)) - {"SUCCEEDED"}
-    read = {
-        name
-        for name in read
-        if not name.startswith(("APIFY_TOKEN", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")) or name.endswith("_ARN")
-    }
-    read -= {"ROUTES_JSON"}  # local use; deployments use ROUTES_SSM_PARAMETER
-    assert read <= set(FUNCTION["Environment"]["Variables"]), read - set(FUNCTION["Environment"]["Variables"])
+#: Variables for local use only: plain secrets and inline routes (deployments use ARNs and SSM).
+LOCAL_ONLY = {"APIFY_TOKEN", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET", "ROUTES_JSON", "ALLOW_LOOPBACK_HTTP"}
+ENVIRONMENT = FUNCTION["Environment"]["Variables"]
+
+
+def test_every_variable_in_the_config_table_is_set_by_the_template_and_nothing_else():
+    names = {v.name for v in VARIABLES}
+    assert names - LOCAL_ONLY <= set(ENVIRONMENT), (names - LOCAL_ONLY) - set(ENVIRONMENT)
+    extra = {n for n in ENVIRONMENT if not n.startswith("POWERTOOLS_")} - names
+    assert not extra, f"the template sets variables the code never reads: {extra}"
+
+
+@pytest.mark.parametrize("variable", [v for v in VARIABLES if v.default not in (None, REQUIRED)], ids=lambda v: v.name)
+def test_template_defaults_match_the_config_table(variable):
+    value = ENVIRONMENT[variable.name]
+    if isinstance(value, dict) and "Ref" in value:
+        value = TEMPLATE["Parameters"][value["Ref"]]["Default"]
+    assert variable.parse(str(value)) == variable.parse(variable.default)
 
 
 def test_no_wildcard_resources_in_policies():

@@ -1,148 +1,183 @@
-"""The function's environment, parsed and validated once at cold start."""
+"""The function's environment: one table of (variable, parser, default), read once at cold start.
+
+`VARIABLES` is the only place a setting's default and bounds are written; the template's
+parameter defaults are tested against it (tests/unit/test_template.py). A bad value stops
+the cold start with a ConfigError that names the variable.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
-from run_notifier.redelivery import DEFAULT_RETRY_VISIBILITY_SECS, validate_retry_schedule
-from run_notifier.schedule import Schedule, parse_int_list
-from run_notifier.secret import Secret
-from run_notifier.statuses import DEFAULT_NOTIFY_ON, NOTIFIABLE
-
-DEFAULT_APIFY_API_BASE_URL = "https://api.apify.com"
+from run_notifier.adapters.secret_store import Secret
+from run_notifier.adapters.url_policy import UrlRefused, check_url
+from run_notifier.domain.schedules import APIFY_MAX_WAIT_SECS, SQS_MAX_DELAY_SECS, SQS_MAX_VISIBILITY_SECS, Schedule
+from run_notifier.domain.statuses import NOTIFIABLE, status_name
 
 
 class ConfigError(ValueError):
     """The environment is not usable; the message names the variable."""
 
 
+# --- parsers: raise ValueError with what is wrong; the loader adds the variable's name ---------
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _secret(raw: str) -> Secret:
+    return Secret(raw)
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw[:40]!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds_list(low: int, high: int) -> Callable[[str], tuple[int, ...]]:
+    def parse(raw: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(part) for part in raw.split(",") if part.strip())
+        except ValueError:
+            raise ValueError(f"must be comma-separated whole seconds, got {raw[:40]!r}") from None
+        if not values:
+            raise ValueError("must list at least one value")
+        if any(not low <= value <= high for value in values):
+            raise ValueError(f"entries must be {low}..{high} seconds, got {raw[:40]!r}")
+        return values
+
+    return parse
+
+
+def _statuses(raw: str) -> frozenset[str]:
+    statuses = frozenset(status_name(part) for part in raw.split(",") if part.strip())
+    unknown = statuses - NOTIFIABLE
+    if unknown:
+        raise ValueError(f"has unknown statuses {sorted(unknown)}; allowed: {sorted(NOTIFIABLE)}")
+    return statuses
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("true", "false"):
+        raise ValueError(f'must be "true" or "false", got {raw[:20]!r}')
+    return value == "true"
+
+
+class Variable(NamedTuple):
+    name: str
+    parse: Callable[[str], Any]
+    #: The raw default; None: optional, absent means None. REQUIRED: must be set.
+    default: str | None
+
+
+REQUIRED = "<required>"
+DEFAULT_NOTIFY_ON = "SUCCEEDED,FAILED,TIMED-OUT,ABORTED,WATCH_EXPIRED"
+
+#: Every variable the code reads. The Settings field of each is its name in lower case.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("RUNS_TABLE_NAME", _text, REQUIRED),
+    Variable("RUN_QUEUE_URL", _text, REQUIRED),
+    Variable("APIFY_API_BASE_URL", _text, "https://api.apify.com"),
+    Variable("APIFY_TOKEN_SECRET_ARN", _text, None),
+    Variable("APIFY_TOKEN", _secret, None),
+    Variable("SLACK_WEBHOOK_URL_SECRET_ARN", _text, None),
+    Variable("SLACK_WEBHOOK_URL", _secret, None),
+    Variable("WEBHOOK_URL", _text, None),
+    Variable("WEBHOOK_SECRET_ARN", _text, None),
+    Variable("WEBHOOK_SECRET", _secret, None),
+    Variable("EVENT_BUS_NAME", _text, None),
+    Variable("NOTIFY_ON", _statuses, DEFAULT_NOTIFY_ON),
+    Variable("ROUTES_JSON", _text, None),
+    Variable("ROUTES_SSM_PARAMETER", _text, None),
+    Variable("MAX_WATCH_SECONDS", _integer(60, 366 * 24 * 3600), "604800"),
+    Variable("ITEM_TTL_DAYS", _integer(0, 3650), "90"),
+    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
+    Variable("LONG_POLL_SCHEDULE", _seconds_list(0, APIFY_MAX_WAIT_SECS), "60,0"),
+    Variable("REQUEUE_DELAY_SCHEDULE", _seconds_list(0, SQS_MAX_DELAY_SECS), "5,20,40,65"),
+    Variable("MAX_REQUEUE_DELAY_SECONDS", _integer(1, SQS_MAX_DELAY_SECS), "65"),
+    Variable("SETTLE_SECONDS", _integer(0, SQS_MAX_DELAY_SECS), "10"),
+    Variable("RETRY_VISIBILITY_SCHEDULE", _seconds_list(0, SQS_MAX_VISIBILITY_SECS), "30,120,300,900"),
+    Variable("ENABLE_TRACER", _boolean, "false"),
+    # Plain http to loopback (local receivers and simulators). Unset: allowed outside Lambda only,
+    # because inside Lambda loopback is the Runtime API.
+    Variable("ALLOW_LOOPBACK_HTTP", _boolean, None),
+)
+
+
 class Settings(NamedTuple):
-    """The validated environment. A NamedTuple: defining a dataclass this size costs ~2 ms of cold start."""
+    """The validated environment, field for variable; no defaults of its own (see VARIABLES)."""
 
     runs_table_name: str
     run_queue_url: str
-    apify_api_base_url: str = DEFAULT_APIFY_API_BASE_URL
-    apify_token_secret_arn: str | None = None
-    apify_token: Secret | None = None
-    slack_webhook_url_secret_arn: str | None = None
-    slack_webhook_url: Secret | None = None
-    webhook_url: str | None = None
-    webhook_secret_arn: str | None = None
-    webhook_secret: Secret | None = None
-    event_bus_name: str | None = None
-    notify_on: frozenset[str] = DEFAULT_NOTIFY_ON
-    routes_json: str | None = None
-    routes_ssm_parameter: str | None = None
-    max_watch_secs: int = 7 * 24 * 3600
-    item_ttl_days: int = 90
-    secrets_max_age_secs: int = 300
-    schedule: Schedule = Schedule()
-    retry_visibility_secs: tuple[int, ...] = DEFAULT_RETRY_VISIBILITY_SECS
-    enable_tracer: bool = False
+    apify_api_base_url: str
+    apify_token_secret_arn: str | None
+    apify_token: Secret | None
+    slack_webhook_url_secret_arn: str | None
+    slack_webhook_url: Secret | None
+    webhook_url: str | None
+    webhook_secret_arn: str | None
+    webhook_secret: Secret | None
+    event_bus_name: str | None
+    notify_on: frozenset[str]
+    routes_json: str | None
+    routes_ssm_parameter: str | None
+    max_watch_seconds: int
+    item_ttl_days: int
+    secrets_max_age_seconds: int
+    long_poll_schedule: tuple[int, ...]
+    requeue_delay_schedule: tuple[int, ...]
+    max_requeue_delay_seconds: int
+    settle_seconds: int
+    retry_visibility_schedule: tuple[int, ...]
+    enable_tracer: bool
+    allow_loopback_http: bool
 
     @property
-    def slack_configured(self) -> bool:
-        return bool(self.slack_webhook_url_secret_arn or self.slack_webhook_url)
-
-    @property
-    def webhook_configured(self) -> bool:
-        return bool(self.webhook_url)
-
-
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _secret(env: Mapping[str, str], name: str) -> Secret | None:
-    raw = _get(env, name)
-    return Secret(raw) if raw else None
-
-
-def _status_name(text: str) -> str:
-    """Apify's statuses use hyphens, the watcher's own outcomes underscores; accept either spelling."""
-    name = text.strip().upper()
-    for candidate in (name.replace("_", "-"), name.replace("-", "_")):
-        if candidate in NOTIFIABLE:
-            return candidate
-    return name
-
-
-def parse_notify_on(raw: str | None) -> frozenset[str]:
-    if raw is None:
-        return DEFAULT_NOTIFY_ON
-    statuses = frozenset(_status_name(part) for part in raw.split(",") if part.strip())
-    unknown = statuses - NOTIFIABLE
-    if unknown:
-        raise ConfigError(f"NOTIFY_ON has unknown statuses {sorted(unknown)}; allowed: {sorted(NOTIFIABLE)}")
-    return statuses
+    def schedule(self) -> Schedule:
+        return Schedule(
+            long_poll_secs=self.long_poll_schedule,
+            requeue_delays_secs=self.requeue_delay_schedule,
+            max_requeue_delay_secs=self.max_requeue_delay_seconds,
+            settle_secs=self.settle_seconds,
+            retry_visibility_secs=self.retry_visibility_schedule,
+        )
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the bad variable."""
     env = os.environ if env is None else env
-    missing = [name for name in ("RUNS_TABLE_NAME", "RUN_QUEUE_URL") if not _get(env, name)]
+    missing = [v.name for v in VARIABLES if v.default == REQUIRED and not env.get(v.name, "").strip()]
     if missing:
         raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
-    base_url = (_get(env, "APIFY_API_BASE_URL") or DEFAULT_APIFY_API_BASE_URL).rstrip("/")
-    if not base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise ConfigError("APIFY_API_BASE_URL must be https (plain http only for loopback)")
-    webhook_url = _get(env, "WEBHOOK_URL")
-    webhook_secret_arn = _get(env, "WEBHOOK_SECRET_ARN")
-    webhook_secret = _secret(env, "WEBHOOK_SECRET")
-    if webhook_url and not (webhook_secret_arn or webhook_secret):
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        raw = env.get(variable.name, "").strip() or variable.default
+        try:
+            values[variable.name.lower()] = None if raw is None else variable.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{variable.name} {error}") from None
+    if values["allow_loopback_http"] is None:
+        values["allow_loopback_http"] = "AWS_LAMBDA_RUNTIME_API" not in env
+    values["apify_api_base_url"] = values["apify_api_base_url"].rstrip("/")
+    for name in ("APIFY_API_BASE_URL", "WEBHOOK_URL"):
+        url = values[name.lower()]
+        try:
+            if url is not None:
+                check_url(url, allow_loopback_http=values["allow_loopback_http"])
+        except UrlRefused as error:
+            raise ConfigError(f"{name} {error}") from None
+    if values["webhook_url"] and not (values["webhook_secret_arn"] or values["webhook_secret"]):
         raise ConfigError("WEBHOOK_URL needs WEBHOOK_SECRET_ARN or WEBHOOK_SECRET (whsec_...) to sign with")
-    try:
-        schedule = Schedule(
-            long_poll_secs=parse_int_list(env.get("LONG_POLL_SCHEDULE", "") or "60,0", "LONG_POLL_SCHEDULE"),
-            requeue_delays_secs=parse_int_list(
-                env.get("REQUEUE_DELAY_SCHEDULE", "") or "5,20,40,65", "REQUEUE_DELAY_SCHEDULE"
-            ),
-            max_requeue_delay_secs=_int(env, "MAX_REQUEUE_DELAY_SECONDS", 65, 1, 900),
-            settle_secs=_int(env, "SETTLE_SECONDS", 10, 0, 900),
-        )
-        retry_raw = _get(env, "RETRY_VISIBILITY_SCHEDULE")
-        retry_visibility_secs = (
-            validate_retry_schedule(parse_int_list(retry_raw, "RETRY_VISIBILITY_SCHEDULE"))
-            if retry_raw
-            else DEFAULT_RETRY_VISIBILITY_SECS
-        )
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    return Settings(
-        runs_table_name=env["RUNS_TABLE_NAME"].strip(),
-        run_queue_url=env["RUN_QUEUE_URL"].strip(),
-        apify_api_base_url=base_url,
-        apify_token_secret_arn=_get(env, "APIFY_TOKEN_SECRET_ARN"),
-        apify_token=_secret(env, "APIFY_TOKEN"),
-        slack_webhook_url_secret_arn=_get(env, "SLACK_WEBHOOK_URL_SECRET_ARN"),
-        slack_webhook_url=_secret(env, "SLACK_WEBHOOK_URL"),
-        webhook_url=webhook_url,
-        webhook_secret_arn=webhook_secret_arn,
-        webhook_secret=webhook_secret,
-        event_bus_name=_get(env, "EVENT_BUS_NAME"),
-        notify_on=parse_notify_on(_get(env, "NOTIFY_ON")),
-        routes_json=_get(env, "ROUTES_JSON"),
-        routes_ssm_parameter=_get(env, "ROUTES_SSM_PARAMETER"),
-        max_watch_secs=_int(env, "MAX_WATCH_SECONDS", 7 * 24 * 3600, 60, 366 * 24 * 3600),
-        item_ttl_days=_int(env, "ITEM_TTL_DAYS", 90, 0, 3650),
-        secrets_max_age_secs=_int(env, "SECRETS_MAX_AGE_SECONDS", 300, 0, 86400),
-        schedule=schedule,
-        retry_visibility_secs=retry_visibility_secs,
-        enable_tracer=(_get(env, "ENABLE_TRACER") or "false").lower() == "true",
-    )
+    return Settings(**values)

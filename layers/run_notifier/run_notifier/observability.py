@@ -1,7 +1,9 @@
-"""The one place for Logger, Metrics and the optional Tracer.
+"""The one place for Logger, Metrics and the optional Tracer, and the `ports.Telemetry` they back.
 
-Records are processed in worker threads: per-record keys go through Powertools'
-`thread_safe_append_keys`, and metric writes go through a lock.
+The domain logs through the standard logger named `ports.SERVICE`; Powertools' Logger is
+that same logger with its JSON formatter, so every line is structured and carries the keys
+appended per record (`thread_safe_append_keys`: records are processed in worker threads).
+Metric writes go through a lock for the same reason.
 """
 
 from __future__ import annotations
@@ -13,25 +15,33 @@ import threading
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-SERVICE = "apify-run-notifier"
+from run_notifier.domain.ports import SERVICE
+
 NAMESPACE = "ApifyRunNotifier"
 
 logger = Logger(service=SERVICE)
-# urllib3 logs every request line at DEBUG, and a Slack webhook URL's path is the secret itself:
-# keep it quiet even when the function's log level is DEBUG.
-logging.getLogger("urllib3").setLevel(logging.INFO)
+# SDK loggers print what they send and receive at DEBUG: urllib3 the request line (a Slack
+# webhook URL's path is the secret itself), botocore whole GetSecretValue responses. Keep them
+# at INFO even when the function's log level (or the root logger's) is DEBUG.
+for _name in ("urllib3", "botocore", "boto3", "s3transfer"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 _metrics_lock = threading.Lock()
 
 
-def count(name: str, value: float = 1) -> None:
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+class PowertoolsTelemetry:
+    """`ports.Telemetry` on Powertools Metrics (CloudWatch EMF)."""
+
+    def count(self, name: str, value: float = 1) -> None:
+        with _metrics_lock:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def count_by(self, name: str, dimension: str, value: str) -> None:
+        """A count with its own dimension, flushed at once (single_metric ignores the disabled flag)."""
+        if os.getenv("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":
+            return
+        with _metrics_lock, single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name=dimension, value=value)
 
 
-def count_with_dimension(name: str, dimension: str, value: str) -> None:
-    """A count with its own dimension (e.g. runs finished by status), flushed at once."""
-    if os.getenv("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":  # single_metric ignores the flag
-        return
-    with _metrics_lock, single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-        metric.add_dimension(name=dimension, value=value)
+telemetry = PowertoolsTelemetry()

@@ -1,130 +1,106 @@
-"""Build the watcher and its adapters from Settings: the only place that makes clients.
+"""The composition root: build every component from Settings, with its real type.
 
-What a cold start may not need is built on first use: the EventBridge, Secrets Manager and
-SSM clients, and the whole finishing side (run ledger, notifier, Actor names), which an
-invocation that only re-enqueues never touches (`make bench` measures the cold start).
+The only lazy parts are the AWS clients and Powertools providers that only the finishing
+side may need (EventBridge, Secrets Manager, SSM): creating a boto3 client costs tens of
+milliseconds of cold start, and an invocation that only re-enqueues never uses them. They
+go through one typed mechanism, `adapters.memo.Lazy`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
 
-from run_notifier.apify_client import ApifyClient
+from run_notifier.adapters.actor_names import CachedActorNames
+from run_notifier.adapters.apify_api import ApifyClient
+from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.http_client import HttpClient
+from run_notifier.adapters.memo import Lazy
+from run_notifier.adapters.notification_claims import DynamoNotificationClaims
+from run_notifier.adapters.run_ledger import DynamoRunLedger
+from run_notifier.adapters.secret_store import Secret, SecretStore
+from run_notifier.adapters.sqs_redelivery import SqsRedelivery
+from run_notifier.adapters.sqs_requeue import SqsRequeue
 from run_notifier.config import Settings
-from run_notifier.http import HttpClient
-from run_notifier.redelivery import Redelivery
-from run_notifier.requeue import Requeuer
-from run_notifier.secret import Secret
-from run_notifier.secrets import SecretResolver
-from run_notifier.watcher import RunWatcher
-
-if TYPE_CHECKING:
-    from run_notifier.routing import Routes
+from run_notifier.destinations import SCHEMAS, RoutedDestinations
+from run_notifier.destinations.context import DestinationContext
+from run_notifier.domain.notifier import Notifier
+from run_notifier.domain.ports import Telemetry
+from run_notifier.domain.routing import Routes, parse_routes
+from run_notifier.domain.watcher import RunWatcher
+from run_notifier.observability import telemetry as powertools_telemetry
 
 #: Up to this many records are watched at once; the template's BatchSize must not exceed it.
 MAX_CONCURRENT_RECORDS = 100
 _BOTO_CONFIG = Config(max_pool_connections=MAX_CONCURRENT_RECORDS, retries={"max_attempts": 3, "mode": "standard"})
 
 
-def _lazy(factory: Callable[[], Any]) -> Callable[[], Any]:
-    lock = threading.Lock()
-    holder: list[Any] = []
-
-    def get() -> Any:
-        with lock:
-            if not holder:
-                holder.append(factory())
-            return holder[0]
-
-    return get
-
-
-class Deferred:
-    """Stands in for an object that is built, with its modules, on first attribute access."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._get = _lazy(factory)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._get(), name)
-
-
-def routes_provider(settings: Settings, ssm_client: Callable[[], Any]) -> Callable[[], Routes]:
-    """Routes from ROUTES_JSON (parsed now) or an SSM parameter (cached by Powertools), or none."""
-    if not (settings.routes_json or settings.routes_ssm_parameter):
-        return _lazy(_no_routes)
-    from run_notifier.routing import parse_routes
-
-    if settings.routes_json:
-        routes = parse_routes(settings.routes_json)  # at cold start: a bad document stops it early
-        return lambda: routes
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-    provider = _lazy(lambda: SSMProvider(boto3_client=ssm_client()))
-    name = str(settings.routes_ssm_parameter)
-
-    def load() -> Routes:
-        return parse_routes(provider().get(name, max_age=settings.secrets_max_age_secs))
-
-    return load
-
-
-def _no_routes() -> Routes:
-    from run_notifier.routing import Routes
-
-    return Routes()
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Components(NamedTuple):
     watcher: RunWatcher
-    redelivery: Redelivery
+    redelivery: SqsRedelivery
+    settings: Settings
 
 
-def build_components(settings: Settings, session: boto3.session.Session | None = None) -> Components:
+def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable[[], Routes]:
+    """Routes from ROUTES_JSON (parsed now: a bad document stops the cold start) or SSM (cached by Powertools)."""
+    if settings.routes_json or not settings.routes_ssm_parameter:
+        routes = parse_routes(settings.routes_json, SCHEMAS)
+        return lambda: routes
+
+    def provider() -> Any:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        return SSMProvider(boto3_client=ssm_client())
+
+    ssm = Lazy(provider)
+    name = settings.routes_ssm_parameter
+    return lambda: parse_routes(ssm.get().get(name, max_age=settings.secrets_max_age_seconds), SCHEMAS)
+
+
+def build_components(
+    settings: Settings,
+    session: boto3.session.Session | None = None,
+    *,
+    telemetry: Telemetry = powertools_telemetry,
+    now: Callable[[], datetime] = utc_now,
+) -> Components:
     aws = session or boto3.session.Session()
     sqs = aws.client("sqs", config=_BOTO_CONFIG)
-    dynamodb = aws.client("dynamodb", config=_BOTO_CONFIG)
-    events = _lazy(lambda: aws.client("events", config=_BOTO_CONFIG))
-    secrets_client = _lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG))
-    ssm = _lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
-
-    resolver = SecretResolver(secrets_client, settings.secrets_max_age_secs)
+    table = RunsTable(aws.client("dynamodb", config=_BOTO_CONFIG), settings.runs_table_name)
+    events = Lazy(lambda: aws.client("events", config=_BOTO_CONFIG))
+    secrets = SecretStore(
+        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)), settings.secrets_max_age_seconds
+    )
+    ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
     http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
-    token: Secret | Callable[[], Secret] | None = settings.apify_token
-    if settings.apify_token_secret_arn:
-        token = resolver.source(settings.apify_token_secret_arn, None, "Apify token")
-    apify = ApifyClient(settings.apify_api_base_url, token, http=http)
-    routes = routes_provider(settings, ssm)
 
-    def make_store() -> Any:
-        from run_notifier.run_store import RunStore
-
-        return RunStore(dynamodb, settings.runs_table_name, settings.item_ttl_days)
-
-    store = Deferred(make_store)
-
-    def make_notifier() -> Any:
-        from run_notifier.notifier import Notifier
-
-        return Notifier(settings, store, http, resolver, events, routes)
-
-    def make_actor_names() -> Any:
-        from run_notifier.actor_names import ActorNames
-
-        return ActorNames(apify)
-
+    token: Callable[[], Secret | None] = (
+        secrets.source(settings.apify_token_secret_arn, None, "Apify token")
+        if settings.apify_token_secret_arn
+        else (lambda: settings.apify_token)
+    )
+    apify = ApifyClient(settings.apify_api_base_url, token, http)
+    directory = RoutedDestinations(
+        routes_source(settings, ssm), DestinationContext(settings, http, secrets, events, now)
+    )
+    notifier = Notifier(DynamoNotificationClaims(table), directory, settings.notify_on, telemetry, now)
     watcher = RunWatcher(
         apify=apify,
-        store=store,  # type: ignore[arg-type]
-        requeuer=Requeuer(sqs, settings.run_queue_url),
-        notifier=Deferred(make_notifier),  # type: ignore[arg-type]
-        actor_names=Deferred(make_actor_names),  # type: ignore[arg-type]
+        ledger=DynamoRunLedger(table, settings.item_ttl_days),
+        requeue=SqsRequeue(sqs, settings.run_queue_url),
+        notifier=notifier,
+        actor_names=CachedActorNames(apify),
         schedule=settings.schedule,
-        max_watch_secs=settings.max_watch_secs,
+        max_watch_secs=settings.max_watch_seconds,
+        telemetry=telemetry,
+        now=now,
     )
-    return Components(watcher, Redelivery(sqs, settings.run_queue_url, settings.retry_visibility_secs))
+    return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from run_notifier.delivery import PermanentDeliveryError, TransientDeliveryError
-from run_notifier.run_summary import RunSummary
-from run_notifier.timebudget import Deadline
+from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema, TransientDeliveryError
+from run_notifier.domain.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from run_notifier.config import Settings
+
+KIND = "eventbridge"
+SCHEMA = TargetSchema(keys=frozenset({"eventBusName"}), required_one_of=frozenset({"eventBusName"}))
 
 SOURCE = "apify.run-notifier"
 DETAIL_TYPE = "Apify Run Finished"
 _PERMANENT_CODES = {"AccessDeniedException", "ValidationException", "ResourceNotFoundException"}
 
 
+def default_target(settings: Settings) -> Target | None:
+    return {"eventBusName": settings.event_bus_name} if settings.event_bus_name else None
+
+
+def build(target: Target, context: DestinationContext) -> EventBridgeDestination:
+    return EventBridgeDestination(context.events_client(), str(target["eventBusName"]))
+
+
 class EventBridgeDestination:
-    kind = "eventbridge"
+    kind = KIND
 
     def __init__(self, events_client: Any, bus_name: str) -> None:
         self._events = events_client

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from run_notifier.delivery import post_json
-from run_notifier.http import HttpClient
-from run_notifier.run_summary import RunSummary, format_usd, human_duration
-from run_notifier.secret import Secret
-from run_notifier.timebudget import Deadline
+from run_notifier.adapters.http_client import HttpClient
+from run_notifier.adapters.secret_store import SecretSource
+from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.destinations.http_post import post_json
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
+
+if TYPE_CHECKING:
+    from run_notifier.config import Settings
+
+KIND = "slack"
+SCHEMA = TargetSchema(
+    keys=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
+    required_one_of=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
+)
 
 STATUS_EMOJI = {
     "SUCCEEDED": ":white_check_mark:",
@@ -70,14 +80,33 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
     return {"text": fallback, "blocks": blocks}
 
 
-class SlackDestination:
-    kind = "slack"
+def default_target(settings: Settings) -> Target | None:
+    if settings.slack_webhook_url_secret_arn:
+        return {"webhookUrlSecretArn": settings.slack_webhook_url_secret_arn}
+    if settings.slack_webhook_url:
+        return {"webhookUrl": settings.slack_webhook_url}
+    return None
 
-    def __init__(self, http: HttpClient, webhook_url: Callable[[], Secret]) -> None:
+
+def build(target: Target, context: DestinationContext) -> SlackDestination:
+    url = context.secrets.source(
+        str(target.get("webhookUrlSecretArn") or "") or None, target.get("webhookUrl"), "Slack webhook URL"
+    )
+    return SlackDestination(context.http, url, allow_loopback_http=context.settings.allow_loopback_http)
+
+
+class SlackDestination:
+    kind = KIND
+
+    def __init__(self, http: HttpClient, webhook_url: SecretSource, *, allow_loopback_http: bool) -> None:
         self._http = http
         self._webhook_url = webhook_url
+        self._allow_loopback_http = allow_loopback_http
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         body = json.dumps(build_message(summary)).encode()
-        receipt = post_json(self._http, self._webhook_url().reveal(), body, {}, deadline, "Slack webhook")
+        url = self._webhook_url().reveal()
+        receipt = post_json(
+            self._http, url, body, {}, deadline, "Slack webhook", allow_loopback_http=self._allow_loopback_http
+        )
         return f"HTTP {receipt.status} after {receipt.attempts} attempt(s)"

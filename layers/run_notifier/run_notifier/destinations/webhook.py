@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from standardwebhooks import Webhook
 
-from run_notifier.delivery import post_json
-from run_notifier.http import HttpClient
-from run_notifier.run_summary import RunSummary
-from run_notifier.secret import Secret
-from run_notifier.timebudget import Deadline
+from run_notifier.adapters.http_client import HttpClient
+from run_notifier.adapters.secret_store import Secret, SecretSource
+from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.destinations.http_post import post_json
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from run_notifier.config import Settings
+
+KIND = "webhook"
+SCHEMA = TargetSchema(keys=frozenset({"url", "secretArn", "secret"}), required_one_of=frozenset({"url"}))
 
 EVENT_TYPE = "apify.run.finished"
 
@@ -21,7 +30,7 @@ EVENT_TYPE = "apify.run.finished"
 def build_payload(summary: RunSummary, now: datetime) -> dict[str, Any]:
     return {
         "type": EVENT_TYPE,
-        "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": format_iso(now),
         "data": summary.data(),
     }
 
@@ -44,22 +53,52 @@ def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[
     return body.encode(), headers
 
 
+def default_target(settings: Settings) -> Target | None:
+    if not settings.webhook_url:
+        return None
+    target: dict[str, str | Secret] = {"url": settings.webhook_url}
+    if settings.webhook_secret_arn:
+        target["secretArn"] = settings.webhook_secret_arn
+    elif settings.webhook_secret:
+        target["secret"] = settings.webhook_secret
+    return target
+
+
+def build(target: Target, context: DestinationContext) -> WebhookDestination:
+    """A routed target without a secret of its own signs with the default webhook secret."""
+    settings = context.settings
+    if "secretArn" in target or "secret" in target:
+        secret = context.secrets.source(
+            str(target.get("secretArn") or "") or None, target.get("secret"), "webhook signing"
+        )
+    else:
+        secret = context.secrets.source(settings.webhook_secret_arn, settings.webhook_secret, "webhook signing")
+    return WebhookDestination(
+        context.http, str(target["url"]), secret, context.clock, allow_loopback_http=settings.allow_loopback_http
+    )
+
+
 class WebhookDestination:
-    kind = "webhook"
+    kind = KIND
 
     def __init__(
         self,
         http: HttpClient,
         url: str,
-        secret: Callable[[], Secret],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        secret: SecretSource,
+        clock: Callable[[], datetime],
+        *,
+        allow_loopback_http: bool,
     ) -> None:
         self._http = http
         self._url = url
         self._secret = secret
         self._clock = clock
+        self._allow_loopback_http = allow_loopback_http
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         body, headers = signed_request(summary, self._secret(), self._clock())
-        receipt = post_json(self._http, self._url, body, headers, deadline, "webhook")
+        receipt = post_json(
+            self._http, self._url, body, headers, deadline, "webhook", allow_loopback_http=self._allow_loopback_http
+        )
         return f"HTTP {receipt.status} after {receipt.attempts} attempt(s)"

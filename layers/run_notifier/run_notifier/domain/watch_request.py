@@ -1,4 +1,4 @@
-"""Turn an SQS message body into a WatchRequest, or reject it with a reason.
+"""Turn a queue message body into a WatchRequest, or reject it with a reason.
 
 Accepted bodies (see README, "Queue messages"):
 
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
+
+from run_notifier.domain.isotime import format_iso, parse_iso
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 #: SQS allows 256 KiB; Apify's webhook payload with a full run object is a few KiB.
@@ -38,7 +40,7 @@ class WatchRequest(NamedTuple):
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"runId": self.run_id, "attempt": self.attempt}
         if self.first_seen_at is not None:
-            body["firstSeenAt"] = self.first_seen_at.isoformat().replace("+00:00", "Z")
+            body["firstSeenAt"] = format_iso(self.first_seen_at)
         if self.settle:
             body["settle"] = True
         return body
@@ -60,6 +62,8 @@ def parse_body(body: str | None) -> WatchRequest:
     text = body.strip()
     try:
         parsed = json.loads(text)
+    except RecursionError:  # deeply nested JSON: json raises this, not ValueError
+        raise InvalidMessage("JSON body is nested too deeply") from None
     except ValueError:
         # Not JSON: the only other accepted shape is a bare run ID.
         if RUN_ID_PATTERN.fullmatch(text):
@@ -106,13 +110,10 @@ def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
 
 
 def _parse_time(value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidMessage(f"firstSeenAt is not an ISO 8601 time: {_preview(value)}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise InvalidMessage(f"firstSeenAt must be an ISO 8601 string, got {_preview(value)}")
+    parsed = parse_iso(value)
+    if parsed is None:
+        raise InvalidMessage(f"firstSeenAt must be an ISO 8601 time, got {_preview(value)}")
+    return parsed
 
 
 def _preview(value: object, limit: int = 40) -> str:

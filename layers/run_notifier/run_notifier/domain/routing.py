@@ -12,31 +12,25 @@ SSM parameter named by `ROUTES_SSM_PARAMETER`) looks like:
        "webhook": {"url": "https://jobs.example.com/apify", "secretArn": "arn:...:secret:jobs-whsec"}}
     ]}
 
-Per kind (`slack`, `webhook`, `eventbridge`): absent = the default destination,
+Per destination kind (the registry in `run_notifier.destinations`): absent = the default destination,
 `false` = none for this run, an object = this target instead of the default.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from run_notifier.run_summary import RunSummary
+from run_notifier.domain.ports import TargetSchema
 
-KINDS = ("slack", "webhook", "eventbridge")
+if TYPE_CHECKING:
+    from run_notifier.domain.run_summary import RunSummary
+
 _MATCH_KEYS = {"status": "status", "actId": "act_id", "actorTaskId": "actor_task_id"}
-_REQUIRED_ONE_OF = {
-    "slack": {"webhookUrl", "webhookUrlSecretArn"},
-    "webhook": {"url"},
-    "eventbridge": {"eventBusName"},
-}
-_TARGET_KEYS = {
-    "slack": {"webhookUrl", "webhookUrlSecretArn"},
-    "webhook": {"url", "secretArn", "secret"},
-    "eventbridge": {"eventBusName"},
-}
+#: A route's choice for one kind: True (the default target), False (none) or a target of its own.
+Choice = dict[str, str] | bool
 
 
 class RoutesError(ValueError):
@@ -46,7 +40,7 @@ class RoutesError(ValueError):
 @dataclass(frozen=True)
 class Route:
     match: dict[str, frozenset[str]]
-    targets: dict[str, dict[str, str] | bool] = field(default_factory=dict)
+    targets: dict[str, Choice] = field(default_factory=dict)
 
     def matches(self, summary: RunSummary) -> bool:
         for key, allowed in self.match.items():
@@ -58,11 +52,12 @@ class Route:
 
 @dataclass(frozen=True)
 class Routes:
+    kinds: tuple[str, ...]
     routes: tuple[Route, ...] = ()
 
-    def targets_for(self, summary: RunSummary) -> dict[str, dict[str, str] | bool]:
+    def targets_for(self, summary: RunSummary) -> dict[str, Choice]:
         """Per kind: True (default target), False (none) or an override target."""
-        chosen: dict[str, dict[str, str] | bool] = dict.fromkeys(KINDS, True)
+        chosen: dict[str, Choice] = dict.fromkeys(self.kinds, True)
         for route in self.routes:
             if route.matches(summary):
                 chosen.update(route.targets)
@@ -70,25 +65,30 @@ class Routes:
         return chosen
 
 
-def parse_routes(text: str | None) -> Routes:
+def parse_routes(text: str | None, schemas: Mapping[str, TargetSchema]) -> Routes:
+    """Parse a routes document; ``schemas`` is the registry of destination kinds."""
+    kinds = tuple(schemas)
     if not text:
-        return Routes()
+        return Routes(kinds)
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise RoutesError("routes document is nested too deeply") from None
     except ValueError as error:
-        raise RoutesError(f"routes document is not JSON: {error.msg} at position {error.pos}") from None
+        message = f"{error.msg} at position {error.pos}" if isinstance(error, json.JSONDecodeError) else str(error)
+        raise RoutesError(f"routes document is not JSON: {message}") from None
     if not isinstance(document, dict) or not isinstance(document.get("routes"), list):
         raise RoutesError('routes document must be an object with a "routes" list')
-    return Routes(tuple(_parse_route(i, raw) for i, raw in enumerate(document["routes"])))
+    return Routes(kinds, tuple(_parse_route(i, raw, schemas) for i, raw in enumerate(document["routes"])))
 
 
-def _parse_route(index: int, raw: Any) -> Route:
+def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> Route:
     where = f"routes[{index}]"
     if not isinstance(raw, dict):
         raise RoutesError(f"{where} must be an object")
-    unknown = set(raw) - {"match", *KINDS}
+    unknown = set(raw) - {"match", *schemas}
     if unknown:
-        raise RoutesError(f"{where} has unknown keys {sorted(unknown)}")
+        raise RoutesError(f"{where} has unknown keys {sorted(unknown)}; destination kinds are {sorted(schemas)}")
     match_raw = raw.get("match", {})
     if not isinstance(match_raw, dict) or set(match_raw) - set(_MATCH_KEYS):
         raise RoutesError(f"{where}.match may only hold {sorted(_MATCH_KEYS)}")
@@ -98,8 +98,8 @@ def _parse_route(index: int, raw: Any) -> Route:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise RoutesError(f"{where}.match.{key} must be a string or a list of strings")
         match[key] = frozenset(values)
-    targets: dict[str, dict[str, str] | bool] = {}
-    for kind in KINDS:
+    targets: dict[str, Choice] = {}
+    for kind, schema in schemas.items():
         if kind not in raw:
             continue
         value = raw[kind]
@@ -107,14 +107,14 @@ def _parse_route(index: int, raw: Any) -> Route:
             targets[kind] = False
         elif (
             isinstance(value, dict)
-            and set(value) <= _TARGET_KEYS[kind]
-            and set(value) & _REQUIRED_ONE_OF[kind]
+            and set(value) <= schema.keys
+            and set(value) & schema.required_one_of
             and all(isinstance(v, str) and v for v in value.values())
         ):
             targets[kind] = dict(value)
         else:
             raise RoutesError(
-                f"{where}.{kind} must be false or an object with keys from {sorted(_TARGET_KEYS[kind])}"
-                f" including one of {sorted(_REQUIRED_ONE_OF[kind])}"
+                f"{where}.{kind} must be false or an object with keys from {sorted(schema.keys)}"
+                f" including one of {sorted(schema.required_one_of)}"
             )
     return Route(match, targets)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from run_notifier.redelivery import Redelivery, retry_visibility
+from run_notifier.adapters.sqs_redelivery import SqsRedelivery
+from run_notifier.config import load_settings
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/app-RunQueue"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:app-RunQueue"
+
+
+def _schedule(retry: str = "30,120,300,900"):
+    return load_settings(
+        {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": QUEUE_URL, "RETRY_VISIBILITY_SCHEDULE": retry}
+    ).schedule
 
 
 class RecordingSqs:
@@ -24,12 +31,12 @@ class RecordingSqs:
 
 @pytest.mark.parametrize(("receive_count", "expected"), [(0, 30), (1, 30), (2, 120), (4, 900), (9, 900)])
 def test_backoff_grows_with_the_receive_count_and_the_last_entry_repeats(receive_count, expected):
-    assert retry_visibility((30, 120, 300, 900), receive_count) == expected
+    assert _schedule().redeliver_after(receive_count, retryable=True) == expected
 
 
 def test_a_retryable_failure_gets_the_backoff_and_a_malformed_message_comes_back_at_once():
     sqs = RecordingSqs()
-    redelivery = Redelivery(sqs, QUEUE_URL, (30, 120))
+    redelivery = SqsRedelivery(sqs, QUEUE_URL, _schedule("30,120"))
     redelivery.after_failure(QUEUE_ARN, "rh-1", 2, retryable=True)
     redelivery.after_failure(QUEUE_ARN, "rh-2", 1, retryable=False)
     assert sqs.calls == [
@@ -40,13 +47,24 @@ def test_a_retryable_failure_gets_the_backoff_and_a_malformed_message_comes_back
 
 def test_records_from_another_queue_are_left_alone():
     sqs = RecordingSqs()
-    Redelivery(sqs, QUEUE_URL, (30,)).after_failure("arn:aws:sqs:us-east-1:1:other", "rh", 1, retryable=True)
+    SqsRedelivery(sqs, QUEUE_URL, _schedule("30")).after_failure(
+        "arn:aws:sqs:us-east-1:1:other", "rh", 1, retryable=True
+    )
     assert sqs.calls == []
 
 
 def test_a_failing_visibility_call_is_logged_and_never_raised(log_output):
     sqs = RecordingSqs(RuntimeError("receipt handle has expired"))
-    Redelivery(sqs, QUEUE_URL, (30,)).after_failure(QUEUE_ARN, "rh", 1, retryable=True)
+    SqsRedelivery(sqs, QUEUE_URL, _schedule("30")).after_failure(QUEUE_ARN, "rh", 1, retryable=True)
     [line] = [entry for entry in log_output() if entry["level"] == "WARNING"]
     assert "queue's visibility timeout applies" in line["message"]
     assert "receipt handle has expired" in line["reason"]
+
+
+def test_a_record_that_leaves_a_claim_held_comes_back_only_after_the_lease():
+    schedule = _schedule("30,120")
+    assert schedule.redeliver_after(1, retryable=True, not_before_secs=95.2) == 96
+    assert schedule.redeliver_after(2, retryable=True, not_before_secs=95.2) == 120
+    sqs = RecordingSqs()
+    SqsRedelivery(sqs, QUEUE_URL, schedule).after_failure(QUEUE_ARN, "rh", 1, retryable=True, not_before_secs=70)
+    assert sqs.calls[0]["VisibilityTimeout"] == 70

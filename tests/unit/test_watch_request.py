@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from run_notifier.intake import InvalidMessage, WatchRequest, parse_body
+from run_notifier.domain.watch_request import InvalidMessage, WatchRequest, parse_body
 
 
 @pytest.mark.parametrize(

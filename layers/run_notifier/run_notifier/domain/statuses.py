@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-TRANSITIONAL: frozenset[str] = frozenset({"READY", "RUNNING", "TIMING-OUT", "ABORTING"})
 TERMINAL: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"})
 
 #: Outcomes the watcher records itself when Apify never gives a terminal status.
@@ -11,8 +10,16 @@ WATCH_EXPIRED = "WATCH_EXPIRED"
 WATCHER_OUTCOMES: frozenset[str] = frozenset({NOT_FOUND, WATCH_EXPIRED})
 
 NOTIFIABLE: frozenset[str] = TERMINAL | WATCHER_OUTCOMES
-DEFAULT_NOTIFY_ON: frozenset[str] = TERMINAL | {WATCH_EXPIRED}
 
 
 def is_terminal(status: str | None) -> bool:
     return status in TERMINAL
+
+
+def status_name(text: str) -> str:
+    """Apify's statuses use hyphens, the watcher's own outcomes underscores; accept either spelling."""
+    name = text.strip().upper()
+    for candidate in (name.replace("_", "-"), name.replace("-", "_")):
+        if candidate in NOTIFIABLE:
+            return candidate
+    return name

@@ -7,8 +7,10 @@ Links never carry a token.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from run_notifier.domain.isotime import parse_iso
 
 CONSOLE = "https://console.apify.com"
 API = "https://api.apify.com"
@@ -67,8 +69,12 @@ class RunSummary:
         return self.finished_at or self.status
 
     @property
+    def finished_time(self) -> datetime | None:
+        return parse_iso(self.finished_at)
+
+    @property
     def duration_secs(self) -> float | None:
-        start, end = parse_time(self.started_at), parse_time(self.finished_at)
+        start, end = parse_iso(self.started_at), parse_iso(self.finished_at)
         if start is None or end is None:
             return None
         return round((end - start).total_seconds(), 3)
@@ -110,16 +116,6 @@ class RunSummary:
 
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def human_duration(seconds: float | None) -> str:

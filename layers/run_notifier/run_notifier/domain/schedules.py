@@ -1,4 +1,5 @@
-"""When to look at a run again: the long-poll budget and the re-enqueue delay per attempt.
+"""When to look at a run again: the long-poll budget, the re-enqueue delay per attempt, and
+when a failed record comes back.
 
 This module is pure (no I/O, no clock) so that the benchmark's discrete-event simulation
 (`scripts/bench.py`) drives exactly this code with a virtual clock.
@@ -21,36 +22,30 @@ Why these defaults (numbers from `make bench`, see docs/performance.md):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Apify caps `waitForFinish` at 60 s.
 APIFY_MAX_WAIT_SECS = 60
 #: SQS caps `DelaySeconds` at 900 s.
 SQS_MAX_DELAY_SECS = 900
+#: SQS caps a message's visibility timeout at 12 hours.
+SQS_MAX_VISIBILITY_SECS = 12 * 3600
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """Per-attempt long-poll budgets and re-enqueue delays; the last entry repeats."""
+class Schedule(NamedTuple):
+    """Per-attempt long-poll budgets and re-enqueue delays; the last entry repeats.
 
-    long_poll_secs: tuple[int, ...] = (60, 0)
-    requeue_delays_secs: tuple[int, ...] = (5, 20, 40, 65)
-    max_requeue_delay_secs: int = 65
-    settle_secs: int = 10
+    No defaults here: the one table of defaults and bounds is `run_notifier.config`.
+    """
+
+    long_poll_secs: tuple[int, ...]
+    requeue_delays_secs: tuple[int, ...]
+    max_requeue_delay_secs: int
+    settle_secs: int
+    #: Seconds until a failed record is redelivered, by receive count (see `redeliver_after`).
+    retry_visibility_secs: tuple[int, ...]
     #: Time kept back in each invocation for the DynamoDB write and the notifications.
     safety_margin_secs: float = 12.0
-
-    def __post_init__(self) -> None:
-        if not self.long_poll_secs or not self.requeue_delays_secs:
-            raise ValueError("schedules need at least one entry")
-        if any(s < 0 or s > APIFY_MAX_WAIT_SECS for s in self.long_poll_secs):
-            raise ValueError(f"long-poll seconds must be 0..{APIFY_MAX_WAIT_SECS}")
-        if any(d < 0 for d in self.requeue_delays_secs):
-            raise ValueError("re-enqueue delays must be >= 0")
-        if not 1 <= self.max_requeue_delay_secs <= SQS_MAX_DELAY_SECS:
-            raise ValueError(f"max re-enqueue delay must be 1..{SQS_MAX_DELAY_SECS}")
-        if not 0 <= self.settle_secs <= SQS_MAX_DELAY_SECS:
-            raise ValueError(f"settle seconds must be 0..{SQS_MAX_DELAY_SECS}")
 
     def wait_for_finish(self, attempt: int, seconds_left: float) -> int:
         """`waitForFinish` for this attempt: its budget, never past the invocation's end."""
@@ -69,18 +64,17 @@ class Schedule:
             return 0
         return max(0, math.ceil(self.settle_secs - max(0.0, finished_ago_secs)))
 
+    def redeliver_after(self, receive_count: int, *, retryable: bool, not_before_secs: float = 0.0) -> int:
+        """Seconds until a record that failed on its ``receive_count``-th receive is seen again.
+
+        A record that can never succeed (malformed) comes back at once, so it reaches the DLQ
+        in seconds. ``not_before_secs`` is a floor: a claim this record leaves held must have
+        lapsed before the record comes back, or the redelivery would find it BUSY.
+        """
+        backoff = pick(self.retry_visibility_secs, receive_count - 1) if retryable else 0
+        return min(SQS_MAX_VISIBILITY_SECS, max(backoff, math.ceil(not_before_secs)))
+
 
 def pick(values: tuple[int, ...], attempt: int) -> int:
     """The entry for this attempt (0-based); the last entry repeats."""
     return values[min(max(attempt, 0), len(values) - 1)]
-
-
-def parse_int_list(text: str, name: str) -> tuple[int, ...]:
-    """Parse "60,30,0" into (60, 30, 0), with an error that names the variable."""
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ValueError(f"{name} must be comma-separated whole seconds, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{name} must list at least one value")
-    return values

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from run_notifier.intake import WatchRequest
-from run_notifier.requeue import RequeueFailed, Requeuer
+from run_notifier.adapters.sqs_requeue import SqsRequeue
+from run_notifier.domain.ports import RequeueFailed
+from run_notifier.domain.watch_request import WatchRequest
 
 
 class FakeSqs:
@@ -45,7 +46,7 @@ def _send_all(requeuer, run_ids):
 
 def test_concurrent_sends_are_coalesced_into_batches_of_ten():
     sqs = FakeSqs()
-    results = _send_all(Requeuer(sqs, "q", linger_secs=0.1), [f"run{i}" for i in range(25)])
+    results = _send_all(SqsRequeue(sqs, "q", linger_secs=0.1), [f"run{i}" for i in range(25)])
     assert all(isinstance(v, str) for v in results.values())
     assert len(results) == 25
     assert sum(len(c) for c in sqs.calls) == 25
@@ -55,7 +56,7 @@ def test_concurrent_sends_are_coalesced_into_batches_of_ten():
 
 
 def test_a_failed_entry_fails_only_its_own_caller():
-    results = _send_all(Requeuer(FakeSqs(), "q", linger_secs=0.1), ["ok1", "bad1", "ok2"])
+    results = _send_all(SqsRequeue(FakeSqs(), "q", linger_secs=0.1), ["ok1", "bad1", "ok2"])
     assert isinstance(results["bad1"], RequeueFailed)
     assert "InternalError" in str(results["bad1"])
     assert isinstance(results["ok1"], str)
@@ -64,4 +65,4 @@ def test_a_failed_entry_fails_only_its_own_caller():
 
 def test_a_failed_call_fails_every_caller_in_it():
     with pytest.raises(RequeueFailed, match="ConnectionError"):
-        Requeuer(FakeSqs(raise_error=True), "q", linger_secs=0).send(WatchRequest("r", 0), 5)
+        SqsRequeue(FakeSqs(raise_error=True), "q", linger_secs=0).send(WatchRequest("r", 0), 5)

@@ -1,4 +1,4 @@
-"""Put runs back on the watch queue with a delay, in SendMessageBatch calls.
+"""Put still-running runs back on the run queue with a delay (`ports.Requeue`), in SendMessageBatch calls.
 
 Records are watched in parallel threads, and the runs of a batch often reach the end of
 their long poll together; sending their re-enqueues in batches of up to 10 cuts SQS calls
@@ -14,16 +14,13 @@ import threading
 import time
 from typing import Any
 
-from run_notifier.intake import WatchRequest
-from run_notifier.schedule import SQS_MAX_DELAY_SECS
+from run_notifier.domain.ports import RequeueFailed
+from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS
+from run_notifier.domain.watch_request import WatchRequest
 
 MAX_BATCH = 10
 #: How long the first caller waits for others to join its batch.
 LINGER_SECS = 0.02
-
-
-class RequeueFailed(Exception):
-    pass
 
 
 class _Pending:
@@ -37,7 +34,7 @@ class _Pending:
         self.error: str | None = None
 
 
-class Requeuer:
+class SqsRequeue:
     def __init__(self, sqs_client: Any, queue_url: str, linger_secs: float = LINGER_SECS) -> None:
         self._sqs = sqs_client
         self._queue_url = queue_url

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -19,18 +18,10 @@ class Deadline(NamedTuple):
     def left(self) -> float:
         return max(0.0, self.ends_at - self.clock())
 
-    def expired(self) -> bool:
-        return self.left() <= 0.0
-
     def sooner(self, seconds: float) -> Deadline:
         """This deadline brought forward by ``seconds`` (a reserve for later work)."""
         return Deadline(self.ends_at - seconds, self.clock)
 
-
-def jittered_backoff(start: float = 0.5, rng: random.Random | None = None) -> Iterator[float]:
-    """Apify's documented backoff: wait random(d, 2d), then double d; starts at 500 ms."""
-    pick = (rng or random).uniform
-    delay = start
-    while True:
-        yield pick(delay, 2 * delay)
-        delay *= 2
+    def within(self, seconds: float) -> Deadline:
+        """The earlier of this deadline and ``seconds`` from now (a share of the time left)."""
+        return Deadline(min(self.ends_at, self.clock() + seconds), self.clock)

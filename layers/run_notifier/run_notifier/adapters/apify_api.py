@@ -1,0 +1,131 @@
+"""A small Apify API client: one pooled HTTP client, Bearer auth, bounded retries.
+
+Why not the official `apify-client`: it pulls in httpx and more at cold start, and its
+retry loop is not bounded by a Lambda invocation's time left. This one does only the
+reads the watcher needs, and implements `ports.RunReader`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from run_notifier.adapters.http_client import HttpClient, HttpError, HttpResponse
+from run_notifier.adapters.retry import RetriesExhausted, Retry, retry_within
+from run_notifier.adapters.secret_store import Secret
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import (
+    ApifyAuthError,
+    ApifyRequestError,
+    ApifyUnavailable,
+    RunNotFound,
+)
+
+#: Seconds of 404s tolerated right after a run starts (replica lag), as the official client.
+NOT_FOUND_GRACE_SECS = 3.0
+REPLICA_LAG_PAUSE_SECS = 0.5
+#: Extra read timeout above `waitForFinish`, for the server to answer after the wait.
+READ_TIMEOUT_MARGIN_SECS = 10.0
+CONNECT_TIMEOUT_SECS = 5.0
+MAX_ATTEMPTS = 9
+#: A run object is a few KB; anything near this is not a run.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ApifyClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: Callable[[], Secret | None],
+        http: HttpClient,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._sleep = sleep
+        self._http = http
+
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
+        """`GET /v2/actor-runs/{runId}?waitForFinish=N`; returns the Run object."""
+        params = {"waitForFinish": str(wait_secs)} if wait_secs > 0 else None
+        return self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}", grace_404=True)
+
+    def get_actor(self, actor_id: str, deadline: Deadline) -> dict[str, Any]:
+        """`GET /v2/acts/{actorId}`; returns the Actor object."""
+        return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}", grace_404=False)
+
+    def _get(
+        self,
+        path: str,
+        params: dict[str, str] | None,
+        wait_secs: int,
+        deadline: Deadline,
+        what: str,
+        grace_404: bool,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json", "User-Agent": "apify-run-notifier"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        first_404_at: list[float] = []
+
+        def attempt() -> dict[str, Any] | Retry:
+            try:
+                response = self._http.request(
+                    "GET",
+                    self._base_url + path,
+                    deadline=deadline,
+                    params=params,
+                    headers=headers,
+                    connect_timeout=CONNECT_TIMEOUT_SECS,
+                    read_timeout=wait_secs + READ_TIMEOUT_MARGIN_SECS,
+                    max_body_bytes=MAX_BODY_BYTES,
+                )
+            except HttpError as error:
+                return Retry(f"network error {error}")
+            if response.status == 200:
+                return _data(response, what)
+            error_type, message = _error_of(response)
+            status = response.status
+            if status == 404:
+                now = time.monotonic()
+                first_404_at[:] = first_404_at or [now]
+                if not grace_404 or now - first_404_at[0] >= NOT_FOUND_GRACE_SECS or deadline.left() < 1.5:
+                    raise RunNotFound(f"{what} not found ({error_type}: {message})")
+                return Retry("404 within the replica-lag grace", pause=REPLICA_LAG_PAUSE_SECS)
+            if status in (401, 403):
+                hint = (
+                    "Check the Apify token and its permissions."
+                    if token
+                    else "No Apify token is configured (APIFY_TOKEN_SECRET_ARN or APIFY_TOKEN)."
+                )
+                raise ApifyAuthError(f"Apify refused {what} with {status} {error_type}: {message}. {hint}")
+            if status == 429 or status >= 500:
+                return Retry(f"HTTP {status} {error_type}")
+            raise ApifyRequestError(f"Apify answered {status} {error_type} for {what}: {message}")
+
+        try:
+            return retry_within(attempt, deadline, max_attempts=MAX_ATTEMPTS, sleep=self._sleep)
+        except RetriesExhausted as exhausted:
+            raise ApifyUnavailable(f"Apify unavailable for {what}: {exhausted}") from None
+
+
+def _data(response: HttpResponse, what: str) -> dict[str, Any] | Retry:
+    """The `data` object; a body that is not one is retried like a 5xx (a proxy's error page)."""
+    try:
+        payload = response.json()
+    except (ValueError, RecursionError):
+        return Retry(f"Apify sent a body that is not JSON for {what}")
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        return Retry(f"Apify sent no data object for {what}")
+    return data
+
+
+def _error_of(response: HttpResponse) -> tuple[str, str]:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("type", "unknown"))[:100], str(error.get("message", ""))[:200]
+    except (ValueError, AttributeError, RecursionError):
+        return "unknown", response.text[:200]

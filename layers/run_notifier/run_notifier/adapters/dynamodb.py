@@ -1,0 +1,67 @@
+"""The runs table's one write primitive: a conditional update that says what stood in its way.
+
+DynamoDB applies each conditional write to an item atomically. With
+`ReturnValuesOnConditionCheckFailure=ALL_OLD` a failed condition returns the item as it was,
+so the caller classifies the refusal from the write itself, with no second read (which
+could see a later state than the one that refused it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    return _SERIALIZER.serialize(value)
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
+
+
+class RunsTable:
+    """The table keyed by `runId`."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def conditional_update(
+        self,
+        run_id: str,
+        update: str,
+        condition: str,
+        names: Mapping[str, str],
+        values: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """Apply the update if the condition holds: None when written, else the item as it stood ({} if absent).
+
+        Python values in ``values`` are serialised here; other errors than the condition raise.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"runId": {"S": run_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=dict(names),
+                ExpressionAttributeValues={key: to_attribute(value) for key, value in values.items()},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return from_item(error.response.get("Item") or {})
+        return None
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key={"runId": {"S": run_id}}, ConsistentRead=True)
+        item = response.get("Item")
+        return None if item is None else from_item(item)

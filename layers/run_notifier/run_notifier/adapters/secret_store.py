@@ -1,0 +1,72 @@
+"""Secret values: masked in every repr, read from Secrets Manager by ARN (Powertools
+Parameters, cached for `SECRETS_MAX_AGE_SECONDS`) or given plainly for local use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from run_notifier.adapters.memo import Lazy
+from run_notifier.domain.ports import TransientDeliveryError
+
+
+class Secret:
+    """Wraps a secret string. Only ``reveal()`` gives the value back; repr/str mask it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class SecretUnavailable(TransientDeliveryError):
+    """The secret could not be read (yet): a delivery that needs it is retried later."""
+
+
+#: A getter, so a secret from Secrets Manager is read on first use and re-read after rotation.
+SecretSource = Callable[[], Secret]
+
+
+class SecretStore:
+    """Reads secrets through one Powertools SecretsProvider, built on first use."""
+
+    def __init__(self, client_factory: Callable[[], Any], max_age_secs: int) -> None:
+        self._max_age = max_age_secs
+
+        def provider() -> Any:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            return SecretsProvider(boto3_client=client_factory())
+
+        self._provider = Lazy(provider)
+
+    def source(self, arn: str | None, plain: Secret | str | None, what: str) -> SecretSource:
+        """A getter for the secret named by ARN, else the plain value; raises SecretUnavailable if neither."""
+        if arn:
+            return lambda: self._read(arn, what)
+        if plain:
+            value = plain if isinstance(plain, Secret) else Secret(plain)
+            return lambda: value
+        raise SecretUnavailable(f"no {what} configured")
+
+    def _read(self, arn: str, what: str) -> Secret:
+        try:
+            value = self._provider.get().get(arn, max_age=self._max_age)
+        except Exception as error:  # Powertools wraps the boto error; keep only its kind.
+            raise SecretUnavailable(f"could not read the {what} secret: {type(error).__name__}") from None
+        if isinstance(value, bytes):
+            value = value.decode()
+        if not isinstance(value, str) or not value.strip():
+            raise SecretUnavailable(f"the {what} secret is empty")
+        return Secret(value.strip())

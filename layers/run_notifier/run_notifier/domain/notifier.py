@@ -1,0 +1,205 @@
+"""Announce a finished run exactly once per destination: claim → send → mark.
+
+Why claims on the run's own item, not Powertools idempotency: idempotency caches one
+function result per payload, so a run with three destinations where one failed would either
+re-post to all three or to none. Here each destination kind has its own lease-based claim
+(`ports.NotificationClaims`): a destination that worked is never called again, a failed one
+is retried alone, and the ledger shows per destination when it was notified or why it failed.
+
+Zero lost alerts: a record is only reported done when every destination is SENT or FAILED
+for good. Any claim this delivery cannot close (another delivery's live lease, our own
+release that failed, a claim write whose answer was lost) makes the record fail with
+`NotificationsIncomplete.retry_after_secs` no earlier than that lease's end, so the
+redelivery finds the claim lapsed or closed, never silently "busy".
+
+The one window left is a crash between a successful send and its mark: the lease then
+expires and the next delivery sends again. Webhooks carry a stable `webhook-id` and
+EventBridge events a stable `eventId` per run and finish, so receivers can drop that duplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import (
+    ClaimResult,
+    Destination,
+    DestinationDirectory,
+    NotificationClaims,
+    PermanentDeliveryError,
+    Telemetry,
+    TransientDeliveryError,
+    log,
+)
+from run_notifier.domain.run_summary import RunSummary
+
+#: A claim outlives the sender's time share by this much, so a crashed sender's claim lapses.
+LEASE_MARGIN_SECS = 60.0
+
+
+class NotificationsIncomplete(Exception):
+    """Some destination is not done yet; the record fails and SQS redelivers it.
+
+    ``retry_after_secs``: the redelivery must not come before this (a claim still held).
+    """
+
+    def __init__(self, message: str, retry_after_secs: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after_secs = retry_after_secs
+
+
+@dataclass
+class NotifyReport:
+    sent: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    failed_permanently: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    #: Leases this delivery leaves held (its own or another's): the redelivery waits for them.
+    held_until: list[datetime] = field(default_factory=list)
+
+
+class Notifier:
+    def __init__(
+        self,
+        claims: NotificationClaims,
+        directory: DestinationDirectory,
+        notify_on: frozenset[str],
+        telemetry: Telemetry,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._claims = claims
+        self._directory = directory
+        self._notify_on = notify_on
+        self._telemetry = telemetry
+        self._now = now
+        # Deliveries this container is sending now, by (run, kind, generation): a duplicate record of
+        # the same batch waits for the one that holds the claim instead of failing as BUSY.
+        self._sending: dict[tuple[str, str, str], _Sender] = {}
+        self._sending_lock = threading.Lock()
+
+    def notify(self, summary: RunSummary, deadline: Deadline) -> NotifyReport:
+        report = NotifyReport()
+        if summary.status not in self._notify_on:
+            log.info("Not notifying: status filtered by NOTIFY_ON", extra={"status": summary.status})
+            return report
+        destinations = self._directory.destinations_for(summary)
+        for index, destination in enumerate(destinations):
+            # A fair share of the time left, so a destination that keeps failing cannot starve the others.
+            share = deadline.within(deadline.left() / (len(destinations) - index))
+            self._notify_one(destination, summary, share, report)
+        if report.retrying:
+            now = self._now()
+            wait = max([(until - now).total_seconds() for until in report.held_until] + [0.0])
+            raise NotificationsIncomplete(
+                f"run {summary.run_id}: {', '.join(report.retrying)} not delivered yet; "
+                f"sent {report.sent or 'none'}, already done {report.already or 'none'}",
+                retry_after_secs=wait,
+            )
+        return report
+
+    def _notify_one(self, destination: Destination, summary: RunSummary, share: Deadline, report: NotifyReport) -> None:
+        key = (summary.run_id, destination.kind, summary.generation)
+        with self._one_sender_here(key, share.left()):
+            self._claim_and_send(destination, summary, share, report)
+
+    @contextmanager
+    def _one_sender_here(self, key: tuple[str, str, str], wait_secs: float) -> Iterator[None]:
+        """Within this container, one delivery per run, kind and generation at a time.
+
+        A duplicate record of the same batch waits (within its share) for the delivery that
+        holds the claim, then finds it done, instead of failing as BUSY. Across containers the
+        claim alone decides.
+        """
+        with self._sending_lock:
+            entry = self._sending.setdefault(key, _Sender())
+            entry.waiters += 1
+        acquired = entry.lock.acquire(timeout=max(0.0, wait_secs))
+        try:
+            yield
+        finally:
+            if acquired:
+                entry.lock.release()
+            with self._sending_lock:
+                entry.waiters -= 1
+                if entry.waiters == 0:
+                    del self._sending[key]
+
+    def _claim_and_send(
+        self, destination: Destination, summary: RunSummary, share: Deadline, report: NotifyReport
+    ) -> None:
+        kind, run_id, generation = destination.kind, summary.run_id, summary.generation
+        owner = uuid.uuid4().hex  # this delivery's name on the claim
+        lease_secs = share.left() + LEASE_MARGIN_SECS
+        asked_at = self._now()
+        try:
+            claim = self._claims.claim(run_id, kind, generation, owner=owner, now=asked_at, lease_secs=lease_secs)
+        except Exception as error:  # the write may have landed: assume we hold it until the lease ends
+            self._not_done(report, kind, asked_at + timedelta(seconds=lease_secs), f"claim failed: {_kind(error)}")
+            return
+        if claim.result is ClaimResult.BUSY:
+            # Another delivery holds a live lease. It may finish, or crash: this record comes back after
+            # the lease, and then finds the destination done or claimable.
+            self._not_done(report, kind, claim.lease_until, "another delivery holds the claim")
+            return
+        if claim.result is not ClaimResult.CLAIMED:
+            report.already.append(kind)
+            log.info("Destination already handled", extra={"destination": kind, "claim": claim.result.value})
+            return
+        held_until = claim.lease_until or asked_at + timedelta(seconds=lease_secs)
+
+        def close(mark: Callable[..., None], **text: str) -> bool:
+            """Record the outcome on our claim; if that fails, the claim stays held until its lease ends."""
+            try:
+                mark(run_id, kind, generation, owner=owner, now=self._now(), **text)
+            except Exception as error:
+                self._not_done(report, kind, held_until, f"could not record the outcome: {_kind(error)}")
+                return False
+            return True
+
+        try:
+            detail = destination.send(summary, share)
+        except PermanentDeliveryError as error:
+            if close(self._claims.mark_failed, error=str(error)):
+                report.failed_permanently.append(kind)
+                self._telemetry.count("NotificationFailures")
+                log.error(
+                    "Notification failed permanently; not retrying", extra={"destination": kind, "reason": str(error)}
+                )
+            return
+        except TransientDeliveryError as error:
+            reason = str(error)
+        except Exception as error:  # an unexpected bug must not leave the claim held
+            reason = f"unexpected {_kind(error)}"
+        else:
+            if close(self._claims.mark_sent, detail=detail):
+                report.sent.append(kind)
+                self._telemetry.count("NotificationsSent")
+                log.info("Notified", extra={"destination": kind, "detail": detail})
+            return
+        if close(self._claims.release, error=reason):  # released: the next delivery may claim it at once
+            self._not_done(report, kind, None, reason)
+
+    def _not_done(self, report: NotifyReport, kind: str, held_until: datetime | None, reason: str) -> None:
+        report.retrying.append(kind)
+        if held_until is not None:
+            report.held_until.append(held_until)
+        self._telemetry.count("NotificationFailures")
+        log.warning("Notification not done; will retry on redelivery", extra={"destination": kind, "reason": reason})
+
+
+class _Sender:
+    __slots__ = ("lock", "waiters")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiters = 0
+
+
+def _kind(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}"

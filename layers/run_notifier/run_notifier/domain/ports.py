@@ -1,0 +1,172 @@
+"""The small interfaces the domain works through, and the results and errors they share.
+
+Adapters (`run_notifier.adapters`) and destinations (`run_notifier.destinations`)
+implement these; tests implement them in memory (`tests/unit/fakes.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.run_summary import RunSummary
+    from run_notifier.domain.watch_request import WatchRequest
+
+#: The service's logger name; Powertools' Logger (observability.py) formats this logger's records.
+SERVICE = "apify-run-notifier"
+log = logging.getLogger(SERVICE)
+
+
+# --- Apify ---------------------------------------------------------------------------------
+
+
+class ApifyError(Exception):
+    """Base class; messages never contain the token."""
+
+
+class RunNotFound(ApifyError):
+    """404 after the replica-lag grace: the run does not exist (or expired)."""
+
+
+class ApifyAuthError(ApifyError):
+    """401/403: retrying will not help until the token or its permissions change."""
+
+
+class ApifyRequestError(ApifyError):
+    """400 or another 4xx that says the request itself is wrong."""
+
+
+class ApifyUnavailable(ApifyError):
+    """429, 5xx or network errors until the time budget ran out."""
+
+
+class RunReader(Protocol):
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
+        """The Run object, after waiting up to ``wait_secs`` for it to finish."""
+        ...
+
+
+class ActorNames(Protocol):
+    def name_of(self, actor_id: str, deadline: Deadline) -> str:
+        """``username/name``, or the ID itself when the name cannot be had."""
+        ...
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+class RequeueFailed(Exception):
+    """The run could not be put back on the queue; the record fails and SQS redelivers it."""
+
+
+class Requeue(Protocol):
+    def send(self, request: WatchRequest, delay_secs: int) -> str:
+        """Put the request on the run queue after ``delay_secs``; return the message ID."""
+        ...
+
+
+# --- the run ledger ------------------------------------------------------------------------
+
+
+class RecordResult(NamedTuple):
+    written: bool
+    stored_generation: str | None = None
+
+
+class RunLedger(Protocol):
+    def record(
+        self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
+    ) -> RecordResult:
+        """Write the run unless a later finish is already stored."""
+        ...
+
+
+# --- notification claims -------------------------------------------------------------------
+
+
+class ClaimResult(Enum):
+    CLAIMED = "claimed"  # ours to send now
+    DONE = "done"  # sent or permanently failed for this generation already
+    BUSY = "busy"  # another delivery holds a live lease
+    STALE = "stale"  # the item moved on to another generation
+
+
+class NotificationState(StrEnum):
+    CLAIMED = "CLAIMED"
+    SENT = "SENT"
+    FAILED = "FAILED"  # permanent: not retried
+    RETRYING = "RETRYING"  # transient failure: the next delivery may claim it
+
+
+class Claim(NamedTuple):
+    result: ClaimResult
+    #: For CLAIMED and BUSY: when the lease ends (a message must not come back before it).
+    lease_until: datetime | None = None
+
+
+class NotificationClaims(Protocol):
+    """Per run, destination kind and generation: who may send, and what came of it."""
+
+    def claim(
+        self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, lease_secs: float
+    ) -> Claim: ...
+
+    def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None: ...
+
+    def mark_failed(
+        self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str
+    ) -> None: ...
+
+    def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None: ...
+
+
+# --- destinations --------------------------------------------------------------------------
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The destination rejected the message; sending it again will not help."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Not delivered in this invocation's time (or its secret could not be read); a later delivery may succeed."""
+
+
+class Destination(Protocol):
+    #: Stable key for exactly-once bookkeeping ("slack", "webhook", "eventbridge").
+    kind: str
+
+    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
+        ...
+
+
+class DestinationDirectory(Protocol):
+    def destinations_for(self, summary: RunSummary) -> list[Destination]:
+        """The destinations this run is announced to, after routing."""
+        ...
+
+
+class TargetSchema(NamedTuple):
+    """The keys a destination kind's route target accepts (routing validates against it)."""
+
+    keys: frozenset[str]
+    required_one_of: frozenset[str]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+class Telemetry(Protocol):
+    def count(self, name: str, value: float = 1) -> None: ...
+
+    def count_by(self, name: str, dimension: str, value: str) -> None:
+        """A count with its own dimension (e.g. runs finished by status)."""
+        ...

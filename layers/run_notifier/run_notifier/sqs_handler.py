@@ -1,0 +1,97 @@
+"""The SQS batch entry point: parse each record, watch it, report failures per record.
+
+All records of a batch are watched at once: Powertools' AsyncBatchProcessor gathers one
+coroutine per record, and each runs the blocking watcher in a worker thread, so ten runs
+that end 3 s in are done in about 3 s, not 30. Every record ends handled, or failed with a
+redelivery time (`SqsRedelivery`) and a log line saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.notifier import NotificationsIncomplete
+from run_notifier.domain.watch_request import InvalidMessage, parse_body
+from run_notifier.observability import logger, metrics, telemetry
+from run_notifier.wiring import MAX_CONCURRENT_RECORDS, Components
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _receive_count(record: SQSRecord) -> int:
+    raw = record.attributes.get("ApproximateReceiveCount")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else 1
+
+
+def make_handler(components: Components) -> Handler:
+    """A Lambda handler over these components (tests build one per environment, no re-import)."""
+    watcher, redelivery = components.watcher, components.redelivery
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_RECORDS, thread_name_prefix="watch")
+
+    def watch_record(record: SQSRecord, deadline: Deadline) -> str:
+        """Watch one record; runs in a worker thread. Raising fails only this record."""
+        logger.thread_safe_append_keys(message_id=record.message_id)
+        receive_count = _receive_count(record)
+        try:
+            try:
+                request = parse_body(record.body)
+            except InvalidMessage as error:
+                telemetry.count("InvalidMessages")
+                logger.error(
+                    "Rejected message; it fails alone and goes to the DLQ after maxReceiveCount",
+                    extra={"reason": str(error), "receive_count": receive_count},
+                )
+                redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
+                raise
+            logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
+            try:
+                return watcher.watch(request, deadline).action.value
+            except Exception as error:
+                not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
+                logger.exception(
+                    "Watching failed; SQS will redeliver the message",
+                    extra={"reason": f"{type(error).__name__}: {str(error)[:500]}", "not_before_secs": not_before},
+                )
+                redelivery.after_failure(
+                    record.event_source_arn,
+                    record.receipt_handle,
+                    receive_count,
+                    retryable=True,
+                    not_before_secs=not_before,
+                )
+                raise
+        finally:
+            logger.thread_safe_clear_keys()
+
+    async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+        deadline = Deadline.after(lambda_context.get_remaining_time_in_millis() / 1000)
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(executor, context.run, watch_record, record, deadline)
+
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return async_process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    if components.settings.enable_tracer:  # off by default: X-Ray costs ~400 ms of cold start
+        from aws_lambda_powertools import Tracer
+
+        handle = Tracer().capture_lambda_handler(handle)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return handle(event, context)
+
+    return lambda_handler

@@ -1,0 +1,186 @@
+"""In-memory fakes of the domain's ports: the domain's unit tests run in milliseconds with these."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import (
+    Claim,
+    ClaimResult,
+    Destination,
+    NotificationState,
+    PermanentDeliveryError,
+    RecordResult,
+    RunNotFound,
+    TransientDeliveryError,
+)
+from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.watch_request import WatchRequest
+
+
+class Clock:
+    def __init__(self, start: datetime = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class FakeApify:
+    """Answers from a script: a run dict, or an exception to raise."""
+
+    def __init__(self, *answers: dict[str, Any] | Exception) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[str, int]] = []
+
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
+        self.calls.append((run_id, wait_secs))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class FakeActorNames:
+    def name_of(self, actor_id: str, deadline: Deadline) -> str:
+        return f"someone/{actor_id}"
+
+
+class FakeRequeue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[WatchRequest, int]] = []
+
+    def send(self, request: WatchRequest, delay_secs: int) -> str:
+        self.sent.append((request, delay_secs))
+        return f"m{len(self.sent)}"
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def record(
+        self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
+    ) -> RecordResult:
+        stored = self.items.get(summary.run_id)
+        newer_stored = stored and stored["finished_at"] and stored["finished_at"] > (summary.finished_at or "")
+        if newer_stored:
+            return RecordResult(False, stored["generation"])
+        self.items[summary.run_id] = {
+            "status": summary.status,
+            "generation": summary.generation,
+            "finished_at": summary.finished_at,
+            "first_seen_at": first_seen_at,
+            "costs_settled": costs_settled,
+            "status_message": summary.status_message,
+        }
+        return RecordResult(True, summary.generation)
+
+
+class FakeClaims:
+    """The claim rules of `adapters/notification_claims.py`, in memory; any method can be made to fail."""
+
+    def __init__(self) -> None:
+        self.state: dict[tuple[str, str], dict[str, Any]] = {}
+        self.fail: dict[str, Exception] = {}
+        self._lock = threading.Lock()
+
+    def _maybe_fail(self, method: str) -> None:
+        if method in self.fail:
+            raise self.fail[method]
+
+    def claim(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, lease_secs: float) -> Claim:
+        with self._lock:
+            self._maybe_fail("claim")
+            current = self.state.get((run_id, kind))
+            until = now + timedelta(seconds=lease_secs)
+            free = (
+                current is None
+                or current["generation"] != generation
+                or current["state"] == NotificationState.RETRYING
+                or (current["state"] == NotificationState.CLAIMED and current["lease_until"] < now)
+            )
+            if free:
+                self.state[(run_id, kind)] = {
+                    "state": NotificationState.CLAIMED,
+                    "generation": generation,
+                    "owner": owner,
+                    "lease_until": until,
+                }
+                return Claim(ClaimResult.CLAIMED, until)
+            if current["state"] == NotificationState.CLAIMED:
+                return Claim(ClaimResult.BUSY, current["lease_until"])
+            return Claim(ClaimResult.DONE)
+
+    def _close(self, method: str, run_id: str, kind: str, owner: str, state: NotificationState, text: str) -> None:
+        with self._lock:
+            self._maybe_fail(method)
+            current = self.state.get((run_id, kind))
+            if current and current["state"] == NotificationState.CLAIMED and current["owner"] == owner:
+                self.state[(run_id, kind)] = {**current, "state": state, "text": text}
+
+    def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None:
+        self._close("mark_sent", run_id, kind, owner, NotificationState.SENT, detail)
+
+    def mark_failed(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        self._close("mark_failed", run_id, kind, owner, NotificationState.FAILED, error)
+
+    def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        self._close("release", run_id, kind, owner, NotificationState.RETRYING, error)
+
+    def state_of(self, run_id: str, kind: str) -> NotificationState | None:
+        current = self.state.get((run_id, kind))
+        return current["state"] if current else None
+
+
+class FakeDestination:
+    """Sends by appending to `sent`; `outcomes` scripts failures ("permanent", "transient", "bug")."""
+
+    def __init__(self, kind: str, *outcomes: str, on_send: Callable[[], None] | None = None) -> None:
+        self.kind = kind
+        self.outcomes = list(outcomes)
+        self.sent: list[str] = []
+        self._on_send = on_send
+
+    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        if self._on_send:
+            self._on_send()
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "permanent":
+            raise PermanentDeliveryError(f"{self.kind} said 410")
+        if outcome == "transient":
+            raise TransientDeliveryError(f"{self.kind} said 503")
+        if outcome == "bug":
+            raise KeyError("oops")
+        self.sent.append(summary.run_id)
+        return "HTTP 200"
+
+
+class FakeDirectory:
+    def __init__(self, *destinations: Destination) -> None:
+        self.destinations = list(destinations)
+
+    def destinations_for(self, summary: RunSummary) -> list[Destination]:
+        return list(self.destinations)
+
+
+class FakeTelemetry:
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def count(self, name: str, value: float = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+    def count_by(self, name: str, dimension: str, value: str) -> None:
+        self.count(f"{name}[{dimension}={value}]")
+
+
+def not_found() -> RunNotFound:
+    return RunNotFound("run X not found (record-not-found: gone)")
