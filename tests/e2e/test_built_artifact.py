@@ -90,6 +90,7 @@ def test_built_function_and_layer_answer_under_the_runtime_interface_client(base
         **base_env,
         "SETTLE_SECONDS": "0",
         "AWS_LAMBDA_RUNTIME_API": host_port,
+        "ALLOW_LOOPBACK_HTTP": "true",  # the simulator and receiver are on loopback, as the Runtime API is
         "LAMBDA_TASK_ROOT": str(BUILD / "RunWatcherFunction"),
         "PYTHONPATH": str(BUILD / "RunNotifierLayer" / "python"),  # the layer, as /opt/python
         "AWS_LAMBDA_FUNCTION_NAME": "smoke",

@@ -61,7 +61,41 @@ def test_template_defaults_match_the_config_table(variable):
     assert variable.parse(str(value)) == variable.parse(variable.default)
 
 
-def test_no_wildcard_resources_in_policies():
-    text = (ROOT / "template.yaml").read_text()
-    assert "Resource: '*'" not in text
-    assert 'Resource: "*"' not in text
+ROLE = RESOURCES["RunWatcherRole"]["Properties"]
+
+
+def _statements(policy: dict) -> list[dict]:
+    found = []
+    for entry in policy["PolicyDocument"]["Statement"]:
+        if isinstance(entry, dict) and "Fn::If" in entry:
+            entry = entry["Fn::If"][1]
+        found.append(entry)
+    return found
+
+
+def test_the_function_runs_under_its_own_role_with_no_sam_managed_policies():
+    assert FUNCTION["Role"] == {"Fn::GetAtt": ["RunWatcherRole", "Arn"]}
+    assert "Policies" not in FUNCTION
+    assert "ManagedPolicyArns" not in ROLE
+
+
+def test_only_the_optional_xray_statement_has_a_wildcard_resource():
+    base, xray = ROLE["Policies"]
+    assert all(statement["Resource"] != "*" for statement in _statements(base))
+    condition, policy, otherwise = xray["Fn::If"]
+    assert (condition, otherwise) == ("TracerOn", {"Ref": "AWS::NoValue"})
+    assert [s["Action"] for s in _statements(policy)] == [["xray:PutTraceSegments", "xray:PutTelemetryRecords"]]
+
+
+def test_the_routes_parameter_arn_has_one_slash_for_hierarchical_names():
+    [routes] = [s for s in _statements(ROLE["Policies"][0]) if s.get("Sid") == "RoutesDocument"]
+    hierarchical, flat = routes["Resource"]["Fn::If"][1:]
+    assert hierarchical["Fn::Sub"].endswith(":parameter${RoutesSsmParameterName}")
+    assert flat["Fn::Sub"].endswith(":parameter/${RoutesSsmParameterName}")
+
+
+def test_a_large_batch_without_a_batching_window_is_refused_by_a_rule():
+    rule = TEMPLATE["Rules"]["LargeBatchesNeedABatchingWindow"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "MaximumBatchingWindowInSeconds"}, "0"]}
+    allowed, ref = rule["Assertions"][0]["Assert"]["Fn::Contains"]
+    assert (allowed, ref) == ([str(n) for n in range(1, 11)], {"Ref": "BatchSize"})

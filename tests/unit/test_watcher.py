@@ -10,7 +10,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.notifier import Notifier
 from run_notifier.domain.ports import ApifyUnavailable
 from run_notifier.domain.watch_request import WatchRequest
-from run_notifier.domain.watcher import MAX_SECS_PER_ATTEMPT, Action, RunWatcher
+from run_notifier.domain.watcher import MAX_SECS_PER_ATTEMPT, Action, Finishing, RunWatcher
 
 from tests.unit.fakes import (
     Clock,
@@ -39,12 +39,11 @@ class World:
         self.slack = FakeDestination("slack")
         self.telemetry = FakeTelemetry()
         notifier = Notifier(FakeClaims(), FakeDirectory(self.slack), settings.notify_on, self.telemetry, self.clock)
+        finishing = Finishing(self.ledger, notifier, FakeActorNames())
         self.watcher = RunWatcher(
             self.apify,
-            self.ledger,
             self.requeue,
-            notifier,
-            FakeActorNames(),
+            lambda: finishing,
             settings.schedule,
             settings.max_watch_seconds,
             self.telemetry,

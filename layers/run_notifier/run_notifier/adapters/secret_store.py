@@ -3,11 +3,23 @@ Parameters, cached for `SECRETS_MAX_AGE_SECONDS`) or given plainly for local use
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from run_notifier.adapters.memo import Lazy
 from run_notifier.domain.ports import TransientDeliveryError
+
+#: Every secret value this process has held, so log output can be scrubbed of them (observability.py).
+_known_values: set[str] = set()
+_known_lock = threading.Lock()
+#: Shorter values are not scrubbed: they would mangle ordinary words, and no real secret is this short.
+MIN_SCRUBBED_LENGTH = 8
+
+
+def known_secret_values() -> frozenset[str]:
+    with _known_lock:
+        return frozenset(_known_values)
 
 
 class Secret:
@@ -17,6 +29,9 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        if len(value) >= MIN_SCRUBBED_LENGTH:
+            with _known_lock:
+                _known_values.add(value)
 
     def reveal(self) -> str:
         return self._value

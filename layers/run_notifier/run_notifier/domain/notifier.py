@@ -23,7 +23,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from run_notifier.domain.deadline import Deadline
@@ -54,14 +53,18 @@ class NotificationsIncomplete(Exception):
         self.retry_after_secs = retry_after_secs
 
 
-@dataclass
 class NotifyReport:
-    sent: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)
-    failed_permanently: list[str] = field(default_factory=list)
-    retrying: list[str] = field(default_factory=list)
-    #: Leases this delivery leaves held (its own or another's): the redelivery waits for them.
-    held_until: list[datetime] = field(default_factory=list)
+    """What became of each destination kind in one delivery."""
+
+    __slots__ = ("already", "failed_permanently", "held_until", "retrying", "sent")
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.already: list[str] = []
+        self.failed_permanently: list[str] = []
+        self.retrying: list[str] = []
+        #: Leases this delivery leaves held (its own or another's): the redelivery waits for them.
+        self.held_until: list[datetime] = []
 
 
 class Notifier:

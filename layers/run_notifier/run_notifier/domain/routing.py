@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.ports import TargetSchema
 
@@ -37,10 +36,9 @@ class RoutesError(ValueError):
     """The routes document is invalid; the message says where."""
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     match: dict[str, frozenset[str]]
-    targets: dict[str, Choice] = field(default_factory=dict)
+    targets: dict[str, Choice]
 
     def matches(self, summary: RunSummary) -> bool:
         for key, allowed in self.match.items():
@@ -50,8 +48,7 @@ class Route:
         return True
 
 
-@dataclass(frozen=True)
-class Routes:
+class Routes(NamedTuple):
     kinds: tuple[str, ...]
     routes: tuple[Route, ...] = ()
 

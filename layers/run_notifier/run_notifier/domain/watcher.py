@@ -9,13 +9,11 @@ watch ends at `max_watch_secs` with a WATCH_EXPIRED outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import Notifier
 from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
@@ -30,6 +28,9 @@ from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS, Schedule
 from run_notifier.domain.statuses import NOT_FOUND, WATCH_EXPIRED, is_terminal
 from run_notifier.domain.watch_request import WatchRequest
+
+if TYPE_CHECKING:
+    from run_notifier.domain.notifier import Notifier
 
 #: How far back a message's `firstSeenAt` may reach per attempt: one maximal re-enqueue delay plus
 #: one failed invocation's redelivery. A body that claims more is not believed (it would end the watch at once).
@@ -50,24 +51,32 @@ class Outcome(NamedTuple):
     detail: str = ""
 
 
+class Finishing(NamedTuple):
+    """What only a run that ends needs: the ledger, the notifier and Actor names.
+
+    The watcher asks for it when a run finishes (`RunWatcher(finishing=...)`), so a container
+    that only re-enqueues never builds it; `wiring.py` builds it once, on first use.
+    """
+
+    ledger: RunLedger
+    notifier: Notifier
+    actor_names: ActorNames
+
+
 class RunWatcher:
     def __init__(
         self,
         apify: RunReader,
-        ledger: RunLedger,
         requeue: Requeue,
-        notifier: Notifier,
-        actor_names: ActorNames,
+        finishing: Callable[[], Finishing],
         schedule: Schedule,
         max_watch_secs: int,
         telemetry: Telemetry,
         now: Callable[[], datetime],
     ) -> None:
         self._apify = apify
-        self._ledger = ledger
         self._requeue = requeue
-        self._notifier = notifier
-        self._actor_names = actor_names
+        self._finishing = finishing
         self._schedule = schedule
         self._max_watch_secs = max_watch_secs
         self._telemetry = telemetry
@@ -97,7 +106,7 @@ class RunWatcher:
         status = str(run.get("status"))
         if not is_terminal(status):
             return self._requeue_or_expire(request, first_seen, deadline, reason=f"run is {status}", last_run=run)
-        summary = RunSummary.from_run(run)
+        summary = RunSummary.from_run(run, request.run_id)
         finished = summary.finished_time
         finished_ago = (self._now() - finished).total_seconds() if finished else float("inf")
         settle_delay = 0 if request.settle else self._schedule.settle_delay(finished_ago)
@@ -131,8 +140,10 @@ class RunWatcher:
         if watched_for >= self._max_watch_secs:
             message = f"{reason} after {int(watched_for)} s of watching (limit {self._max_watch_secs} s)"
             log.warning("Giving up on the run", extra={"reason": message})
-            base = RunSummary.from_run(last_run) if last_run else RunSummary(request.run_id, WATCH_EXPIRED)
-            summary = replace(base, status=WATCH_EXPIRED, status_message=message)
+            base = (
+                RunSummary.from_run(last_run, request.run_id) if last_run else RunSummary(request.run_id, WATCH_EXPIRED)
+            )
+            summary = base._replace(status=WATCH_EXPIRED, status_message=message)
             return self._finish(summary, request, first_seen, deadline, costs_settled=False)
         delay = self._schedule.requeue_delay(request.attempt)
         self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen), delay)
@@ -143,9 +154,10 @@ class RunWatcher:
     def _finish(
         self, summary: RunSummary, request: WatchRequest, first_seen: datetime, deadline: Deadline, costs_settled: bool
     ) -> Outcome:
+        ledger, notifier, actor_names = self._finishing()
         if summary.act_id:
-            summary = replace(summary, actor_name=self._actor_names.name_of(summary.act_id, deadline))
-        result = self._ledger.record(
+            summary = summary._replace(actor_name=actor_names.name_of(summary.act_id, deadline))
+        result = ledger.record(
             summary,
             now=self._now(),
             attempts=request.attempt + 1,
@@ -159,7 +171,7 @@ class RunWatcher:
             )
             return Outcome(Action.STALE, summary.status)
         self._telemetry.count_by("RunsFinished", "status", summary.status)
-        report = self._notifier.notify(summary, deadline)
+        report = notifier.notify(summary, deadline)
         log.info(
             "Run finished",
             extra={
