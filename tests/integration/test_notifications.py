@@ -110,7 +110,8 @@ def test_webhook_signature_verifies_and_payload_matches_contract(
     [event] = _events_on(aws_session, event_bus[1], expected=1)
     assert event["source"] == "apify.run-notifier"
     assert event["detail-type"] == "Apify Run Finished"
-    assert event["detail"] == data
+    # the same data, plus the webhook's stable ID for receivers that de-duplicate
+    assert event["detail"] == {**data, "notificationId": hook.headers["webhook-id"]}
 
 
 def test_slack_500_then_200_posts_once_and_webhook_is_not_called_again(load_app, all_destinations_env, sim, receiver):

@@ -42,7 +42,8 @@ class EventBridgeDestination:
         entry = {
             "Source": SOURCE,
             "DetailType": DETAIL_TYPE,
-            "Detail": json.dumps(summary.data()),
+            # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
+            "Detail": json.dumps({**summary.data(), "notificationId": summary.notification_id}),
             "EventBusName": self._bus,
             "Resources": [],
         }

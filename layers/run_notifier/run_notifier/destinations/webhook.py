@@ -37,8 +37,7 @@ def build_payload(summary: RunSummary, now: datetime) -> dict[str, Any]:
 
 def message_id(summary: RunSummary) -> str:
     """Stable per run and finish, so a receiver can de-duplicate on `webhook-id`."""
-    generation = summary.generation.replace(":", "").replace(".", "")
-    return f"msg_{summary.run_id}_{generation}"
+    return summary.notification_id
 
 
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:

@@ -113,6 +113,14 @@ class RunSummary(NamedTuple):
             return None
         return f"{API}/v2/datasets/{self.default_dataset_id}/items?format=json"
 
+    @property
+    def notification_id(self) -> str:
+        """Stable per run and finish: the webhook's `webhook-id` and the EventBridge detail's
+        `notificationId`, so a receiver can drop the one duplicate a crash between a send and its
+        record can cause."""
+        generation = self.generation.replace(":", "").replace(".", "")
+        return f"msg_{self.run_id}_{generation}"
+
     def data(self) -> dict[str, Any]:
         """The contract's `data` object for webhooks and EventBridge."""
         return {
