@@ -9,7 +9,7 @@ SMOKE_VENV := .venv-smoke
 CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos ci clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ smoke: $(VENV)/.installed $(SMOKE_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python scripts/bench.py
+
+## Zero lost alerts under faults and kills: make chaos CHAOS_ARGS="--runs 200 --workers 4 --kill-every 4"
+chaos: $(VENV)/.installed
+	$(VENV)/bin/python -m localdev.chaos $(CHAOS_ARGS)
 
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed

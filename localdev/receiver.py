@@ -19,6 +19,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int  # what we answered
+    at: float = 0.0  # wall-clock time it arrived (time.time())
 
     def json(self) -> Any:
         import json
@@ -27,8 +28,17 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, on_message: Callable[[Received], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_message: Callable[[Received], None] | None = None,
+        latency: Callable[[str], float] | None = None,
+        fault: Callable[[str], tuple[int, dict[str, str], str] | None] | None = None,
+    ) -> None:
+        """``latency(path)``: seconds to wait, after recording a POST, before answering (a slow receiver).
+        ``fault(path)``: an answer to give instead of 200 when nothing is scripted (random failures)."""
         self.messages: list[Received] = []
+        self._latency = latency
+        self._fault = fault
         self._scripts: dict[str, deque[tuple[int, dict[str, str], str]]] = {}
         self._cond = threading.Condition()
         self._on_message = on_message
@@ -78,12 +88,15 @@ class Receiver:
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
         with self._cond:
             queue = self._scripts.get(path)
-            status, extra, text = queue.popleft() if queue else (200, {}, "ok")
-            message = Received(path, headers, body, status)
+            answer = queue.popleft() if queue else (self._fault(path) if self._fault else None)
+            status, extra, text = answer or (200, {}, "ok")
+            message = Received(path, headers, body, status, time.time())
             self.messages.append(message)
             self._cond.notify_all()
         if self._on_message:
             self._on_message(message)
+        if self._latency:
+            time.sleep(self._latency(path))
         return status, extra, text
 
 

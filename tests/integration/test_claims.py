@@ -147,3 +147,14 @@ def test_a_claim_for_an_older_finish_is_stale_once_the_run_finished_again(
     now = datetime.now(UTC)
     assert claims.claim(run_id, "slack", GENERATION, owner="a", now=now, lease_secs=30).result is ClaimResult.STALE
     assert claims.claim(run_id, "slack", newer, owner="a", now=now, lease_secs=30).result is ClaimResult.CLAIMED
+
+
+def test_a_claim_write_retried_after_its_answer_was_lost_is_still_ours(table, claims) -> None:
+    """The SDK retries a write whose answer was lost; the retry is refused by our own claim."""
+    run_id = "RunClaimRetry001"
+    _record(table, run_id)
+    now = datetime.now(UTC)
+    first = claims.claim(run_id, "slack", GENERATION, owner="me", now=now, lease_secs=30)
+    retried = claims.claim(run_id, "slack", GENERATION, owner="me", now=now, lease_secs=30)
+    assert (first.result, retried.result) == (ClaimResult.CLAIMED, ClaimResult.CLAIMED)
+    assert claims.claim(run_id, "slack", GENERATION, owner="other", now=now, lease_secs=30).result is ClaimResult.BUSY

@@ -57,7 +57,7 @@ class DynamoNotificationClaims:
         )
         if stood is None:
             return Claim(ClaimResult.CLAIMED, lease_until)
-        return _why_refused(stood, kind, generation)
+        return _why_refused(stood, kind, generation, owner)
 
     def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None:
         self._close(run_id, kind, generation, owner, now, NotificationState.SENT, {"detail": detail[:MAX_TEXT]})
@@ -96,11 +96,18 @@ class DynamoNotificationClaims:
         )
 
 
-def _why_refused(item: dict[str, Any], kind: str, generation: str) -> Claim:
-    """Classify a refused claim from the item as it stood when the write was refused."""
+def _why_refused(item: dict[str, Any], kind: str, generation: str, owner: str) -> Claim:
+    """Classify a refused claim from the item as it stood when the write was refused.
+
+    Our own claim refusing us means the SDK retried a write whose first answer was lost: the
+    claim is ours.
+    """
     if item.get("generation") != generation:
         return Claim(ClaimResult.STALE)
     notification = item.get(_attribute(kind)) or {}
     if notification.get("state") == NotificationState.CLAIMED.value:
-        return Claim(ClaimResult.BUSY, parse_iso(notification.get("leaseUntil")))
+        lease_until = parse_iso(notification.get("leaseUntil"))
+        if notification.get("owner") == owner:
+            return Claim(ClaimResult.CLAIMED, lease_until)
+        return Claim(ClaimResult.BUSY, lease_until)
     return Claim(ClaimResult.DONE)
