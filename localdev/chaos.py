@@ -160,6 +160,7 @@ class Chaos:
         self.workers: list[Worker] = []
         self.stop = threading.Event()
         self.enqueued = 0
+        self.spawned = 0
         self.work = Path(config.work_dir or f"/tmp/apify-run-notifier-chaos-{os.getpid()}")  # noqa: S108
         self.work.mkdir(parents=True, exist_ok=True)
 
@@ -178,6 +179,7 @@ class Chaos:
         from localdev.receiver import Receiver
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        sys.setswitchinterval(0.001)  # moto, the simulator and the proxy share this process: keep the killer on time
         for path in (ROOT / "functions" / "run_watcher", ROOT / "layers" / "run_notifier"):
             if str(path) not in sys.path:
                 sys.path.insert(0, str(path))
@@ -322,9 +324,9 @@ class Chaos:
     # --- workers and kills ---
 
     def _spawn(self, slot: int, spec: dict[str, Any]) -> Worker:
-        generation = sum(1 for w in self.workers if w.slot == slot)
-        journal = self.work / f"worker{slot}.{generation}.journal"
-        log = self.work / f"worker{slot}.{generation}.log"
+        self.spawned += 1  # each process its own journal and log
+        journal = self.work / f"worker{slot}.{self.spawned}.journal"
+        log = self.work / f"worker{slot}.{self.spawned}.log"
         worker_spec = {**spec, "journal": str(journal)}
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -337,12 +339,18 @@ class Chaos:
         return Worker(slot, process, journal, log)
 
     def _kill_loop(self, spec: dict[str, Any]) -> None:
-        while not self.stop.wait(self.config.kill_every * self.uniform(0.5, 1.5)):
-            busy = [w for w in self.workers if w.process.poll() is None and _last_line(w.journal) == "invoke"]
-            if not busy:
+        """SIGKILL a worker on a fixed random schedule (a busy one when there is one), then start another."""
+        next_kill = time.monotonic()
+        while True:
+            next_kill += self.config.kill_every * self.uniform(0.5, 1.5)
+            if self.stop.wait(max(0.0, next_kill - time.monotonic())):
+                return
+            alive = [w for w in self.workers if w.process.poll() is None]
+            busy = [w for w in alive if _last_line(w.journal) == "invoke"]
+            if not alive:
                 continue
             with self.rng_lock:
-                victim = self.rng.choice(busy)
+                victim = self.rng.choice(busy or alive)
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait(10)
             self.killer.kills += 1
@@ -354,17 +362,17 @@ class Chaos:
     def _wait_until_done(
         self, ddb: Any, sqs: Any, resources: Any, run_ids: list[str], feeder: threading.Thread, started: float
     ) -> bool:
-        from run_notifier.adapters.dynamodb import RunsTable
+        from run_notifier.adapters.dynamodb import from_item
 
-        table = RunsTable(ddb, resources.table_name)
         pending = set(run_ids)
         last_print = 0.0
         while time.monotonic() - started < self.config.timeout:
-            for run_id in list(pending):
-                item = table.get(run_id) or {}
-                states = [(item.get(f"{kind}Notification") or {}).get("state") for kind in KINDS]
-                if all(state in ("SENT", "FAILED") for state in states):
-                    pending.discard(run_id)
+            for page in ddb.get_paginator("scan").paginate(TableName=resources.table_name):  # one call, not one per run
+                for raw in page["Items"]:
+                    item = from_item(raw)
+                    states = [(item.get(f"{kind}Notification") or {}).get("state") for kind in KINDS]
+                    if all(state in ("SENT", "FAILED") for state in states):
+                        pending.discard(item["runId"])
             attrs = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])["Attributes"]
             in_queue = sum(
                 int(attrs[a])
@@ -383,7 +391,7 @@ class Chaos:
                     f"{in_queue} messages in the queue, {self.killer.kills} kills",
                     flush=True,
                 )
-            time.sleep(1)
+            time.sleep(2)
         return False
 
     def _report(
@@ -433,7 +441,11 @@ class Chaos:
         print(f"| chaos ({time.monotonic() - started:.0f} s, {'finished' if done else 'TIMED OUT'}) | |")
         print("|---|---|")
         print(f"| runs | {len(run_ids)} ({self.enqueued} messages enqueued, {len(POISON)} of them poison) |")
-        print(f"| workers, kills | {self.config.workers}, {self.killer.kills} (SIGKILL of a busy worker) |")
+        every = (time.monotonic() - started) / max(1, self.killer.kills)
+        print(
+            f"| workers, kills | {self.config.workers}, {self.killer.kills} (SIGKILL of a busy worker, one every "
+            f"{every:.1f} s) |"
+        )
         print(
             f"| AWS faults (of {proxy.requests} requests) | "
             + ", ".join(f"{kind} {count}" for kind, count in sorted(proxy.faults.items()))

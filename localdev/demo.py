@@ -193,6 +193,12 @@ def main() -> int:
     _say(f"Slack and webhook receiver at {receiver.base_url}\n")
 
     handler = _load_handler(env)
+    if os.environ.get("DEMO_ROOT_LOG_LEVEL"):
+        # As Lambda's ApplicationLogLevel does: the root logger at this level, to stderr, with no scrubbing
+        # filter of its own (the handler was built before, so this is what any SDK would print).
+        root = logging.getLogger()
+        root.setLevel(os.environ["DEMO_ROOT_LOG_LEVEL"].upper())
+        root.addHandler(logging.StreamHandler(sys.stderr))
     bodies = [json.dumps({"runId": r}) for r in run_ids]
     if not real:
         bodies.insert(

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from conftest import ROOT
 
+from localdev.demo import SLACK_PATH, WEBHOOK_SECRET
+
 
 def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
+    """Also with the root logger at DEBUG (Lambda's ApplicationLogLevel=DEBUG): no secret in any output."""
     result = subprocess.run(
-        [sys.executable, "-m", "localdev.demo"], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+        [sys.executable, "-m", "localdev.demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "DEMO_ROOT_LOG_LEVEL": "DEBUG"},
     )
     out = result.stdout
+    assert "DEBUG" in result.stderr or len(result.stderr) > 10_000  # the DEBUG stream really ran
+    for secret in ("sim-token-0123456789", WEBHOOK_SECRET, SLACK_PATH):
+        assert secret not in out
+        assert secret not in result.stderr
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
     assert "Every run notified exactly once per destination." in out
     delays = [int(line.rsplit("DelaySeconds=", 1)[1]) for line in out.splitlines() if "DelaySeconds=" in line]

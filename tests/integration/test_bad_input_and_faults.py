@@ -15,6 +15,9 @@ BAD_BODIES = {
     "no-run-id": json.dumps({"hello": "world"}),
     "path-traversal": json.dumps({"runId": "../../users/me"}),
     "garbage-100kb": "\x00garbage!" * 10_240,
+    "nested-json": "[" * 1000 + "]" * 1000,
+    "wrong-type-run-id": json.dumps({"runId": 12345}),
+    "wrong-type-attempt": json.dumps({"runId": "RunGood000000001", "attempt": "many"}),
 }
 
 
@@ -38,6 +41,9 @@ def test_bad_records_fail_alone_and_reach_no_apify(load_app, base_env, sim, rece
         "neither JSON nor a bare run ID",
         "no run ID",
         "1-64 characters of [A-Za-z0-9]",
+        "nested too deeply",
+        "run ID must be a string, got int",
+        "attempt must be a whole number",
     ):
         assert expected in reasons
     assert all(len(entry["reason"]) < 300 for entry in rejections)  # no 100 KB echo

@@ -34,16 +34,28 @@ def _dlq_depth(sqs, resources: LocalResources) -> int:
     return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def test_a_malformed_message_reaches_the_dlq_in_seconds(load_app, base_env, aws_session, template_queue, log_output):
+@pytest.mark.parametrize(
+    "body",
+    ["../../users/me", "[" * 1000 + "]" * 1000, '{"runId": "' + "x" * 200_000 + '"}', '{"runId": ["a"]}'],
+    ids=["path", "nested-json", "huge-string", "wrong-type"],
+)
+def test_a_malformed_message_reaches_the_dlq_in_seconds(
+    load_app, base_env, aws_session, template_queue, log_output, body
+):
     app = load_app(_on(template_queue, base_env))
     sqs = aws_session.client("sqs")
-    sqs.send_message(QueueUrl=template_queue.queue_url, MessageBody="../../users/me")
+    sqs.send_message(QueueUrl=template_queue.queue_url, MessageBody=body)
     source = event_source(app, aws_session, template_queue)
+    started = time.monotonic()
     assert source.run_until(lambda: _dlq_depth(sqs, template_queue) == 1, timeout_secs=30)
+    assert time.monotonic() - started < 15  # seconds, not maxReceiveCount x the queue's 600 s
     assert len(source.invocations) == template_queue.max_receive_count
     backoffs = [line for line in log_output() if line["message"].startswith("Record failed; SQS redelivers")]
     assert [line["redeliver_after_secs"] for line in backoffs] == [0, 0, 0]
     assert [line["receive_count"] for line in backoffs] == [1, 2, 3]
+    rejections = [line for line in log_output() if line["message"].startswith("Rejected message")]
+    assert len(rejections) == 3
+    assert all(line["reason"] and len(line["reason"]) < 300 for line in rejections)
 
 
 def test_a_record_whose_notification_failed_is_retried_after_the_backoff(

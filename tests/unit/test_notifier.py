@@ -115,3 +115,22 @@ def test_duplicates_in_one_container_wait_for_the_holder_instead_of_failing():
     second.join(5)
     assert sorted((r.sent, r.already) for r in reports) == [([], ["slack"]), (["slack"], [])]
     assert slack.sent == [SUMMARY.run_id]
+
+
+def test_no_send_starts_with_less_than_the_minimum_time_and_none_is_lost():
+    from run_notifier.domain.notifier import MIN_SEND_SECS
+
+    monotonic = [0.0]
+
+    def slow_send() -> None:
+        monotonic[0] += 3.0  # the first post takes 3 s of the 6 s left
+
+    claims, slack, hook = FakeClaims(), FakeDestination("slack", on_send=slow_send), FakeDestination("webhook")
+    with pytest.raises(NotificationsIncomplete) as incomplete:
+        _notifier(claims, slack, hook).notify(SUMMARY, Deadline.after(MIN_SEND_SECS + 1, lambda: monotonic[0]))
+    # the first took the minimum, the second had too little left and waits for the redelivery
+    assert (slack.sent, hook.sent) == ([SUMMARY.run_id], [])
+    assert incomplete.value.retry_after_secs == 0
+    assert claims.state_of(SUMMARY.run_id, "webhook") is None  # never claimed: nothing to wait for
+    report = _notifier(claims, slack, hook).notify(SUMMARY, Deadline.after(30))
+    assert (report.sent, report.already) == (["webhook"], ["slack"])

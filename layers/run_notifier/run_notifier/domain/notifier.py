@@ -40,6 +40,10 @@ from run_notifier.domain.run_summary import RunSummary
 
 #: A claim outlives the sender's time share by this much, so a crashed sender's claim lapses.
 LEASE_MARGIN_SECS = 60.0
+#: No send starts with less time than this: a receiver that answers slowly but within it is never
+#: cut off mid-answer (which would make the retry a second post). The destination waits for the
+#: redelivery, which starts with a whole invocation's time.
+MIN_SEND_SECS = 5.0
 
 
 class NotificationsIncomplete(Exception):
@@ -93,8 +97,13 @@ class Notifier:
             return report
         destinations = self._directory.destinations_for(summary)
         for index, destination in enumerate(destinations):
-            # A fair share of the time left, so a destination that keeps failing cannot starve the others.
-            share = deadline.within(deadline.left() / (len(destinations) - index))
+            # A fair share of the time left, so a destination that keeps failing cannot starve the others,
+            # but never less than MIN_SEND_SECS: a destination that cannot have that waits for the redelivery.
+            left = deadline.left()
+            if left < MIN_SEND_SECS:
+                self._not_done(report, destination.kind, None, f"only {left:.1f} s left; sent on redelivery")
+                continue
+            share = deadline.within(max(left / (len(destinations) - index), MIN_SEND_SECS))
             self._notify_one(destination, summary, share, report)
         if report.retrying:
             now = self._now()
