@@ -260,7 +260,7 @@ class Chaos:
     # --- the world's behaviour ---
 
     def _latency(self, path: str) -> float:
-        return self.uniform(1.0, 4.0) if self.chance(self.config.slow_rate) else 0.0
+        return self.uniform(0.5, 3.0) if self.chance(self.config.slow_rate) else 0.0
 
     def _destination_fault(self, path: str) -> tuple[int, dict[str, str], str] | None:
         if not self.chance(self.config.fault_rate):

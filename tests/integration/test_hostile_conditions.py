@@ -48,8 +48,8 @@ def test_a_release_lost_to_a_dynamodb_error_never_loses_the_alert(base_env, sim,
     """Issue 14, item 1: Slack fails, the RETRYING release fails too, the claim stays held.
 
     Before the fix the redelivery found the claim BUSY, called it "already handled", and the
-    message was deleted with nothing sent. Now the record fails with a redelivery after the lease,
-    and the redelivery posts.
+    message was deleted with nothing sent. Now the run goes round again as a fresh message
+    delayed past the lease (never "done"), and once the lease has lapsed it posts.
     """
     sim.add_run("RunLostAlert0001", 0.0, settle_secs=0)
     receiver.script(SLACK_PATH, *[(500, {}, "down")] * 50)
@@ -62,23 +62,30 @@ def test_a_release_lost_to_a_dynamodb_error_never_loses_the_alert(base_env, sim,
             return True
         return False
 
-    env = {**base_env, "SETTLE_SECONDS": "0"}
-    app = _app_whose_dynamodb_fails(env, fail_first_release)
-    result = app.lambda_handler(sqs_event(["RunLostAlert0001"]), context(12))
-    assert len(result["batchItemFailures"]) == 1
-    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
-    assert table.get("RunLostAlert0001")["slackNotification"]["state"] == "CLAIMED"  # held: the release was lost
-    receiver.clear_script(SLACK_PATH)
-    # A redelivery before the lease ends must not be called done...
-    again = app.lambda_handler(sqs_event(["RunLostAlert0001"]), context(12))
-    assert len(again["batchItemFailures"]) == 1
-    assert receiver.received(SLACK_PATH, ok_only=True) == []
-    # ...and one after it posts.
-    lease_until = table.get("RunLostAlert0001")["slackNotification"]["leaseUntil"]
-    _expire_lease(aws_session, resources.table_name, "RunLostAlert0001", "slack", lease_until)
+    app = _app_whose_dynamodb_fails({**base_env, "SETTLE_SECONDS": "0"}, fail_first_release)
+    sqs = aws_session.client("sqs")
     assert app.lambda_handler(sqs_event(["RunLostAlert0001"]), context(12)) == {"batchItemFailures": []}
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+    held = table.get("RunLostAlert0001")["slackNotification"]
+    assert held["state"] == "CLAIMED"  # held: the release was lost
+    assert _delayed(sqs, resources.queue_url) == 1  # the run goes round again, after the lease
+    receiver.clear_script(SLACK_PATH)
+    # Another copy of the message before the lease ends is not called done either: it goes round again.
+    assert app.lambda_handler(sqs_event(["RunLostAlert0001"]), context(12)) == {"batchItemFailures": []}
+    assert receiver.received(SLACK_PATH, ok_only=True) == []
+    assert table.get("RunLostAlert0001")["slackNotification"]["state"] == "CLAIMED"
+    assert _delayed(sqs, resources.queue_url) == 2
+    # After the lease, the message that comes back (attempt 1, a settled re-read) posts.
+    _expire_lease(aws_session, resources.table_name, "RunLostAlert0001", "slack", held["leaseUntil"])
+    came_back = json.dumps({"runId": "RunLostAlert0001", "attempt": 1, "settle": True})
+    assert app.lambda_handler(sqs_event([came_back]), context(12)) == {"batchItemFailures": []}
     assert len(receiver.received(SLACK_PATH, ok_only=True)) == 1
     assert table.get("RunLostAlert0001")["slackNotification"]["state"] == "SENT"
+
+
+def _delayed(sqs, queue_url: str) -> int:
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"])
 
 
 def _expire_lease(aws_session, table_name: str, run_id: str, kind: str, lease_until: str) -> None:

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import LEASE_MARGIN_SECS, NotificationsIncomplete, Notifier
-from run_notifier.domain.ports import NotificationState
+from run_notifier.domain.notifier import LEASE_MARGIN_SECS, Notifier
+from run_notifier.domain.ports import NotificationsIncomplete, NotificationState
 from run_notifier.domain.run_summary import RunSummary
 
 from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeDirectory, FakeTelemetry

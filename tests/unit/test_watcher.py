@@ -8,7 +8,7 @@ import pytest
 from run_notifier.config import load_settings
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.notifier import Notifier
-from run_notifier.domain.ports import ApifyUnavailable
+from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
 from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.watcher import MAX_SECS_PER_ATTEMPT, Action, Finishing, RunWatcher
 
@@ -38,7 +38,8 @@ class World:
         self.requeue = FakeRequeue()
         self.slack = FakeDestination("slack")
         self.telemetry = FakeTelemetry()
-        notifier = Notifier(FakeClaims(), FakeDirectory(self.slack), settings.notify_on, self.telemetry, self.clock)
+        self.claims = FakeClaims()
+        notifier = Notifier(self.claims, FakeDirectory(self.slack), settings.notify_on, self.telemetry, self.clock)
         finishing = Finishing(self.ledger, notifier, FakeActorNames())
         self.watcher = RunWatcher(
             self.apify,
@@ -146,3 +147,38 @@ def test_first_seen_at_from_the_body_is_bounded_by_its_attempts(attempt, claimed
     world.watch(WatchRequest(RUN, attempt=attempt, first_seen_at=world.clock() + timedelta(seconds=claimed_offset)))
     [(request, _)] = world.requeue.sent
     assert request.first_seen_at == world.clock() + timedelta(seconds=expected_offset)
+
+
+def _world_with_a_held_claim(world: World, generation: str) -> None:
+    """Another delivery holds Slack's claim for 70 s more."""
+    world.claims.claim(RUN, "slack", generation, owner="other", now=world.clock(), lease_secs=70)
+
+
+def test_a_held_claim_sends_the_run_round_again_as_a_fresh_message_after_the_lease():
+    """Waiting by failing the record would use up its receives: a crashed holder could send it to the DLQ."""
+    world = World()
+    run = world.run("SUCCEEDED", finished_ago=30)
+    world.apify.answers = [run]
+    _world_with_a_held_claim(world, run["finishedAt"])
+    outcome = world.watch(WatchRequest(RUN, attempt=2, settle=True))
+    assert outcome.action is Action.REQUEUED
+    [(request, delay)] = world.requeue.sent
+    assert (request.attempt, request.settle) == (3, True)
+    assert delay >= 70
+    assert world.slack.sent == []
+    assert world.telemetry.counts["RunsWaitingForClaims"] == 1
+
+
+def test_a_held_claim_fails_the_record_with_the_lease_when_the_queue_refuses_the_new_message():
+    world = World()
+    run = world.run("SUCCEEDED", finished_ago=30)
+    world.apify.answers = [run]
+    _world_with_a_held_claim(world, run["finishedAt"])
+
+    def refuse(request, delay):
+        raise RuntimeError("SQS unavailable")
+
+    world.requeue.send = refuse
+    with pytest.raises(NotificationsIncomplete) as incomplete:
+        world.watch(WatchRequest(RUN, settle=True))
+    assert incomplete.value.retry_after_secs == pytest.approx(70)

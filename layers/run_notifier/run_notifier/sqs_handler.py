@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import NotificationsIncomplete
+from run_notifier.domain.ports import NotificationsIncomplete
 from run_notifier.domain.watch_request import InvalidMessage, parse_body
 from run_notifier.observability import logger, metrics, telemetry
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS, Components

@@ -25,6 +25,10 @@ from run_notifier.domain.ports import PermanentDeliveryError, TransientDeliveryE
 
 MAX_ATTEMPTS = 6
 CONNECT_TIMEOUT_SECS = 5.0
+#: No attempt starts with less time than this: a receiver that answers within it is never cut off
+#: mid-answer (the post would have landed, and the retry would be a second one). The notifier gives
+#: every destination at least `MIN_SEND_SECS` (5 s), so the first attempt always starts.
+MIN_ATTEMPT_SECS = 4.0
 #: A destination's answer is a few bytes; read at most this much of it.
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -78,7 +82,7 @@ def post_json(
         raise PermanentDeliveryError(f"{what} at {describe(url)} rejected the message: HTTP {status} {detail}")
 
     try:
-        return retry_within(attempt, deadline, max_attempts=MAX_ATTEMPTS, min_time_left=0.5, sleep=sleep)
+        return retry_within(attempt, deadline, max_attempts=MAX_ATTEMPTS, min_time_left=MIN_ATTEMPT_SECS, sleep=sleep)
     except RetriesExhausted as exhausted:
         raise TransientDeliveryError(
             f"{what} at {describe(url)} not delivered within the time left: {exhausted}"

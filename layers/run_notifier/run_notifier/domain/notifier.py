@@ -31,6 +31,7 @@ from run_notifier.domain.ports import (
     Destination,
     DestinationDirectory,
     NotificationClaims,
+    NotificationsIncomplete,
     PermanentDeliveryError,
     Telemetry,
     TransientDeliveryError,
@@ -44,17 +45,6 @@ LEASE_MARGIN_SECS = 60.0
 #: cut off mid-answer (which would make the retry a second post). The destination waits for the
 #: redelivery, which starts with a whole invocation's time.
 MIN_SEND_SECS = 5.0
-
-
-class NotificationsIncomplete(Exception):
-    """Some destination is not done yet; the record fails and SQS redelivers it.
-
-    ``retry_after_secs``: the redelivery must not come before this (a claim still held).
-    """
-
-    def __init__(self, message: str, retry_after_secs: float = 0.0) -> None:
-        super().__init__(message)
-        self.retry_after_secs = retry_after_secs
 
 
 class NotifyReport:
@@ -117,23 +107,27 @@ class Notifier:
 
     def _notify_one(self, destination: Destination, summary: RunSummary, share: Deadline, report: NotifyReport) -> None:
         key = (summary.run_id, destination.kind, summary.generation)
-        with self._one_sender_here(key, share.left()):
+        with self._one_sender_here(key, share.left()) as waited:
+            if waited and share.left() < MIN_SEND_SECS:  # the local holder released it too late for us
+                self._not_done(report, destination.kind, None, "waited for this container's other delivery")
+                return
             self._claim_and_send(destination, summary, share, report)
 
     @contextmanager
-    def _one_sender_here(self, key: tuple[str, str, str], wait_secs: float) -> Iterator[None]:
+    def _one_sender_here(self, key: tuple[str, str, str], wait_secs: float) -> Iterator[bool]:
         """Within this container, one delivery per run, kind and generation at a time.
 
         A duplicate record of the same batch waits (within its share) for the delivery that
         holds the claim, then finds it done, instead of failing as BUSY. Across containers the
-        claim alone decides.
+        claim alone decides. Yields whether it had to wait.
         """
         with self._sending_lock:
             entry = self._sending.setdefault(key, _Sender())
             entry.waiters += 1
+            waited = entry.waiters > 1
         acquired = entry.lock.acquire(timeout=max(0.0, wait_secs))
         try:
-            yield
+            yield waited
         finally:
             if acquired:
                 entry.lock.release()

@@ -139,6 +139,18 @@ class TransientDeliveryError(DeliveryError):
     """Not delivered in this invocation's time (or its secret could not be read); a later delivery may succeed."""
 
 
+class NotificationsIncomplete(Exception):
+    """Some destination is not done yet; the record fails (or is re-enqueued) and comes back.
+
+    ``retry_after_secs``: it must not come back before this, because a claim is still held
+    (another delivery's lease, or our own that could not be closed).
+    """
+
+    def __init__(self, message: str, retry_after_secs: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after_secs = retry_after_secs
+
+
 class Destination(Protocol):
     #: Stable key for exactly-once bookkeeping ("slack", "webhook", "eventbridge").
     kind: str

@@ -8,6 +8,7 @@ watch ends at `max_watch_secs` with a WATCH_EXPIRED outcome.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +18,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
+    NotificationsIncomplete,
     Requeue,
     RunLedger,
     RunNotFound,
@@ -151,6 +153,28 @@ class RunWatcher:
         log.info("Re-enqueued", extra={"delay_secs": delay, "next_attempt": request.attempt + 1, "reason": reason})
         return Outcome(Action.REQUEUED, delay_secs=delay, detail=reason)
 
+    def _come_back_after_held_claims(
+        self, request: WatchRequest, first_seen: datetime, summary: RunSummary, incomplete: NotificationsIncomplete
+    ) -> Outcome:
+        """A claim is held until its lease ends: come back after it as a fresh message.
+
+        Failing the record would do too, but each wait would use up one of the message's
+        receives, and a few waits (a crashed holder, a lost release) would send a valid run to
+        the DLQ. A fresh message starts a fresh receive count; it is sent before this one is
+        acknowledged, so the run is never without a message.
+        """
+        delay = min(SQS_MAX_DELAY_SECS, math.ceil(incomplete.retry_after_secs) + 1)
+        try:
+            self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen, settle=True), delay)
+        except Exception:
+            raise incomplete from None  # the record fails; its redelivery still waits for the lease
+        self._telemetry.count("RunsWaitingForClaims")
+        log.warning(
+            "A destination's claim is held; re-enqueued to come back after its lease",
+            extra={"delay_secs": delay, "reason": str(incomplete)},
+        )
+        return Outcome(Action.REQUEUED, summary.status, delay, detail=str(incomplete))
+
     def _finish(
         self, summary: RunSummary, request: WatchRequest, first_seen: datetime, deadline: Deadline, costs_settled: bool
     ) -> Outcome:
@@ -171,7 +195,12 @@ class RunWatcher:
             )
             return Outcome(Action.STALE, summary.status)
         self._telemetry.count_by("RunsFinished", "status", summary.status)
-        report = notifier.notify(summary, deadline)
+        try:
+            report = notifier.notify(summary, deadline)
+        except NotificationsIncomplete as incomplete:
+            if incomplete.retry_after_secs <= 0:
+                raise  # released: the record fails and comes back after the redelivery backoff
+            return self._come_back_after_held_claims(request, first_seen, summary, incomplete)
         log.info(
             "Run finished",
             extra={
