@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.http_server import LoopbackServer
+from localdev.http_server import LoopbackServer, LoopbackService
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
 _TRANSITION_SECS = 0.5  # how long TIMING-OUT / ABORTING last before the terminal status
@@ -77,7 +77,7 @@ class RecordedRequest:
     at: float
 
 
-class ApifySimulator:
+class ApifySimulator(LoopbackService):
     def __init__(
         self,
         token: str | None = "sim-token-0123456789",
@@ -93,17 +93,6 @@ class ApifySimulator:
         self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self._lock = threading.Condition()
         self._server = LoopbackServer(_make_handler(self))
-
-    # lifecycle -----------------------------------------------------------------------
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def __enter__(self) -> ApifySimulator:
         self.start()

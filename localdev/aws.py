@@ -153,3 +153,19 @@ def create_resources(
         visibility_timeout=visibility,
         function_timeout=int(function_props["Timeout"]),
     )
+
+
+def create_event_bus_with_queue(session: boto3.session.Session, name: str) -> str:
+    """An EventBridge bus named ``name`` whose rule forwards the notifier's events to an SQS queue,
+    as a follow-up job would; returns the queue's URL."""
+    events, sqs = session.client("events"), session.client("sqs")
+    events.create_event_bus(Name=name)
+    queue_url = sqs.create_queue(QueueName=f"{name}-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=f"{name}-run-finished",
+        EventBusName=name,
+        EventPattern=json.dumps({"source": ["apify.run-notifier"], "detail-type": ["Apify Run Finished"]}),
+    )
+    events.put_targets(Rule=f"{name}-run-finished", EventBusName=name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    return queue_url

@@ -174,7 +174,7 @@ class Chaos:
 
     def run(self) -> int:
         from localdev.apify_simulator import ApifySimulator
-        from localdev.aws import aws_env, create_resources, session_for, start_moto
+        from localdev.aws import aws_env, create_event_bus_with_queue, create_resources, session_for, start_moto
         from localdev.fault_proxy import FaultProxy
         from localdev.receiver import Receiver
 
@@ -189,16 +189,8 @@ class Chaos:
         os.environ.update(aws_env(endpoint))
         aws = session_for(endpoint)
         resources = create_resources(aws, prefix="chaos", visibility_timeout=config.visibility_timeout)
-        events, sqs, ddb = aws.client("events"), aws.client("sqs"), aws.client("dynamodb")
-        events.create_event_bus(Name="chaos-bus")
-        target_url = sqs.create_queue(QueueName="chaos-events")["QueueUrl"]
-        target_arn = sqs.get_queue_attributes(QueueUrl=target_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events.put_rule(
-            Name="all", EventBusName="chaos-bus", EventPattern=json.dumps({"source": ["apify.run-notifier"]})
-        )
-        events.put_targets(Rule="all", EventBusName="chaos-bus", Targets=[{"Id": "q", "Arn": target_arn}])
+        sqs, ddb = aws.client("sqs"), aws.client("dynamodb")
+        target_url = create_event_bus_with_queue(aws, "chaos-bus")
         proxy = FaultProxy(endpoint, config.fault_rate, seed=config.seed)
         proxy.start()
         sim = ApifySimulator()

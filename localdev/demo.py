@@ -118,7 +118,7 @@ def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
 
 def main() -> int:
     from localdev.apify_simulator import ApifySimulator
-    from localdev.aws import aws_env, create_resources, session_for, start_moto
+    from localdev.aws import aws_env, create_event_bus_with_queue, create_resources, session_for, start_moto
     from localdev.event_source import EventSource
     from localdev.receiver import Receiver
 
@@ -136,17 +136,8 @@ def main() -> int:
     aws = session_for(endpoint)
     # Queue, DLQ and table come from template.yaml, visibility timeout and maxReceiveCount included.
     resources = create_resources(aws, prefix="demo")
-    events = aws.client("events")
     sqs = aws.client("sqs")
-    events.create_event_bus(Name="demo-bus")
-    followup_url = sqs.create_queue(QueueName="demo-follow-up-jobs")["QueueUrl"]
-    followup_arn = sqs.get_queue_attributes(QueueUrl=followup_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="run-finished", EventBusName="demo-bus", EventPattern=json.dumps({"source": ["apify.run-notifier"]})
-    )
-    events.put_targets(Rule="run-finished", EventBusName="demo-bus", Targets=[{"Id": "jobs", "Arn": followup_arn}])
+    followup_url = create_event_bus_with_queue(aws, "demo-bus")  # a rule to a follow-up jobs queue
     _say(
         f"AWS (moto) at {endpoint}: queue, DLQ (maxReceiveCount={resources.max_receive_count}) and table "
         "from template.yaml; EventBridge bus with a rule to a follow-up queue"

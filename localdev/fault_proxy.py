@@ -20,12 +20,12 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from localdev.http_server import LoopbackServer
+from localdev.http_server import LoopbackServer, LoopbackService
 
 KINDS = ("refuse", "lose", "delay")
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     def __init__(self, upstream: str, rate: float, seed: int = 0) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
@@ -37,16 +37,6 @@ class FaultProxy:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._server = LoopbackServer(_make_handler(self))
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def pick(self) -> tuple[str | None, float]:
         with self._lock:

@@ -34,3 +34,22 @@ class LoopbackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class LoopbackService:
+    """Base of the local stand-ins (Apify, Slack/webhook receiver, AWS fault proxy): one server each.
+
+    A subclass sets ``self._server = LoopbackServer(...)`` in its constructor.
+    """
+
+    _server: LoopbackServer
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from localdev.http_server import LoopbackServer
+from localdev.http_server import LoopbackServer, LoopbackService
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Received:
         return json.loads(self.body)
 
 
-class Receiver:
+class Receiver(LoopbackService):
     def __init__(
         self,
         on_message: Callable[[Received], None] | None = None,
@@ -43,16 +43,6 @@ class Receiver:
         self._cond = threading.Condition()
         self._on_message = on_message
         self._server = LoopbackServer(_make_handler(self))
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     def __enter__(self) -> Receiver:
         self.start()

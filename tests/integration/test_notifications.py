@@ -11,25 +11,16 @@ from conftest import SLACK_PATH, WEBHOOK_SECRET, context, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
 from standardwebhooks import Webhook
 
+from localdev.aws import create_event_bus_with_queue
+
 HOOK_PATH = "/hooks/apify"
 
 
 @pytest.fixture
 def event_bus(aws_session):
     """A bus with a rule that forwards our events to an SQS queue, as a follow-up job would."""
-    events = aws_session.client("events")
-    sqs = aws_session.client("sqs")
     name = f"bus-{uuid.uuid4().hex[:8]}"
-    events.create_event_bus(Name=name)
-    target_url = sqs.create_queue(QueueName=f"{name}-target")["QueueUrl"]
-    target_arn = sqs.get_queue_attributes(QueueUrl=target_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name=f"{name}-rule",
-        EventBusName=name,
-        EventPattern=json.dumps({"source": ["apify.run-notifier"], "detail-type": ["Apify Run Finished"]}),
-    )
-    events.put_targets(Rule=f"{name}-rule", EventBusName=name, Targets=[{"Id": "q", "Arn": target_arn}])
-    return name, target_url
+    return name, create_event_bus_with_queue(aws_session, name)
 
 
 def _events_on(aws_session, target_url, expected, timeout=5.0):
