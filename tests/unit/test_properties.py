@@ -15,6 +15,7 @@ from run_notifier.adapters.retry import Retry
 from run_notifier.destinations import SCHEMAS
 from run_notifier.destinations.slack import build_message
 from run_notifier.destinations.webhook import build_payload
+from run_notifier.domain.intake_request import IntakeRefused, from_apify_webhook, from_run_list
 from run_notifier.domain.routing import Routes, RoutesError, parse_routes
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.watch_request import InvalidMessage, WatchRequest, parse_body
@@ -156,3 +157,26 @@ def test_a_routes_document_is_routes_or_a_routes_error(text):
     assert isinstance(routes, Routes)
     summary = RunSummary(run_id="RunProp000000001", status="FAILED")
     assert set(routes.targets_for(summary)) == set(SCHEMAS)
+
+
+intake_bodies = st.one_of(
+    st.binary(max_size=300),
+    webhook_bodies.map(lambda d: json.dumps({"eventType": "ACTOR.RUN.SUCCEEDED", **d}).encode()),
+    st.fixed_dictionaries({"runIds": st.lists(field_values, max_size=120)}).map(lambda d: json.dumps(d).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.integers(1, 3000).map(lambda depth: ("[" * depth + "]" * depth).encode()),
+)
+
+
+@PROPERTY
+@given(intake_bodies)
+def test_an_intake_request_is_runs_to_enqueue_or_a_4xx_refusal(body):
+    for parse in (from_apify_webhook, from_run_list):
+        try:
+            decision = parse(body)
+        except IntakeRefused as refused:
+            assert 400 <= refused.status < 500
+            assert refused.error_type
+            continue
+        assert all(RUN_ID.fullmatch(run_id) for run_id in decision.run_ids)
+        assert len(decision.run_ids) <= 100

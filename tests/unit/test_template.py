@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from run_notifier.config import REQUIRED, VARIABLES
+from run_notifier.config import INTAKE_VARIABLES, REQUIRED, VARIABLES
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template
@@ -111,3 +111,35 @@ def test_every_skipped_checkov_finding_says_why():
     for name, entry in skipped:
         assert entry["id"].startswith("CKV_"), name
         assert len(entry.get("comment", "")) >= 60, f"{name}: {entry['id']} needs a reason a reviewer would accept"
+
+
+INTAKE = RESOURCES["WebhookIntakeFunction"]
+INTAKE_ENVIRONMENT = INTAKE["Properties"]["Environment"]["Variables"]
+
+
+def test_the_intake_reads_what_the_template_sets_and_nothing_else():
+    names = {v.name for v in INTAKE_VARIABLES}
+    assert names - {"INTAKE_TOKEN"} <= set(INTAKE_ENVIRONMENT)
+    assert {n for n in INTAKE_ENVIRONMENT if not n.startswith("POWERTOOLS_")} <= names
+    for variable in INTAKE_VARIABLES:
+        if variable.default not in (None, REQUIRED):
+            assert variable.parse(str(INTAKE_ENVIRONMENT[variable.name])) == variable.parse(variable.default)
+
+
+def test_the_intake_exists_only_with_a_token_and_is_capped():
+    assert INTAKE["Condition"] == "HasIntake"
+    assert TEMPLATE["Conditions"]["HasIntake"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "IntakeTokenSecretArn"}, ""]}]}
+    properties = INTAKE["Properties"]
+    assert properties["FunctionUrlConfig"] == {"AuthType": "NONE"}  # its own bearer-token auth (checkov justified)
+    assert properties["ReservedConcurrentExecutions"] == {"Ref": "IntakeReservedConcurrency"}
+    assert TEMPLATE["Outputs"]["IntakeUrl"]["Value"] == {"Fn::GetAtt": ["WebhookIntakeFunctionUrl", "FunctionUrl"]}
+
+
+def test_the_intake_may_only_enqueue_and_read_its_token():
+    [policy] = RESOURCES["WebhookIntakeRole"]["Properties"]["Policies"]
+    actions = {s["Sid"]: s["Action"] for s in _statements(policy)}
+    assert actions == {
+        "Logs": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "EnqueueRuns": "sqs:SendMessage",
+        "IntakeToken": "secretsmanager:GetSecretValue",
+    }

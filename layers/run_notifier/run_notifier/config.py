@@ -155,19 +155,47 @@ class Settings(NamedTuple):
         )
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment; raise ConfigError naming the bad variable."""
-    env = os.environ if env is None else env
-    missing = [v.name for v in VARIABLES if v.default == REQUIRED and not env.get(v.name, "").strip()]
+#: The intake function's variables (functions/webhook_intake): the same rules, its own table.
+INTAKE_VARIABLES: tuple[Variable, ...] = (
+    Variable("RUN_QUEUE_URL", _text, REQUIRED),
+    Variable("INTAKE_TOKEN_SECRET_ARN", _text, None),
+    Variable("INTAKE_TOKEN", _secret, None),
+    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
+)
+
+
+class IntakeSettings(NamedTuple):
+    run_queue_url: str
+    intake_token_secret_arn: str | None
+    intake_token: Secret | None
+    secrets_max_age_seconds: int
+
+
+def _read(env: Mapping[str, str], table: tuple[Variable, ...]) -> dict[str, Any]:
+    missing = [v.name for v in table if v.default == REQUIRED and not env.get(v.name, "").strip()]
     if missing:
         raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
     values: dict[str, Any] = {}
-    for variable in VARIABLES:
+    for variable in table:
         raw = env.get(variable.name, "").strip() or variable.default
         try:
             values[variable.name.lower()] = None if raw is None else variable.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{variable.name} {error}") from None
+    return values
+
+
+def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings:
+    values = _read(os.environ if env is None else env, INTAKE_VARIABLES)
+    if not (values["intake_token_secret_arn"] or values["intake_token"]):
+        raise ConfigError("the intake needs INTAKE_TOKEN_SECRET_ARN (or INTAKE_TOKEN for local use)")
+    return IntakeSettings(**values)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; raise ConfigError naming the bad variable."""
+    env = os.environ if env is None else env
+    values = _read(env, VARIABLES)
     if values["allow_loopback_http"] is None:
         values["allow_loopback_http"] = "AWS_LAMBDA_RUNTIME_API" not in env
     values["apify_api_base_url"] = values["apify_api_base_url"].rstrip("/")

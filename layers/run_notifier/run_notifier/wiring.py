@@ -23,13 +23,14 @@ from run_notifier.adapters.memo import Lazy
 from run_notifier.adapters.secret_store import Secret, SecretStore
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
-from run_notifier.config import Settings
+from run_notifier.config import IntakeSettings, Settings
 from run_notifier.domain.ports import Telemetry
 from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import telemetry as powertools_telemetry
 
 if TYPE_CHECKING:
     from run_notifier.domain.routing import Routes
+    from run_notifier.function_url_handler import IntakeComponents
 
 #: Up to this many records are watched at once; the template's BatchSize must not exceed it.
 MAX_CONCURRENT_RECORDS = 100
@@ -130,3 +131,19 @@ def build_components(
         now=now,
     )
     return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)
+
+
+def build_intake(settings: IntakeSettings, session: boto3.session.Session | None = None) -> IntakeComponents:
+    """The intake function's components: its token check and the run queue."""
+    from run_notifier.adapters.intake_tokens import IntakeTokens
+    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
+    from run_notifier.function_url_handler import IntakeComponents
+
+    aws = session or boto3.session.Session()
+    tokens = IntakeTokens(
+        settings.intake_token_secret_arn,
+        settings.intake_token,
+        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)),
+        settings.secrets_max_age_seconds,
+    )
+    return IntakeComponents(tokens, SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url))

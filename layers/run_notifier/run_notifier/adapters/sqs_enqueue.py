@@ -1,0 +1,31 @@
+"""Put run IDs on the run queue for the watcher, with no delay (the intake's one effect)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+MAX_BATCH = 10
+
+
+class EnqueueFailed(Exception):
+    """Some IDs were not enqueued; the caller answers 503 and the sender retries (duplicates are harmless)."""
+
+
+class SqsEnqueue:
+    def __init__(self, sqs_client: Any, queue_url: str) -> None:
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+
+    def enqueue(self, run_ids: Sequence[str]) -> None:
+        for start in range(0, len(run_ids), MAX_BATCH):
+            chunk = run_ids[start : start + MAX_BATCH]
+            entries = [{"Id": str(i), "MessageBody": json.dumps({"runId": run_id})} for i, run_id in enumerate(chunk)]
+            try:
+                response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            except Exception as error:
+                raise EnqueueFailed(f"SendMessageBatch failed: {type(error).__name__}") from None
+            if response.get("Failed"):
+                codes = sorted({str(f.get("Code")) for f in response["Failed"]})
+                raise EnqueueFailed(f"{len(response['Failed'])} of {len(entries)} not enqueued: {', '.join(codes)}")

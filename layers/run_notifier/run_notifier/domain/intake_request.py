@@ -1,0 +1,100 @@
+"""What the intake does with an HTTP request: which runs to enqueue, or why it refuses.
+
+Pure: the HTTP entry (`run_notifier/function_url_handler.py`) has already checked the
+token; this decides from the body alone. Every refusal is an `IntakeRefused` with the status
+and an Apify-shaped error type, and nothing is enqueued for it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
+
+#: Function URLs take up to 6 MB; Apify's payload with a full run object is a few KB.
+MAX_BODY_BYTES = 256 * 1024
+MAX_RUN_IDS = 100
+
+#: Apify events that start or reopen a watch, and those that say a run ended (read it at once).
+WATCH_EVENTS = frozenset({"ACTOR.RUN.CREATED", "ACTOR.RUN.RESURRECTED"})
+TERMINAL_EVENTS = frozenset({"ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED", "ACTOR.RUN.TIMED_OUT", "ACTOR.RUN.ABORTED"})
+TEST_EVENT = "TEST"
+
+
+class IntakeRefused(Exception):
+    """An answer other than 2xx; ``error_type`` follows Apify's own error types."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+class IntakeDecision(NamedTuple):
+    #: Runs to enqueue (empty: nothing to do).
+    run_ids: tuple[str, ...]
+    #: The Apify event type, for `/apify/webhooks` (None for `/runs`).
+    event_type: str | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return self.event_type == TEST_EVENT
+
+
+def check_size(body: bytes) -> None:
+    if len(body) > MAX_BODY_BYTES:
+        raise IntakeRefused(413, "payload-too-large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    check_size(body)
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise IntakeRefused(400, "invalid-input", "JSON body is nested too deeply") from None
+    except ValueError:
+        raise IntakeRefused(400, "invalid-input", "body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise IntakeRefused(400, "invalid-input", f"JSON body must be an object, got {type(document).__name__}")
+    return document
+
+
+def from_apify_webhook(body: bytes) -> IntakeDecision:
+    """Apify's webhook payload: the run at `eventData.actorRunId`, else `resource.id`."""
+    document = _json_object(body)
+    event_type = document.get("eventType")
+    if not isinstance(event_type, str) or not event_type:
+        raise IntakeRefused(400, "invalid-input", "eventType is missing")
+    event_type = event_type[:100]
+    if event_type == TEST_EVENT:
+        return IntakeDecision((), event_type)
+    if event_type not in WATCH_EVENTS | TERMINAL_EVENTS:
+        return IntakeDecision((), event_type)  # builds and the like: acknowledged, not acted on
+    event_data, resource = document.get("eventData"), document.get("resource")
+    candidate: object = None
+    if isinstance(event_data, dict) and event_data.get("actorRunId") is not None:
+        candidate = event_data["actorRunId"]
+    elif isinstance(resource, dict) and resource.get("id") is not None:
+        candidate = resource["id"]
+    if candidate is None:
+        raise IntakeRefused(400, "invalid-input", "no run ID at eventData.actorRunId or resource.id")
+    try:
+        return IntakeDecision((validate_run_id(candidate),), event_type)
+    except InvalidMessage as error:
+        raise IntakeRefused(400, "invalid-input", str(error)) from None
+
+
+def from_run_list(body: bytes) -> IntakeDecision:
+    """`{"runIds": [...]}`: 1-100 run IDs, each validated; duplicates are enqueued once."""
+    document = _json_object(body)
+    run_ids = document.get("runIds")
+    if not isinstance(run_ids, list) or not 1 <= len(run_ids) <= MAX_RUN_IDS:
+        raise IntakeRefused(400, "invalid-input", f"runIds must be a list of 1-{MAX_RUN_IDS} run IDs")
+    checked: dict[str, None] = {}
+    for index, run_id in enumerate(run_ids):
+        try:
+            checked[validate_run_id(run_id)] = None
+        except InvalidMessage as error:
+            raise IntakeRefused(400, "invalid-input", f"runIds[{index}]: {error}") from None
+    return IntakeDecision(tuple(checked))

@@ -1,0 +1,120 @@
+"""The intake's HTTP entry point (Lambda Function URL, payload format 2.0): auth, route, enqueue.
+
+Routes (Powertools' event handler): `POST /apify/webhooks` (Apify's webhook payload) and
+`POST /runs` (`{"runIds": [...]}`). It only validates and enqueues: every decision about a
+run is the watcher's, and its exactly-once claims make duplicates harmless. Errors are
+shaped like Apify's (`{"error": {"type", "message"}}`); nothing is enqueued for any 4xx; a
+queue that refuses answers 503 so that Apify retries the dispatch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from run_notifier.adapters.intake_tokens import IntakeTokens
+from run_notifier.adapters.sqs_enqueue import EnqueueFailed, SqsEnqueue
+from run_notifier.domain.intake_request import (
+    IntakeDecision,
+    IntakeRefused,
+    check_size,
+    from_apify_webhook,
+    from_run_list,
+)
+from run_notifier.observability import logger, metrics, telemetry
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+ROUTES = {"/apify/webhooks": from_apify_webhook, "/runs": from_run_list}
+
+
+class IntakeComponents(NamedTuple):
+    tokens: IntakeTokens
+    queue: SqsEnqueue
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _error(status: int, error_type: str, message: str) -> Response:
+    return _json(status, {"error": {"type": error_type, "message": message}})
+
+
+def make_intake_handler(components: IntakeComponents) -> Handler:
+    app = LambdaFunctionUrlResolver()
+
+    def raw_body() -> bytes:
+        event = app.current_event
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            try:
+                return base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raise IntakeRefused(400, "invalid-input", "body is not valid base64") from None
+        return body.encode("utf-8", errors="surrogateescape")
+
+    def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
+        if not components.tokens.matches(app.current_event.headers.get("authorization")):
+            telemetry.count("IntakeUnauthorized")
+            raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
+        body = raw_body()
+        check_size(body)
+        content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise IntakeRefused(415, "unsupported-media-type", "send the body as Content-Type: application/json")
+        decision = parse(body)
+        if decision.is_test:
+            logger.info("Apify test dispatch received")
+            return _json(200, {"ok": True, "enqueued": False})
+        if not decision.run_ids:
+            logger.info("Event type not acted on", extra={"event_type": decision.event_type})
+            return _json(202, {"eventType": decision.event_type, "enqueued": False})
+        try:
+            components.queue.enqueue(decision.run_ids)
+        except EnqueueFailed as error:
+            logger.error("The run queue refused; answering 503 so the sender retries", extra={"reason": str(error)})
+            return _error(503, "service-unavailable", "the run queue is unavailable; retry later")
+        telemetry.count("IntakeRunsEnqueued", len(decision.run_ids))
+        logger.info("Enqueued", extra={"run_ids": list(decision.run_ids)[:10], "event_type": decision.event_type})
+        if parse is from_run_list:
+            return _json(202, {"runIds": list(decision.run_ids), "enqueued": True})
+        return _json(202, {"runId": decision.run_ids[0], "enqueued": True})
+
+    @app.post("/apify/webhooks")
+    def apify_webhook() -> Response:
+        return accept(from_apify_webhook)
+
+    @app.post("/runs")
+    def runs() -> Response:
+        return accept(from_run_list)
+
+    @app.route("/apify/webhooks", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.route("/runs", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    def wrong_method() -> Response:
+        return _error(405, "method-not-allowed", "use POST")
+
+    @app.not_found
+    def not_found(_: Exception) -> Response:
+        return _error(404, "page-not-found", f"no route; use POST {' or POST '.join(ROUTES)}")
+
+    @app.exception_handler(IntakeRefused)
+    def refused(error: IntakeRefused) -> Response:
+        telemetry.count("IntakeRefused")
+        logger.warning(
+            "Request refused; nothing enqueued",
+            extra={"status": error.status, "error_type": error.error_type, "reason": str(error)},
+        )
+        return _error(error.status, error.error_type, str(error))
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
