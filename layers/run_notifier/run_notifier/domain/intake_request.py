@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
+from run_notifier.domain.watch_request import InvalidMessage, run_id_in_apify_payload, validate_run_id
 
 #: Function URLs take up to 6 MB; Apify's payload with a full run object is a few KB.
 MAX_BODY_BYTES = 256 * 1024
@@ -71,12 +71,7 @@ def from_apify_webhook(body: bytes) -> IntakeDecision:
         return IntakeDecision((), event_type)
     if event_type not in WATCH_EVENTS | TERMINAL_EVENTS:
         return IntakeDecision((), event_type)  # builds and the like: acknowledged, not acted on
-    event_data, resource = document.get("eventData"), document.get("resource")
-    candidate: object = None
-    if isinstance(event_data, dict) and event_data.get("actorRunId") is not None:
-        candidate = event_data["actorRunId"]
-    elif isinstance(resource, dict) and resource.get("id") is not None:
-        candidate = resource["id"]
+    candidate = run_id_in_apify_payload(document)
     if candidate is None:
         raise IntakeRefused(400, "invalid-input", "no run ID at eventData.actorRunId or resource.id")
     try:

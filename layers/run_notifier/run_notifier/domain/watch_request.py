@@ -96,14 +96,18 @@ def _from_watcher_body(body: dict[str, Any]) -> WatchRequest:
     )
 
 
-def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
-    event_data = body.get("eventData")
-    resource = body.get("resource")
-    candidate: object = None
+def run_id_in_apify_payload(body: dict[str, Any]) -> object:
+    """The run an Apify webhook payload is about: `eventData.actorRunId`, else `resource.id` (None if neither)."""
+    event_data, resource = body.get("eventData"), body.get("resource")
     if isinstance(event_data, dict) and event_data.get("actorRunId") is not None:
-        candidate = event_data["actorRunId"]
-    elif isinstance(resource, dict) and resource.get("id") is not None:
-        candidate = resource["id"]
+        return event_data["actorRunId"]
+    if isinstance(resource, dict) and resource.get("id") is not None:
+        return resource["id"]
+    return None
+
+
+def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
+    candidate = run_id_in_apify_payload(body)
     if candidate is None:
         raise InvalidMessage("JSON body has no run ID (expected runId, eventData.actorRunId or resource.id)")
     return WatchRequest(run_id=validate_run_id(candidate), source="apify-webhook")
