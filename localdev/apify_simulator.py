@@ -91,6 +91,7 @@ class ApifySimulator(LoopbackService):
         self.actors: dict[str, dict[str, str]] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
+        self._list_faults: dict[int, deque[int]] = {}
         self._lock = threading.Condition()
         self._server = LoopbackServer(_make_handler(self))
 
@@ -135,6 +136,11 @@ class ApifySimulator(LoopbackService):
             queue = self._faults.setdefault(key, deque())
             for status in statuses:
                 queue.append((status, headers or {}))
+
+    def inject_list(self, offset: int, *statuses: int) -> None:
+        """Answer the next requests for the run list's page at ``offset`` with these statuses."""
+        with self._lock:
+            self._list_faults.setdefault(offset, deque()).extend(statuses)
 
     def requests_for(self, run_id: str) -> list[RecordedRequest]:
         with self._lock:
@@ -214,6 +220,8 @@ class ApifySimulator(LoopbackService):
             if actor is None:
                 return 404, {}, _error("record-not-found", "Actor was not found")
             return 200, {}, {"data": {**actor, "userId": self.user_id}}
+        if path.rstrip("/") == "/v2/actor-runs":
+            return self._list_runs(query, with_usage)
         if not path.startswith("/v2/actor-runs/"):
             return 404, {}, _error("page-not-found", "Page not found")
         try:
@@ -231,6 +239,57 @@ class ApifySimulator(LoopbackService):
                 if status in TERMINAL or now >= give_up:
                     return 200, {}, {"data": self.run_object(run, now, with_usage)}
                 self._lock.wait(timeout=min(give_up, run.end_mono()) - now + 0.001)
+
+    def _list_runs(self, query: dict[str, list[str]], with_usage: bool) -> tuple[int, dict, dict]:
+        """`GET /v2/actor-runs`: the user's runs as RunShort, ascending by startedAt unless `desc`."""
+
+        def one(name: str, default: str = "") -> str:
+            return query.get(name, [default])[0]
+
+        try:
+            offset = max(0, int(one("offset", "0")))
+            limit = min(1000, max(1, int(one("limit", "1000"))))
+        except ValueError:
+            return 400, {}, _error("invalid-parameter", "offset and limit must be whole numbers")
+        with self._lock:
+            faults = self._list_faults.get(offset)
+            if faults:
+                status = faults.popleft()
+                return status, {}, _error_for(status)
+        desc = one("desc") in ("1", "true")
+        statuses = {s for s in one("status").split(",") if s}
+        after, before = one("startedAfter"), one("startedBefore")
+        now = time.monotonic()
+        with self._lock:
+            runs = sorted(self.runs.values(), key=lambda r: r.created_wall, reverse=desc)
+            short = []
+            for run in runs:
+                full = self.run_object(run, now, with_usage)
+                if (after and full["startedAt"] < after) or (before and full["startedAt"] > before):
+                    continue
+                if statuses and full["status"] not in statuses:
+                    continue
+                short.append({k: full[k] for k in _RUN_SHORT_KEYS if k in full})
+        page = short[offset : offset + limit]
+        data = {"total": len(short), "offset": offset, "limit": limit, "desc": desc, "count": len(page), "items": page}
+        return 200, {}, {"data": data}
+
+
+_RUN_SHORT_KEYS = (
+    "id",
+    "actId",
+    "actorTaskId",
+    "status",
+    "startedAt",
+    "finishedAt",
+    "buildId",
+    "buildNumber",
+    "meta",
+    "usageTotalUsd",
+    "defaultKeyValueStoreId",
+    "defaultDatasetId",
+    "defaultRequestQueueId",
+)
 
 
 def _default_message(status: str) -> str:

@@ -121,3 +121,19 @@ def test_simulator_errors_use_the_official_shapes():
             or "rate-limit-exceeded"
             in (reference / "apify-examples/error_429_rate_limit__docs_and_real.json").read_text()
         )
+
+
+def test_the_simulator_run_list_matches_list_of_runs_response():
+    reference = require_shared_reference()
+    validator = _validator(reference / "apify-openapi/components/schemas/actor-runs/ListOfRunsResponse.yaml")
+    with ApifySimulator() as sim:
+        for i in range(3):
+            sim.add_run(f"ListRun{i:09d}", 0.0 if i else 30.0, task_id="Task000000000001" if i == 1 else None)
+        status, _, body = sim.handle_get(
+            "/v2/actor-runs", {"limit": ["2"], "offset": ["1"]}, {"authorization": f"Bearer {sim.token}"}
+        )
+    assert status == 200
+    assert _errors(validator, body) == []
+    assert (body["data"]["total"], body["data"]["count"], body["data"]["offset"]) == (3, 2, 1)
+    assert [item["id"] for item in body["data"]["items"]] == ["ListRun000000001", "ListRun000000002"]
+    assert _errors(validator, {"data": {"items": "nope"}})  # the check itself can fail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from run_notifier.config import INTAKE_VARIABLES, REQUIRED, VARIABLES
+from run_notifier.config import INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template
@@ -143,3 +143,26 @@ def test_the_intake_may_only_enqueue_and_read_its_token():
         "EnqueueRuns": "sqs:SendMessage",
         "IntakeToken": "secretsmanager:GetSecretValue",
     }
+
+
+SWEEPER = RESOURCES["RunSweeperFunction"]["Properties"]
+
+
+def test_the_sweeper_reads_what_the_template_sets_with_the_tables_defaults():
+    environment = SWEEPER["Environment"]["Variables"]
+    names = {v.name for v in SWEEPER_VARIABLES}
+    assert names - {"APIFY_TOKEN", "ALLOW_LOOPBACK_HTTP"} <= set(environment)
+    assert {n for n in environment if not n.startswith("POWERTOOLS_")} <= names
+    for variable in SWEEPER_VARIABLES:
+        if variable.default not in (None, REQUIRED):
+            value = environment[variable.name]
+            if isinstance(value, dict) and "Ref" in value:
+                value = TEMPLATE["Parameters"][value["Ref"]]["Default"]
+            assert variable.parse(str(value)) == variable.parse(variable.default), variable.name
+
+
+def test_one_sweep_at_a_time_on_a_schedule_that_can_be_turned_off():
+    assert SWEEPER["ReservedConcurrentExecutions"] == 1
+    event = SWEEPER["Events"]["Sweep"]
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["State"] == {"Fn::If": ["SweepOn", "ENABLED", "DISABLED"]}

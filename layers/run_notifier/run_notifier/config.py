@@ -171,6 +171,67 @@ class IntakeSettings(NamedTuple):
     secrets_max_age_seconds: int
 
 
+def _ids(raw: str) -> frozenset[str]:
+    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(i for i in ids if not i.replace("~", "").replace("-", "").replace("_", "").isalnum())
+    if bad:
+        raise ValueError(f"has entries that are not Apify IDs: {bad[:3]}")
+    return ids
+
+
+#: The discovery sweep's variables (functions/run_sweeper).
+SWEEPER_VARIABLES: tuple[Variable, ...] = (
+    Variable("RUNS_TABLE_NAME", _text, REQUIRED),
+    Variable("RUN_QUEUE_URL", _text, REQUIRED),
+    Variable("APIFY_API_BASE_URL", _text, "https://api.apify.com"),
+    Variable("APIFY_TOKEN_SECRET_ARN", _text, None),
+    Variable("APIFY_TOKEN", _secret, None),
+    Variable("SWEEP_LOOKBACK_MINUTES", _integer(1, 7 * 24 * 60), "60"),
+    Variable("SWEEP_OVERLAP_SECONDS", _integer(0, 3600), "120"),
+    Variable("SWEEP_ACTOR_IDS", _ids, None),
+    Variable("SWEEP_TASK_IDS", _ids, None),
+    Variable("ITEM_TTL_DAYS", _integer(0, 3650), "90"),
+    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
+    Variable("ALLOW_LOOPBACK_HTTP", _boolean, None),
+)
+
+
+class SweeperSettings(NamedTuple):
+    runs_table_name: str
+    run_queue_url: str
+    apify_api_base_url: str
+    apify_token_secret_arn: str | None
+    apify_token: Secret | None
+    sweep_lookback_minutes: int
+    sweep_overlap_seconds: int
+    sweep_actor_ids: frozenset[str] | None
+    sweep_task_ids: frozenset[str] | None
+    item_ttl_days: int
+    secrets_max_age_seconds: int
+    allow_loopback_http: bool
+
+
+def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:
+    env = os.environ if env is None else env
+    values = _read(env, SWEEPER_VARIABLES)
+    _check_urls(values, env, ("APIFY_API_BASE_URL",))
+    return SweeperSettings(**values)
+
+
+def _check_urls(values: dict[str, Any], env: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """The one URL rule (adapters/url_policy.py), with the variable's name in the error."""
+    if values["allow_loopback_http"] is None:
+        values["allow_loopback_http"] = "AWS_LAMBDA_RUNTIME_API" not in env
+    values["apify_api_base_url"] = values["apify_api_base_url"].rstrip("/")
+    for name in names:
+        url = values[name.lower()]
+        try:
+            if url is not None:
+                check_url(url, allow_loopback_http=values["allow_loopback_http"])
+        except UrlRefused as error:
+            raise ConfigError(f"{name} {error}") from None
+
+
 def _read(env: Mapping[str, str], table: tuple[Variable, ...]) -> dict[str, Any]:
     missing = [v.name for v in table if v.default == REQUIRED and not env.get(v.name, "").strip()]
     if missing:
@@ -196,16 +257,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the bad variable."""
     env = os.environ if env is None else env
     values = _read(env, VARIABLES)
-    if values["allow_loopback_http"] is None:
-        values["allow_loopback_http"] = "AWS_LAMBDA_RUNTIME_API" not in env
-    values["apify_api_base_url"] = values["apify_api_base_url"].rstrip("/")
-    for name in ("APIFY_API_BASE_URL", "WEBHOOK_URL"):
-        url = values[name.lower()]
-        try:
-            if url is not None:
-                check_url(url, allow_loopback_http=values["allow_loopback_http"])
-        except UrlRefused as error:
-            raise ConfigError(f"{name} {error}") from None
+    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL"))
     if values["webhook_url"] and not (values["webhook_secret_arn"] or values["webhook_secret"]):
         raise ConfigError("WEBHOOK_URL needs WEBHOOK_SECRET_ARN or WEBHOOK_SECRET (whsec_...) to sign with")
     return Settings(**values)

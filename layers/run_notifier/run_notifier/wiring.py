@@ -23,13 +23,14 @@ from run_notifier.adapters.memo import Lazy
 from run_notifier.adapters.secret_store import Secret, SecretStore
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
-from run_notifier.config import IntakeSettings, Settings
+from run_notifier.config import IntakeSettings, Settings, SweeperSettings
 from run_notifier.domain.ports import Telemetry
 from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import telemetry as powertools_telemetry
 
 if TYPE_CHECKING:
     from run_notifier.domain.routing import Routes
+    from run_notifier.domain.sweep import Sweeper
     from run_notifier.function_url_handler import IntakeComponents
 
 #: Up to this many records are watched at once; the template's BatchSize must not exceed it.
@@ -147,3 +148,45 @@ def build_intake(settings: IntakeSettings, session: boto3.session.Session | None
         settings.secrets_max_age_seconds,
     )
     return IntakeComponents(tokens, SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url))
+
+
+def build_sweeper(
+    settings: SweeperSettings,
+    session: boto3.session.Session | None = None,
+    *,
+    telemetry: Telemetry = powertools_telemetry,
+    now: Callable[[], datetime] = utc_now,
+    page_limit: int = 1000,
+) -> Sweeper:
+    """The discovery sweep: Apify's run list, the enrollments in the runs table, the run queue."""
+    from run_notifier.adapters.enrollments import DynamoEnrollments
+    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
+    from run_notifier.domain.sweep import Sweeper, SweepPolicy
+
+    aws = session or boto3.session.Session()
+    dynamodb = aws.client("dynamodb", config=_BOTO_CONFIG)
+    secrets = SecretStore(
+        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)), settings.secrets_max_age_seconds
+    )
+    token: Callable[[], Secret | None] = (
+        secrets.source(settings.apify_token_secret_arn, None, "Apify token")
+        if settings.apify_token_secret_arn
+        else (lambda: settings.apify_token)
+    )
+    policy = SweepPolicy(
+        lookback_secs=settings.sweep_lookback_minutes * 60,
+        overlap_secs=settings.sweep_overlap_seconds,
+        actor_ids=settings.sweep_actor_ids or frozenset(),
+        task_ids=settings.sweep_task_ids or frozenset(),
+    )
+    return Sweeper(
+        ApifyClient(settings.apify_api_base_url, token, HttpClient(pool_size=4)),
+        DynamoEnrollments(
+            dynamodb, RunsTable(dynamodb, settings.runs_table_name), settings.runs_table_name, settings.item_ttl_days
+        ),
+        SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url),
+        policy,
+        telemetry,
+        now,
+        page_limit,
+    )

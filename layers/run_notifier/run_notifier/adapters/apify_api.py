@@ -29,8 +29,8 @@ REPLICA_LAG_PAUSE_SECS = 0.5
 READ_TIMEOUT_MARGIN_SECS = 10.0
 CONNECT_TIMEOUT_SECS = 5.0
 MAX_ATTEMPTS = 9
-#: A run object is a few KB; anything near this is not a run.
-MAX_BODY_BYTES = 1024 * 1024
+#: A run object is a few KB and a page of 1,000 short runs about 600 KB; anything beyond this is refused.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 class ApifyClient:
@@ -50,6 +50,15 @@ class ApifyClient:
         """`GET /v2/actor-runs/{runId}?waitForFinish=N`; returns the Run object."""
         params = {"waitForFinish": str(wait_secs)} if wait_secs > 0 else None
         return self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}", grace_404=True)
+
+    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[dict[str, Any]]:
+        """`GET /v2/actor-runs?startedAfter=...`, ascending by startedAt: one page of RunShort items."""
+        params = {"startedAfter": started_after, "offset": str(offset), "limit": str(limit)}
+        data = self._get("/v2/actor-runs", params, 0, deadline, "the run list", grace_404=False)
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise ApifyUnavailable("Apify sent a run list without items")
+        return [item for item in items if isinstance(item, dict)]
 
     def get_actor(self, actor_id: str, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""

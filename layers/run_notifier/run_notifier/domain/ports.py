@@ -7,6 +7,7 @@ implement these; tests implement them in memory (`tests/unit/fakes.py`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -56,6 +57,12 @@ class ActorNames(Protocol):
         ...
 
 
+class RunLister(Protocol):
+    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[dict[str, Any]]:
+        """One page of the user's runs started at or after ``started_after``, ascending by startedAt."""
+        ...
+
+
 # --- the queue -----------------------------------------------------------------------------
 
 
@@ -66,6 +73,12 @@ class RequeueFailed(Exception):
 class Requeue(Protocol):
     def send(self, request: WatchRequest, delay_secs: int) -> str:
         """Put the request on the run queue after ``delay_secs``; return the message ID."""
+        ...
+
+
+class Enqueue(Protocol):
+    def enqueue(self, run_ids: Sequence[str]) -> None:
+        """Put these runs on the run queue now; raises if any was not enqueued."""
         ...
 
 
@@ -83,6 +96,18 @@ class RunLedger(Protocol):
     ) -> RecordResult:
         """Write the run unless a later finish is already stored."""
         ...
+
+
+class Enrollments(Protocol):
+    """What the sweep has enrolled, and how far it has read Apify's run list."""
+
+    def watermark(self) -> datetime | None: ...
+
+    def save_watermark(self, started_at: datetime) -> None: ...
+
+    def not_enrolled(self, run_ids: Sequence[str]) -> list[str]: ...
+
+    def mark_enrolled(self, run_ids: Sequence[str], now: datetime) -> None: ...
 
 
 # --- notification claims -------------------------------------------------------------------

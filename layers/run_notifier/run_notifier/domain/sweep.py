@@ -1,0 +1,124 @@
+"""The discovery sweep: enroll every run Apify lists since the watermark that nothing enqueued.
+
+It catches runs started from the Console, by Apify schedules or by anyone without a
+webhook, including a run that started and ended between two sweeps. Rules:
+
+* it reads from the watermark minus an overlap (a run's `startedAt` can land a little
+  after a page was read), or from a lookback on a fresh deployment, never from the start
+  of history;
+* pages come ascending by `startedAt`, so new runs append at the end and offsets stay put;
+* a run is enqueued, then marked enrolled: a crash in between enqueues it again on the next
+  sweep (harmless), never loses it;
+* the watermark advances only past pages read and enrolled completely: a 429 or 5xx in the
+  middle leaves no gap, and the next sweep goes on from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.isotime import format_iso, parse_iso
+from run_notifier.domain.ports import Enqueue, Enrollments, RunLister, Telemetry, log
+from run_notifier.domain.watch_request import RUN_ID_PATTERN
+
+PAGE_LIMIT = 1000  # Apify's maximum
+#: Time kept back for the last page's writes and the watermark.
+RESERVE_SECS = 5.0
+
+
+class SweepPolicy(NamedTuple):
+    lookback_secs: int
+    overlap_secs: int
+    actor_ids: frozenset[str]
+    task_ids: frozenset[str]
+
+    def started_after(self, watermark: datetime | None, now: datetime) -> datetime:
+        start = watermark if watermark is not None else now - timedelta(seconds=self.lookback_secs)
+        return start - timedelta(seconds=self.overlap_secs)
+
+    def wants(self, run: dict[str, object]) -> bool:
+        if not (self.actor_ids or self.task_ids):
+            return True
+        return run.get("actId") in self.actor_ids or run.get("actorTaskId") in self.task_ids
+
+
+class SweepReport(NamedTuple):
+    pages: int
+    listed: int
+    enrolled: int
+    complete: bool
+    watermark: str | None
+    reason: str = ""
+
+
+class Sweeper:
+    def __init__(
+        self,
+        runs: RunLister,
+        enrollments: Enrollments,
+        queue: Enqueue,
+        policy: SweepPolicy,
+        telemetry: Telemetry,
+        now: Callable[[], datetime],
+        page_limit: int = PAGE_LIMIT,
+    ) -> None:
+        self._runs = runs
+        self._enrollments = enrollments
+        self._queue = queue
+        self._policy = policy
+        self._telemetry = telemetry
+        self._now = now
+        self._page_limit = page_limit
+
+    def sweep(self, deadline: Deadline) -> SweepReport:
+        watermark = self._enrollments.watermark()
+        started_after = format_iso(self._policy.started_after(watermark, self._now()))
+        pages = listed = enrolled = 0
+        read_up_to: datetime | None = None  # the latest startedAt of the pages done completely
+        reason = ""
+        complete = False
+        offset = 0
+        while deadline.left() > RESERVE_SECS:
+            try:
+                page = self._runs.list_runs(started_after, offset, self._page_limit, deadline.sooner(RESERVE_SECS))
+                fresh = self._fresh_runs(page)
+                if fresh:
+                    self._queue.enqueue(fresh)
+                    self._enrollments.mark_enrolled(fresh, self._now())
+            except Exception as error:  # Apify, the queue or the ledger: the next sweep reads this page again
+                reason = f"{type(error).__name__}: {str(error)[:200]}"
+                break
+            pages, listed, enrolled = pages + 1, listed + len(page), enrolled + len(fresh)
+            latest = max((t for t in (parse_iso(run.get("startedAt")) for run in page) if t), default=None)
+            if latest is not None and (read_up_to is None or latest > read_up_to):
+                read_up_to = latest
+            if len(page) < self._page_limit:
+                complete = True
+                break
+            offset += len(page)
+        else:
+            reason = "out of time; the next sweep goes on"
+        if read_up_to is not None and (watermark is None or read_up_to > watermark):
+            self._enrollments.save_watermark(read_up_to)
+            watermark = read_up_to
+        self._telemetry.count("SweepRunsEnrolled", enrolled)
+        report = SweepReport(pages, listed, enrolled, complete, format_iso(watermark) if watermark else None, reason)
+        if complete:
+            log.info("Sweep done", extra=report._asdict())
+        else:
+            self._telemetry.count("SweepsIncomplete")
+            log.warning(
+                "Sweep stopped early; the watermark stays at the last page read completely", extra=report._asdict()
+            )
+        return report
+
+    def _fresh_runs(self, page: list[dict[str, object]]) -> list[str]:
+        ids = [
+            run_id
+            for run in page
+            if self._policy.wants(run) and isinstance(run_id := run.get("id"), str) and RUN_ID_PATTERN.fullmatch(run_id)
+        ]
+        return self._enrollments.not_enrolled(list(dict.fromkeys(ids))) if ids else []
