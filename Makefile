@@ -9,7 +9,7 @@ SMOKE_VENV := .venv-smoke
 CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll ci clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench: $(VENV)/.installed
 ## Zero lost alerts under faults and kills: make chaos CHAOS_ARGS="--runs 200 --workers 4 --kill-every 4"
 chaos: $(VENV)/.installed
 	$(VENV)/bin/python -m localdev.chaos $(CHAOS_ARGS)
+
+## Apify webhooks for your Actors/tasks -> the intake: make enroll STACK=apify-run-notifier ENROLL_ARGS="--actor ID"
+enroll: $(VENV)/.installed
+	$(VENV)/bin/python scripts/enroll.py --stack-name $(STACK) $(ENROLL_ARGS)
 
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from localdev.apify_webhooks import TERMINAL_EVENTS, SimulatedWebhooks
 from localdev.http_server import LoopbackServer, LoopbackService
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"}
@@ -92,6 +93,10 @@ class ApifySimulator(LoopbackService):
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self._list_faults: dict[int, deque[int]] = {}
+        self.webhooks = SimulatedWebhooks(user_id)
+        self._announced: dict[str, str] = {}  # run -> the last state dispatched to webhooks
+        self._stopping = threading.Event()
+        threading.Thread(target=self._dispatch_state_changes, daemon=True).start()
         self._lock = threading.Condition()
         self._server = LoopbackServer(_make_handler(self))
 
@@ -101,6 +106,36 @@ class ApifySimulator(LoopbackService):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        super().stop()
+
+    def _dispatch_state_changes(self) -> None:
+        """Every 50 ms: a new run is CREATED, a run that reached its end is announced, a run that
+        came back to life is RESURRECTED; each goes to the matching webhooks."""
+        while not self._stopping.wait(0.05):
+            now = time.monotonic()
+            events = []
+            with self._lock:
+                for run in self.runs.values():
+                    status = run.status_at(now)
+                    state = status if status in TERMINAL else "LIVE"
+                    before = self._announced.get(run.id)
+                    if before == state:
+                        continue
+                    self._announced[run.id] = state
+                    if not self.webhooks.webhooks:
+                        continue  # nobody to tell; a webhook created later hears only what happens next
+                    short = self.run_object(run, now, with_usage=True)
+                    if before is None:
+                        events.append(("ACTOR.RUN.CREATED", short))
+                    elif state == "LIVE":
+                        events.append(("ACTOR.RUN.RESURRECTED", short))
+                    if state != "LIVE":
+                        events.append((TERMINAL_EVENTS[state], short))
+            for event_type, run_object in events:
+                self.webhooks.on_run_event(event_type, run_object)
 
     # scripting -----------------------------------------------------------------------
     def add_actor(self, actor_id: str, username: str, name: str) -> None:
@@ -198,6 +233,14 @@ class ApifySimulator(LoopbackService):
             obj["usageTotalUsd"] = round(usd, 6)
             obj["usageUsd"] = {"ACTOR_COMPUTE_UNITS": round(usd, 6)}
         return obj
+
+    def handle_webhooks(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, dict]:
+        """`/v2/webhooks...`: the token is required, as on the real API."""
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, {}, headers, time.monotonic()))
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, _error("token-not-provided", "Authentication token was not provided or is not valid")
+        return self.webhooks.handle(method, path, body)
 
     def handle_get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, dict]:
         with self._lock:
@@ -332,8 +375,22 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra_headers, body = sim.handle_get(parts.path, parse_qs(parts.query), headers)
-            payload = json.dumps(body).encode()
+            if parts.path.startswith("/v2/webhooks"):
+                self._answer(*sim.handle_webhooks("GET", parts.path, b"", headers))
+                return
+            self._answer(*sim.handle_get(parts.path, parse_qs(parts.query), headers))
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._answer(*sim.handle_webhooks("POST", urlsplit(self.path).path, body, headers))
+
+        def do_DELETE(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._answer(*sim.handle_webhooks("DELETE", urlsplit(self.path).path, b"", headers))
+
+        def _answer(self, status: int, extra_headers: dict[str, str], body: dict[str, Any]) -> None:
+            payload = json.dumps(body).encode() if status != 204 else b""
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))

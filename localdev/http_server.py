@@ -5,6 +5,12 @@ from __future__ import annotations
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+def is_loopback_url(url: str) -> bool:
+    """Local stand-ins send requests to loopback only."""
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 class _Server(ThreadingHTTPServer):
