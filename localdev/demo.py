@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from localdev import demo_ways_in
+
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5"
 SLACK_PATH = "/services/TDEMO/BDEMO/demo"
@@ -91,6 +93,12 @@ class _Progress(logging.Handler):
             _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
         elif message == "Destination already handled":
             _say(f"  [dedupe]  {run_id}: {record.destination} already notified ({record.claim}) - not posted again")
+        elif message == "Request refused; nothing enqueued":
+            _say(f"  [intake]  HTTP {record.status} {record.error_type}: {record.reason}")
+        elif message == "Enqueued":
+            _say(f"  [intake]  {record.event_type or 'POST /runs'} -> enqueued {', '.join(record.run_ids)}")
+        elif message == "Sweep done" and record.enrolled:
+            _say(f"  [sweep]   {record.listed} runs listed since the watermark, {record.enrolled} new to the sweep")
         elif message.startswith("Rejected message"):
             self.rejections[keys.get("message_id", "?")] = record.reason
             _say(
@@ -109,6 +117,7 @@ def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
     os.environ.update(env)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from run_notifier.domain.ports import SERVICE
+    from run_notifier.observability import logger  # noqa: F401 - Powertools adds its handler here; replace it below
 
     service_logger = logging.getLogger(SERVICE)
     service_logger.handlers.clear()  # the JSON lines go to our readable progress printer instead
@@ -179,11 +188,13 @@ def main() -> int:
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
         run_ids = [r[0] for r in DEMO_RUNS] + [UNKNOWN_RUN]
-        expected = set(run_ids)
         _say(f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS)} runs of 3-40 s and one unknown ID")
+        expected = set(run_ids) | set(demo_ways_in.WAYS)
     _say(f"Slack and webhook receiver at {receiver.base_url}\n")
 
     handler = _load_handler(env)
+    if not real:
+        front, sweep = demo_ways_in.start(sim, resources, _say)
     if os.environ.get("DEMO_ROOT_LOG_LEVEL"):
         # As Lambda's ApplicationLogLevel does: the root logger at this level, to stderr, with no scrubbing
         # filter of its own (the handler was built before, so this is what any SDK would print).
@@ -222,7 +233,12 @@ def main() -> int:
         dlq = sqs.get_queue_attributes(QueueUrl=resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
         return done and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
 
+    last_sweep = [0.0]
+
     def idle(left: float) -> None:
+        if not real and time.monotonic() - last_sweep[0] >= 4:  # the schedule, shrunk
+            sweep()
+            last_sweep[0] = time.monotonic()
         if time.monotonic() - last_progress[0] >= 5:
             attrs = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])["Attributes"]
             _say(
@@ -250,6 +266,7 @@ def main() -> int:
     )
     receiver.stop()
     if not real:
+        front.stop()
         sim.stop()
     moto.stop()
     if not ok:
@@ -261,15 +278,19 @@ def main() -> int:
 
 def _print_table(store: Any, run_ids: set[str], sqs: Any, dlq_url: str, followup_url: str) -> None:
     _say("\nRuns in DynamoDB:")
-    header = f"{'runId':<19}{'status':<11}{'exit':<6}{'usd':<9}{'attempts':<10}{'slack':<8}{'webhook':<9}{'events':<8}"
+    header = (
+        f"{'runId':<19}{'came in by':<15}{'status':<11}{'exit':<6}{'usd':<9}{'attempts':<10}"
+        f"{'slack':<8}{'webhook':<9}{'events':<8}"
+    )
     _say(header)
     _say("-" * len(header))
     for run_id in sorted(run_ids):
         item = store.get(run_id) or {}
         state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in ("slack", "webhook", "eventbridge")}
         usd = item.get("usageTotalUsd")
+        way = demo_ways_in.WAYS.get(run_id, "queue")
         _say(
-            f"{run_id:<19}{item.get('status', '-'):<11}{item.get('exitCode', '-')!s:<6}"
+            f"{run_id:<19}{way:<15}{item.get('status', '-'):<11}{item.get('exitCode', '-')!s:<6}"
             f"{'-' if usd is None else f'{float(usd):.4f}':<9}{item.get('watchAttempts', '-')!s:<10}"
             f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}"
         )

@@ -137,3 +137,40 @@ def test_the_simulator_run_list_matches_list_of_runs_response():
     assert (body["data"]["total"], body["data"]["count"], body["data"]["offset"]) == (3, 2, 1)
     assert [item["id"] for item in body["data"]["items"]] == ["ListRun000000001", "ListRun000000002"]
     assert _errors(validator, {"data": {"items": "nope"}})  # the check itself can fail
+
+
+def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schemas():
+    import importlib.util
+
+    from conftest import ROOT
+
+    reference = require_shared_reference()
+    create = _validator(reference / "apify-openapi/components/schemas/webhooks/WebhookCreate.yaml")
+    webhook = _validator(reference / "apify-openapi/components/schemas/webhooks/Webhook.yaml")
+    spec = importlib.util.spec_from_file_location("enroll", ROOT / "scripts" / "enroll.py")
+    enroll = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(enroll)
+    sent: list[dict[str, Any]] = []
+
+    class Recording(enroll.Apify):
+        def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+            if method == "POST" and path == "/v2/webhooks":
+                sent.append(body or {})
+            return super().call(method, path, body)
+
+    with ApifySimulator() as sim:
+        sim.add_actor("SchemaActor00001", "jane", "scraper")
+        enroll.enroll(
+            Recording(sim.base_url, sim.token),
+            "https://x.lambda-url.eu-west-1.on.aws/",
+            "t0k3n",
+            ["SchemaActor00001"],
+            ["SchemaTask000001"],
+        )
+        created = list(sim.webhooks.webhooks.values())
+    assert len(sent) == 2
+    for body in sent:
+        assert _errors(create, body) == []
+    for obj in created:
+        assert _errors(webhook, obj) == []
+    assert _errors(create, {"eventTypes": ["NOT.AN.EVENT"], "condition": {}, "requestUrl": "x"})  # it can fail

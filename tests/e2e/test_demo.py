@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -33,10 +34,20 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert len(delays) >= 2
     assert delays == sorted(delays)
     assert delays[-1] > delays[0]  # growing
-    assert "DemoUnknown000001  NOT_FOUND" in out
+    assert re.search(r"^DemoUnknown000001\s+queue\s+NOT_FOUND", out, re.MULTILINE)
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
-    assert out.count("signature verified") == 6
+    assert out.count("signature verified") == 9
+    # the three ways in besides a direct enqueue, and a forged webhook refused
+    for run_id, way in (
+        ("DemoViaWebhook001", "Apify webhook"),
+        ("DemoViaPostRuns01", "POST /runs"),
+        ("DemoFromConsole01", "sweep"),
+        ("DemoSucceeded0001", "queue"),
+    ):
+        assert re.search(rf"^{run_id}\s+{re.escape(way)}\s+SUCCEEDED", out, re.MULTILINE), run_id
+    assert "a forged webhook -> HTTP 401 token-not-valid, nothing enqueued" in out
+    assert "[sweep]" in out
     assert "SIGNATURE INVALID" not in out
     posts = out.split("Posts per run (Slack, webhook): ", 1)[1].splitlines()[0]
-    assert posts.count("=1,1") == 6
+    assert posts.count("=1,1") == 9
