@@ -237,3 +237,13 @@ def test_the_shipped_sample_event_is_accepted(resources, aws_session):
     answer = handler(event, FakeLambdaContext())
     assert answer["statusCode"] == 202
     assert queued(aws_session, resources) == [{"runId": RUN}]
+
+
+def test_an_unreadable_token_secret_answers_503_so_apify_retries_rather_than_401(aws_session, resources, log_output):
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:intake-missing-AbCdEf"
+    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN_SECRET_ARN": missing})
+    handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
+    answer = handler(url_event("/apify/webhooks", webhook()), FakeLambdaContext())
+    assert answer["statusCode"] == 503
+    assert queued(aws_session, resources) == []
+    assert any(line["message"] == "Intake token unreadable" for line in log_output())

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from run_notifier.adapters.intake_tokens import IntakeTokens
+from run_notifier.adapters.intake_tokens import IntakeTokens, TokenUnavailable
 from run_notifier.adapters.sqs_enqueue import EnqueueFailed, SqsEnqueue
 from run_notifier.domain.intake_request import (
     IntakeDecision,
@@ -60,7 +60,11 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         return body.encode("utf-8", errors="surrogateescape")
 
     def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
-        if not components.tokens.matches(app.current_event.headers.get("authorization")):
+        try:
+            authorised = components.tokens.matches(app.current_event.headers.get("authorization"))
+        except TokenUnavailable:
+            return _error(503, "service-unavailable", "the intake cannot check tokens right now; retry later")
+        if not authorised:
             telemetry.count("IntakeUnauthorized")
             raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
         body = raw_body()

@@ -18,6 +18,10 @@ from run_notifier.domain.ports import log
 STAGES = ("AWSCURRENT", "AWSPREVIOUS")
 
 
+class TokenUnavailable(Exception):
+    """The current token cannot be read: the intake answers 503 (Apify retries), not 401."""
+
+
 class IntakeTokens:
     def __init__(
         self,
@@ -38,7 +42,10 @@ class IntakeTokens:
         self._providers = {stage: Lazy(provider) for stage in STAGES}
 
     def matches(self, authorization: str | None) -> bool:
-        """True when the header is `Bearer <a valid token>`; constant time for every candidate."""
+        """True when the header is `Bearer <a valid token>`; constant time for every candidate.
+
+        Raises TokenUnavailable when the current token cannot be read at all.
+        """
         if not authorization or not authorization.startswith("Bearer "):
             return False
         offered = authorization[len("Bearer ") :].strip().encode()
@@ -57,6 +64,7 @@ class IntakeTokens:
             except Exception as error:  # AWSPREVIOUS is absent until the first rotation; say only its kind
                 if stage == "AWSCURRENT":
                     log.error("Intake token unreadable", extra={"reason": type(error).__name__})
+                    raise TokenUnavailable(type(error).__name__) from None
                 continue
             if isinstance(value, bytes):
                 value = value.decode()
