@@ -67,6 +67,20 @@ def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable
     return lambda: parse_routes(ssm.get().get(name, max_age=settings.secrets_max_age_seconds), SCHEMAS)
 
 
+def _secret_store(aws: boto3.session.Session, max_age_secs: int) -> SecretStore:
+    return SecretStore(Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)), max_age_secs)
+
+
+def _apify_client(settings: Settings | SweeperSettings, secrets: SecretStore, http: HttpClient) -> ApifyClient:
+    """The Apify client with its token: from Secrets Manager by ARN (read on first use), else plain."""
+    token: Callable[[], Secret | None] = (
+        secrets.source(settings.apify_token_secret_arn, None, "Apify token")
+        if settings.apify_token_secret_arn
+        else (lambda: settings.apify_token)
+    )
+    return ApifyClient(settings.apify_api_base_url, token, http)
+
+
 class Clients(NamedTuple):
     """What both sides share."""
 
@@ -110,16 +124,9 @@ def build_components(
     aws = session or boto3.session.Session()
     sqs = aws.client("sqs", config=_BOTO_CONFIG)
     table = RunsTable(aws.client("dynamodb", config=_BOTO_CONFIG), settings.runs_table_name)
-    secrets = SecretStore(
-        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)), settings.secrets_max_age_seconds
-    )
+    secrets = _secret_store(aws, settings.secrets_max_age_seconds)
     http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
-    token: Callable[[], Secret | None] = (
-        secrets.source(settings.apify_token_secret_arn, None, "Apify token")
-        if settings.apify_token_secret_arn
-        else (lambda: settings.apify_token)
-    )
-    clients = Clients(aws, table, http, secrets, ApifyClient(settings.apify_api_base_url, token, http))
+    clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http))
     if settings.routes_json:
         routes_source(settings, Lazy(lambda: None))  # a bad inline routes document stops the cold start
     watcher = RunWatcher(
@@ -165,14 +172,7 @@ def build_sweeper(
 
     aws = session or boto3.session.Session()
     dynamodb = aws.client("dynamodb", config=_BOTO_CONFIG)
-    secrets = SecretStore(
-        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)), settings.secrets_max_age_seconds
-    )
-    token: Callable[[], Secret | None] = (
-        secrets.source(settings.apify_token_secret_arn, None, "Apify token")
-        if settings.apify_token_secret_arn
-        else (lambda: settings.apify_token)
-    )
+    apify = _apify_client(settings, _secret_store(aws, settings.secrets_max_age_seconds), HttpClient(pool_size=4))
     policy = SweepPolicy(
         lookback_secs=settings.sweep_lookback_minutes * 60,
         overlap_secs=settings.sweep_overlap_seconds,
@@ -180,7 +180,7 @@ def build_sweeper(
         task_ids=settings.sweep_task_ids or frozenset(),
     )
     return Sweeper(
-        ApifyClient(settings.apify_api_base_url, token, HttpClient(pool_size=4)),
+        apify,
         DynamoEnrollments(
             dynamodb, RunsTable(dynamodb, settings.runs_table_name), settings.runs_table_name, settings.item_ttl_days
         ),
