@@ -93,6 +93,9 @@ class ApifySimulator(LoopbackService):
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self._list_faults: dict[int, deque[int]] = {}
+        self._webhook_faults: deque[int] = deque()
+        #: Every status each webhook create was answered with (to count arming calls).
+        self.webhook_creates: list[int] = []
         self.webhooks = SimulatedWebhooks(user_id)
         self._announced: dict[str, str] = {}  # run -> the last state dispatched to webhooks
         self._stopping = threading.Event()
@@ -177,6 +180,11 @@ class ApifySimulator(LoopbackService):
         with self._lock:
             self._list_faults.setdefault(offset, deque()).extend(statuses)
 
+    def inject_webhooks(self, *statuses: int) -> None:
+        """Answer the next `POST /v2/webhooks` (creates) with these statuses (403: no permission)."""
+        with self._lock:
+            self._webhook_faults.extend(statuses)
+
     def requests_for(self, run_id: str) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.path.endswith(f"/{run_id}")]
@@ -240,7 +248,19 @@ class ApifySimulator(LoopbackService):
             self.requests.append(RecordedRequest(method, path, {}, headers, time.monotonic()))
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {}, _error("token-not-provided", "Authentication token was not provided or is not valid")
-        return self.webhooks.handle(method, path, body)
+        creating = method == "POST" and path.rstrip("/") == "/v2/webhooks"
+        if creating:
+            with self._lock:
+                fault = self._webhook_faults.popleft() if self._webhook_faults else None
+            if fault is not None:
+                with self._lock:
+                    self.webhook_creates.append(fault)
+                return fault, {}, _error_for(fault)
+        answer = self.webhooks.handle(method, path, body)
+        if creating:
+            with self._lock:
+                self.webhook_creates.append(answer[0])
+        return answer
 
     def handle_get(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, dict]:
         with self._lock:

@@ -5,9 +5,10 @@
 
 One webhook per Actor or task, for ACTOR.RUN.CREATED, .RESURRECTED and the four terminal
 events, `requestUrl` = the stack's `IntakeUrl` + `apify/webhooks`, the intake token in
-`headersTemplate`, a recognisable description and an `idempotencyKey` (running it twice
-creates nothing new). The intake token comes from `INTAKE_TOKEN` or the stack's
-`IntakeTokenSecretArn`; neither token is ever printed.
+`headersTemplate` (with `X-Run-Notifier-Push: actor`, which tells the watcher that this
+webhook will announce the run's end, so it arms no ad-hoc webhook of its own), a recognisable
+description and an `idempotencyKey` (running it twice creates nothing new). The intake token
+comes from `INTAKE_TOKEN` or the stack's `IntakeTokenSecretArn`; neither token is ever printed.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def enroll(apify: Apify, intake_url: str, intake_token: str, actors: list[str], 
                 "eventTypes": EVENT_TYPES,
                 "condition": {kind: target},
                 "requestUrl": request_url,
-                "headersTemplate": json.dumps({"Authorization": f"Bearer {intake_token}"}),
+                "headersTemplate": json.dumps(
+                    {"Authorization": f"Bearer {intake_token}", "X-Run-Notifier-Push": "actor"}
+                ),
                 "description": f"{DESCRIPTION}: {kind} {target}",
                 "idempotencyKey": idempotency_key(request_url, kind, target),
             },

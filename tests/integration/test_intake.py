@@ -102,13 +102,33 @@ def queued(aws_session, resources) -> list[dict]:
 )
 def test_run_events_enqueue_the_run(intake, aws_session, resources, event_type):
     assert intake(url_event("/apify/webhooks", webhook(event_type))) == (202, {"runId": RUN, "enqueued": True})
-    assert queued(aws_session, resources) == [{"runId": RUN}]
+    assert queued(aws_session, resources) == [{"runId": RUN, "event": event_type}]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "header", "push"),
+    [
+        ("ACTOR.RUN.CREATED", "actor", "actor"),  # make enroll's webhook: it will announce the end too
+        ("ACTOR.RUN.RESURRECTED", "adhoc", "adhoc"),  # the run's own ad-hoc webhook, still armed
+        ("ACTOR.RUN.CREATED", "off", None),  # only the modes that promise an announcement are passed on
+        ("ACTOR.RUN.CREATED", "yes-please", None),
+        ("ACTOR.RUN.SUCCEEDED", "adhoc", None),  # the end itself: nothing to arm or to back off
+    ],
+)
+def test_the_notifiers_own_webhooks_tell_the_watcher_how_the_run_is_pushed(
+    intake, aws_session, resources, event_type, header, push
+):
+    event = url_event("/apify/webhooks", webhook(event_type))
+    event["headers"]["x-run-notifier-push"] = header
+    assert intake(event)[0] == 202
+    expected = {"runId": RUN, "event": event_type} | ({"push": push} if push else {})
+    assert queued(aws_session, resources) == [expected]
 
 
 def test_the_run_id_comes_from_the_resource_when_event_data_has_none(intake, aws_session, resources):
     body = json.dumps({"eventType": "ACTOR.RUN.FAILED", "eventData": {}, "resource": {"id": RUN}})
     assert intake(url_event("/apify/webhooks", body, base64_encoded=True))[0] == 202
-    assert queued(aws_session, resources) == [{"runId": RUN}]
+    assert queued(aws_session, resources) == [{"runId": RUN, "event": "ACTOR.RUN.FAILED"}]
 
 
 def test_apify_test_dispatch_and_other_events_enqueue_nothing(intake, aws_session, resources):
@@ -236,7 +256,7 @@ def test_the_shipped_sample_event_is_accepted(resources, aws_session):
     handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
     answer = handler(event, FakeLambdaContext())
     assert answer["statusCode"] == 202
-    assert queued(aws_session, resources) == [{"runId": RUN}]
+    assert queued(aws_session, resources) == [{"runId": RUN, "event": "ACTOR.RUN.SUCCEEDED"}]
 
 
 def test_an_unreadable_token_secret_answers_503_so_apify_retries_rather_than_401(aws_session, resources, log_output):

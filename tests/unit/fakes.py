@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import (
     Claim,
     ClaimResult,
@@ -18,6 +19,7 @@ from run_notifier.domain.ports import (
     RunNotFound,
     TransientDeliveryError,
 )
+from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.watch_request import WatchRequest
 
@@ -48,6 +50,21 @@ class FakeApify:
         return answer
 
 
+class FakePushArming:
+    """Arms by script: a PushArmed, or an exception to raise; counts webhooks per run like Apify's idempotency key."""
+
+    def __init__(self, *answers: PushArmed | Exception) -> None:
+        self.answers = list(answers) or [PushArmed(PushMode.ADHOC, "Hook000000000001")]
+        self.calls: list[str] = []
+
+    def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
+        self.calls.append(run_id)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
 class FakeActorNames:
     def name_of(self, actor_id: str, deadline: Deadline) -> str:
         return f"someone/{actor_id}"
@@ -63,8 +80,26 @@ class FakeRequeue:
 
 
 class FakeLedger:
+    """The run ledger and the watch ledger (`ports.RunLedger`, `ports.WatchLedger`) in one dict."""
+
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.push: dict[str, list[PushArmed]] = {}
+        self.reads = 0
+
+    def note_push(self, run_id: str, armed: PushArmed, now: datetime) -> None:
+        self.push.setdefault(run_id, []).append(armed)
+
+    def notified_since(self, run_id: str, since: datetime) -> bool:
+        self.reads += 1
+        item = self.items.get(run_id) or {}
+        finished = parse_iso(item.get("finished_at"))
+        return bool(finished and finished >= since and item.get("notified") == item.get("generation"))
+
+    def mark_notified(self, run_id: str, generation: str, now: datetime) -> None:
+        item = self.items.get(run_id)
+        if item and item["generation"] == generation:
+            item["notified"] = generation
 
     def record(
         self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool

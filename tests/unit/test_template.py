@@ -42,7 +42,14 @@ def test_function_runtime_and_layer():
 
 
 #: Variables for local use only: plain secrets and inline routes (deployments use ARNs and SSM).
-LOCAL_ONLY = {"APIFY_TOKEN", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET", "ROUTES_JSON", "ALLOW_LOOPBACK_HTTP"}
+LOCAL_ONLY = {
+    "APIFY_TOKEN",
+    "SLACK_WEBHOOK_URL",
+    "WEBHOOK_SECRET",
+    "ROUTES_JSON",
+    "ALLOW_LOOPBACK_HTTP",
+    "INTAKE_TOKEN",
+}
 ENVIRONMENT = FUNCTION["Environment"]["Variables"]
 
 
@@ -166,3 +173,18 @@ def test_one_sweep_at_a_time_on_a_schedule_that_can_be_turned_off():
     event = SWEEPER["Events"]["Sweep"]
     assert event["Type"] == "Schedule"
     assert event["Properties"]["State"] == {"Fn::If": ["SweepOn", "ENABLED", "DISABLED"]}
+
+
+def test_push_is_armed_only_with_the_intake_and_the_watcher_may_read_its_token():
+    assert ENVIRONMENT["INTAKE_URL"] == {
+        "Fn::If": ["PushOn", {"Fn::GetAtt": ["WebhookIntakeFunctionUrl", "FunctionUrl"]}, {"Ref": "AWS::NoValue"}]
+    }
+    assert ENVIRONMENT["INTAKE_TOKEN_SECRET_ARN"] == {
+        "Fn::If": ["PushOn", {"Ref": "IntakeTokenSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert TEMPLATE["Conditions"]["PushOn"] == {
+        "Fn::And": [{"Condition": "HasIntake"}, {"Fn::Equals": [{"Ref": "PushEnabled"}, "true"]}]
+    }
+    [policy] = [p for p in ROLE["Policies"] if p.get("PolicyName") == "run-watcher"]
+    statements = {s["Sid"]: s for s in _statements(policy)}
+    assert statements["IntakeTokenForPushWebhooks"]["Resource"] == {"Ref": "IntakeTokenSecretArn"}

@@ -20,6 +20,7 @@ from tests.unit.fakes import (
     FakeDestination,
     FakeDirectory,
     FakeLedger,
+    FakePushArming,
     FakeRequeue,
     FakeTelemetry,
     not_found,
@@ -30,7 +31,7 @@ ENV = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "q", "MAX_WATCH_SECONDS": "7200"
 
 
 class World:
-    def __init__(self, *answers, **env: str) -> None:
+    def __init__(self, *answers, push: FakePushArming | None = None, **env: str) -> None:
         settings = load_settings({**ENV, **env})
         self.clock = Clock()
         self.apify = FakeApify(*answers)
@@ -49,7 +50,10 @@ class World:
             settings.max_watch_seconds,
             self.telemetry,
             self.clock,
+            watch_ledger=self.ledger,
+            push=push,
         )
+        self.push = push
 
     def watch(self, request: WatchRequest):
         return self.watcher.watch(request, Deadline.after(90))

@@ -109,6 +109,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MAX_REQUEUE_DELAY_SECONDS", _integer(1, SQS_MAX_DELAY_SECS), "65"),
     Variable("SETTLE_SECONDS", _integer(0, SQS_MAX_DELAY_SECS), "10"),
     Variable("RETRY_VISIBILITY_SCHEDULE", _seconds_list(0, SQS_MAX_VISIBILITY_SECS), "30,120,300,900"),
+    # Push (domain/push.py): with INTAKE_URL set, each run gets an ad-hoc Apify webhook to the intake.
+    Variable("INTAKE_URL", _text, None),
+    Variable("INTAKE_TOKEN_SECRET_ARN", _text, None),
+    Variable("INTAKE_TOKEN", _secret, None),
+    Variable("SAFETY_NET_DELAY_SCHEDULE", _seconds_list(1, SQS_MAX_DELAY_SECS), "900"),
     Variable("ENABLE_TRACER", _boolean, "false"),
     # Plain http to loopback (local receivers and simulators). Unset: allowed outside Lambda only,
     # because inside Lambda loopback is the Runtime API.
@@ -141,6 +146,10 @@ class Settings(NamedTuple):
     max_requeue_delay_seconds: int
     settle_seconds: int
     retry_visibility_schedule: tuple[int, ...]
+    intake_url: str | None
+    intake_token_secret_arn: str | None
+    intake_token: Secret | None
+    safety_net_delay_schedule: tuple[int, ...]
     enable_tracer: bool
     allow_loopback_http: bool
 
@@ -152,7 +161,13 @@ class Settings(NamedTuple):
             max_requeue_delay_secs=self.max_requeue_delay_seconds,
             settle_secs=self.settle_seconds,
             retry_visibility_secs=self.retry_visibility_schedule,
+            safety_net_delays_secs=self.safety_net_delay_schedule,
         )
+
+    @property
+    def push_url(self) -> str | None:
+        """Where ad-hoc webhooks post: the intake's `/apify/webhooks` route (None: push off)."""
+        return f"{self.intake_url.rstrip('/')}/apify/webhooks" if self.intake_url else None
 
 
 #: The intake function's variables (functions/webhook_intake): the same rules, its own table.
@@ -257,7 +272,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the bad variable."""
     env = os.environ if env is None else env
     values = _read(env, VARIABLES)
-    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL"))
+    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL", "INTAKE_URL"))
     if values["webhook_url"] and not (values["webhook_secret_arn"] or values["webhook_secret"]):
         raise ConfigError("WEBHOOK_URL needs WEBHOOK_SECRET_ARN or WEBHOOK_SECRET (whsec_...) to sign with")
+    if values["intake_url"] and not (values["intake_token_secret_arn"] or values["intake_token"]):
+        raise ConfigError("INTAKE_URL needs INTAKE_TOKEN_SECRET_ARN or INTAKE_TOKEN (the webhooks it arms send it)")
     return Settings(**values)

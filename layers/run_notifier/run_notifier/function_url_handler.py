@@ -27,6 +27,7 @@ from run_notifier.domain.intake_request import (
     from_apify_webhook,
     from_run_list,
 )
+from run_notifier.domain.push import PUSH_HEADER
 from run_notifier.observability import logger, metrics, telemetry
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -80,7 +81,8 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             logger.info("Event type not acted on", extra={"event_type": decision.event_type})
             return _json(202, {"eventType": decision.event_type, "enqueued": False})
         try:
-            components.queue.enqueue(decision.run_ids)
+            push_header = app.current_event.headers.get(PUSH_HEADER.lower())
+            components.queue.enqueue(decision.run_ids, decision.message_fields(push_header))
         except EnqueueFailed as error:
             logger.error("The run queue refused; answering 503 so the sender retries", extra={"reason": str(error)})
             return _error(503, "service-unavailable", "the run queue is unavailable; retry later")

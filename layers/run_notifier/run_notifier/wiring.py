@@ -20,11 +20,12 @@ from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.memo import Lazy
+from run_notifier.adapters.run_ledger import DynamoRunLedger
 from run_notifier.adapters.secret_store import Secret, SecretStore
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
 from run_notifier.config import IntakeSettings, Settings, SweeperSettings
-from run_notifier.domain.ports import Telemetry
+from run_notifier.domain.ports import PushArming, Telemetry
 from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import telemetry as powertools_telemetry
 
@@ -89,6 +90,17 @@ class Clients(NamedTuple):
     http: HttpClient
     secrets: SecretStore
     apify: ApifyClient
+    ledger: DynamoRunLedger
+
+
+def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None:
+    """Ad-hoc webhooks to the intake, when one is deployed (INTAKE_URL); None: poll as without push."""
+    if not settings.push_url:
+        return None
+    from run_notifier.adapters.push_arming import ApifyPushArming
+
+    token = clients.secrets.source(settings.intake_token_secret_arn, settings.intake_token, "intake token")
+    return ApifyPushArming(clients.apify, settings.push_url, token)
 
 
 def build_finishing(
@@ -97,7 +109,6 @@ def build_finishing(
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
-    from run_notifier.adapters.run_ledger import DynamoRunLedger
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
     from run_notifier.domain.notifier import Notifier
@@ -108,7 +119,7 @@ def build_finishing(
     context = DestinationContext(settings, clients.http, clients.secrets, events, now)
     directory = RoutedDestinations(routes_source(settings, ssm), context)
     return Finishing(
-        ledger=DynamoRunLedger(clients.table, settings.item_ttl_days),
+        ledger=clients.ledger,
         notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, telemetry, now),
         actor_names=CachedActorNames(clients.apify),
     )
@@ -126,7 +137,8 @@ def build_components(
     table = RunsTable(aws.client("dynamodb", config=_BOTO_CONFIG), settings.runs_table_name)
     secrets = _secret_store(aws, settings.secrets_max_age_seconds)
     http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
-    clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http))
+    ledger = DynamoRunLedger(table, settings.item_ttl_days)
+    clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http), ledger)
     if settings.routes_json:
         routes_source(settings, Lazy(lambda: None))  # a bad inline routes document stops the cold start
     watcher = RunWatcher(
@@ -137,6 +149,8 @@ def build_components(
         max_watch_secs=settings.max_watch_seconds,
         telemetry=telemetry,
         now=now,
+        watch_ledger=clients.ledger,
+        push=build_push_arming(settings, clients),
     )
     return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)
 

@@ -2,11 +2,13 @@
 
 Why not the official `apify-client`: it pulls in httpx and more at cold start, and its
 retry loop is not bounded by a Lambda invocation's time left. This one does only the
-reads the watcher needs, and implements `ports.RunReader`.
+calls the notifier makes (run reads, the run list, Actor names, creating a webhook), and
+implements `ports.RunReader` and `ports.RunLister`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +66,13 @@ class ApifyClient:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""
         return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}", grace_404=False)
 
+    def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+        """`POST /v2/webhooks` (`WebhookCreate`); returns the Webhook. Retried on 429/5xx: give
+        ``spec`` an `idempotencyKey`, so that a retry of a create whose answer was lost makes nothing new."""
+        return self._get(
+            "/v2/webhooks", None, 0, deadline, "the webhook", grace_404=False, method="POST", json_body=spec
+        )
+
     def _get(
         self,
         path: str,
@@ -72,8 +81,13 @@ class ApifyClient:
         deadline: Deadline,
         what: str,
         grace_404: bool,
+        method: str = "GET",
+        json_body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "User-Agent": "apify-run-notifier"}
+        body = None if json_body is None else json.dumps(json_body).encode()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         token = self._token()
         if token:
             headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -82,18 +96,19 @@ class ApifyClient:
         def attempt() -> dict[str, Any] | Retry:
             try:
                 response = self._http.request(
-                    "GET",
+                    method,
                     self._base_url + path,
                     deadline=deadline,
                     params=params,
                     headers=headers,
+                    body=body,
                     connect_timeout=CONNECT_TIMEOUT_SECS,
                     read_timeout=wait_secs + READ_TIMEOUT_MARGIN_SECS,
                     max_body_bytes=MAX_BODY_BYTES,
                 )
             except HttpError as error:
                 return Retry(f"network error {error}")
-            if response.status == 200:
+            if response.status in (200, 201):
                 return _data(response, what)
             error_type, message = _error_of(response)
             status = response.status

@@ -4,6 +4,10 @@ A message about an older finish (a duplicate that arrives late, or the first fin
 that was resurrected since) can never overwrite a later `finishedAt`. "generation" names
 one finish of a run (`RunSummary.generation`): a resurrected run that finishes again is a
 new generation, and is recorded and notified again.
+
+It also implements `ports.WatchLedger`: `push` (how the run's end will be heard of) and
+`notifiedGeneration` (every destination of that finish is done), which lets a safety-net
+message end without asking Apify.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from run_notifier.adapters.dynamodb import RunsTable
-from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.isotime import format_iso, parse_iso
 from run_notifier.domain.ports import RecordResult
+from run_notifier.domain.push import PushArmed
 from run_notifier.domain.run_summary import RunSummary
 
 
@@ -63,6 +68,34 @@ class DynamoRunLedger:
         if stood is not None:
             return RecordResult(False, stood.get("generation"))
         return RecordResult(True, summary.generation)
+
+    def note_push(self, run_id: str, armed: PushArmed, now: datetime) -> None:
+        push: dict[str, Any] = {"mode": armed.mode.value, "at": format_iso(now)}
+        if armed.webhook_id:
+            push["webhookId"] = armed.webhook_id
+        if armed.reason:
+            push["reason"] = armed.reason[:500]
+        self._table.update(run_id, "SET #push = :push", {"#push": "push"}, {":push": push})
+
+    def notified_since(self, run_id: str, since: datetime) -> bool:
+        item = self._table.get(run_id) or {}
+        finished = parse_iso(item.get("finishedAt"))
+        return (
+            finished is not None
+            and finished >= since
+            and item.get("generation") is not None
+            and item.get("notifiedGeneration") == item.get("generation")
+        )
+
+    def mark_notified(self, run_id: str, generation: str, now: datetime) -> None:
+        """Only for the generation still stored: a later finish recorded meanwhile is not marked."""
+        self._table.conditional_update(
+            run_id,
+            "SET #ng = :g, #na = :now",
+            "#gen = :g",
+            {"#ng": "notifiedGeneration", "#na": "notifiedAt", "#gen": "generation"},
+            {":g": generation, ":now": format_iso(now)},
+        )
 
 
 def _decimal(value: float | None) -> Decimal | None:

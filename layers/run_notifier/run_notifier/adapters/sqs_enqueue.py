@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MAX_BATCH = 10
@@ -18,10 +18,14 @@ class SqsEnqueue:
         self._sqs = sqs_client
         self._queue_url = queue_url
 
-    def enqueue(self, run_ids: Sequence[str]) -> None:
+    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
+        """Each ID as `{"runId": ...}` plus ``fields`` (the intake adds the Apify event and push mode)."""
         for start in range(0, len(run_ids), MAX_BATCH):
             chunk = run_ids[start : start + MAX_BATCH]
-            entries = [{"Id": str(i), "MessageBody": json.dumps({"runId": run_id})} for i, run_id in enumerate(chunk)]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"runId": run_id, **(fields or {})})}
+                for i, run_id in enumerate(chunk)
+            ]
             try:
                 response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             except Exception as error:

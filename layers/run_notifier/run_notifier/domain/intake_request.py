@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from run_notifier.domain.push import ARMED, push_mode
 from run_notifier.domain.watch_request import InvalidMessage, run_id_in_apify_payload, validate_run_id
 
 #: Function URLs take up to 6 MB; Apify's payload with a full run object is a few KB.
@@ -40,6 +41,18 @@ class IntakeDecision(NamedTuple):
     @property
     def is_test(self) -> bool:
         return self.event_type == TEST_EVENT
+
+    def message_fields(self, push_header: str | None) -> dict[str, str]:
+        """What the watcher is told besides the run ID: the Apify event, and for a run that starts
+        or reopens, whether the webhook that told us will also announce its end (the notifier's own
+        webhooks say so in `X-Run-Notifier-Push`)."""
+        if self.event_type is None:
+            return {}
+        fields = {"event": self.event_type}
+        mode = push_mode(push_header)
+        if self.event_type in WATCH_EVENTS and mode in ARMED:
+            fields["push"] = mode.value
+        return fields
 
 
 def check_size(body: bytes) -> None:

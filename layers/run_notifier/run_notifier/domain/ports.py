@@ -7,13 +7,14 @@ implement these; tests implement them in memory (`tests/unit/fakes.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.watch_request import WatchRequest
 
@@ -63,6 +64,16 @@ class RunLister(Protocol):
         ...
 
 
+class PushArming(Protocol):
+    def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
+        """Create (or find, by its idempotency key) the run's ad-hoc webhook.
+
+        Returns mode OFF with Apify's reason when Apify refuses (401/403/4xx: asking again will
+        not help); raises ApifyUnavailable when it could not be asked (429, 5xx, network).
+        """
+        ...
+
+
 # --- the queue -----------------------------------------------------------------------------
 
 
@@ -77,8 +88,8 @@ class Requeue(Protocol):
 
 
 class Enqueue(Protocol):
-    def enqueue(self, run_ids: Sequence[str]) -> None:
-        """Put these runs on the run queue now; raises if any was not enqueued."""
+    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
+        """Put these runs on the run queue now (with ``fields`` in each body); raises if any was not enqueued."""
         ...
 
 
@@ -95,6 +106,22 @@ class RunLedger(Protocol):
         self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
     ) -> RecordResult:
         """Write the run unless a later finish is already stored."""
+        ...
+
+
+class WatchLedger(Protocol):
+    """The cheap reads and writes of a run's item while it is watched (no Apify call needed)."""
+
+    def note_push(self, run_id: str, armed: PushArmed, now: datetime) -> None:
+        """Record on the run's item whether and how push is armed."""
+        ...
+
+    def notified_since(self, run_id: str, since: datetime) -> bool:
+        """True when the item holds a finish at or after ``since`` whose every notification is done."""
+        ...
+
+    def mark_notified(self, run_id: str, generation: str, now: datetime) -> None:
+        """Every destination of this generation is done (sent, or failed for good)."""
         ...
 
 

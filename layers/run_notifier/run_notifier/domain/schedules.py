@@ -17,6 +17,10 @@ Why these defaults (numbers from `make bench`, see docs/performance.md):
   the cheapest cap in the sweep that keeps both p95 <= settle + 60 s and <= 60 calls per
   run-hour with a margin (60 s sat at 59.8 calls). Raise `MaxRequeueDelaySeconds` to trade
   latency for calls.
+* With push armed (domain/push.py) a webhook tells us when the run ends, and polling is only
+  the safety net: a plain read (no long poll) every `SAFETY_NET_DELAY_SCHEDULE` seconds, 900 s
+  (SQS's cap) by default. A lost webhook then costs at most one safety-net period of latency;
+  `make bench` shows what each setting costs.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class Schedule(NamedTuple):
     settle_secs: int
     #: Seconds until a failed record is redelivered, by receive count (see `redeliver_after`).
     retry_visibility_secs: tuple[int, ...]
+    #: Re-enqueue delays per attempt while push is armed: the safety net for a lost webhook.
+    safety_net_delays_secs: tuple[int, ...]
     #: Time kept back in each invocation for the DynamoDB write and the notifications.
     safety_margin_secs: float = 12.0
 
@@ -57,6 +63,10 @@ class Schedule(NamedTuple):
         """`DelaySeconds` for the message that carries attempt ``attempt + 1``; always >= 1."""
         delay = pick(self.requeue_delays_secs, attempt)
         return max(1, min(delay, self.max_requeue_delay_secs, SQS_MAX_DELAY_SECS))
+
+    def safety_net_delay(self, attempt: int) -> int:
+        """`DelaySeconds` for the next message while push is armed; always 1..900."""
+        return max(1, min(pick(self.safety_net_delays_secs, attempt), SQS_MAX_DELAY_SECS))
 
     def settle_delay(self, finished_ago_secs: float) -> int:
         """How much longer to wait before costs are settled (0: read them now)."""

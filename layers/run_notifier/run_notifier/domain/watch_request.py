@@ -17,8 +17,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from run_notifier.domain.isotime import format_iso, parse_iso
+from run_notifier.domain.push import PushMode, push_mode
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
+#: Apify event types (`ACTOR.RUN.SUCCEEDED`); the intake passes the one that enqueued the run.
+EVENT_PATTERN = re.compile(r"[A-Z_.]{1,64}")
 #: SQS allows 256 KiB; Apify's webhook payload with a full run object is a few KiB.
 MAX_BODY_BYTES = 256 * 1024
 MAX_ATTEMPT = 100_000
@@ -36,6 +39,10 @@ class WatchRequest(NamedTuple):
     settle: bool = False
     #: Which accepted body shape it came from (for logs).
     source: str = "message"
+    #: How the run's end will be heard of (see domain/push.py); None: not known yet.
+    push: PushMode | None = None
+    #: The Apify event that enqueued it, when the intake did (for logs: "came by push").
+    event: str | None = None
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"runId": self.run_id, "attempt": self.attempt}
@@ -43,6 +50,8 @@ class WatchRequest(NamedTuple):
             body["firstSeenAt"] = format_iso(self.first_seen_at)
         if self.settle:
             body["settle"] = True
+        if self.push is not None:
+            body["push"] = self.push.value
         return body
 
 
@@ -87,12 +96,20 @@ def _from_watcher_body(body: dict[str, Any]) -> WatchRequest:
     settle = body.get("settle", False)
     if not isinstance(settle, bool):
         raise InvalidMessage("settle must be true or false")
+    push = body.get("push")
+    if push is not None and push_mode(push) is None:
+        raise InvalidMessage(f"push must be one of {[m.value for m in PushMode]}, got {_preview(push)}")
+    event = body.get("event")
+    if event is not None and not (isinstance(event, str) and EVENT_PATTERN.fullmatch(event)):
+        raise InvalidMessage(f"event must be an Apify event type, got {_preview(event)}")
     return WatchRequest(
         run_id=run_id,
         attempt=attempt,
         first_seen_at=_parse_time(first_seen) if first_seen is not None else None,
         settle=settle,
-        source="watcher" if "attempt" in body else "runId",
+        source="watcher" if "attempt" in body else ("intake" if event else "runId"),
+        push=push_mode(push),
+        event=event,
     )
 
 
@@ -110,7 +127,9 @@ def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
     candidate = run_id_in_apify_payload(body)
     if candidate is None:
         raise InvalidMessage("JSON body has no run ID (expected runId, eventData.actorRunId or resource.id)")
-    return WatchRequest(run_id=validate_run_id(candidate), source="apify-webhook")
+    event = body.get("eventType")
+    known_event = event if isinstance(event, str) and EVENT_PATTERN.fullmatch(event) else None
+    return WatchRequest(run_id=validate_run_id(candidate), source="apify-webhook", event=known_event)
 
 
 def _parse_time(value: object) -> datetime:

@@ -1,9 +1,17 @@
 """The decision for one queue message: look at the run, then finish, settle or re-enqueue.
 
-Every path ends in exactly one of: recorded and notified, a re-enqueued message, or an
+Every path ends in exactly one of: recorded and notified, a re-enqueued message, an
 exception that fails the record (so SQS redelivers it, and after maxReceiveCount moves it
-to the DLQ). Nothing loops without a bound: attempts are counted in the message and the
-watch ends at `max_watch_secs` with a WATCH_EXPIRED outcome.
+to the DLQ), or dropped because the ledger proves the work is done (a safety-net message
+that comes after its run was finished and notified through push). Nothing loops without a
+bound: attempts are counted in the message and the watch ends at `max_watch_secs` with a
+WATCH_EXPIRED outcome.
+
+Push (domain/push.py): when the watcher first sees a run still going and push can be armed,
+it creates the run's ad-hoc webhook, reads the run once more (a run that ended while the
+webhook was being made would never fire it), and from then on re-enqueues on the long
+safety-net schedule with plain reads. Arming that Apify refuses leaves the run on today's
+poll schedule: never worse than without push.
 """
 
 from __future__ import annotations
@@ -19,13 +27,16 @@ from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
     NotificationsIncomplete,
+    PushArming,
     Requeue,
     RunLedger,
     RunNotFound,
     RunReader,
     Telemetry,
+    WatchLedger,
     log,
 )
+from run_notifier.domain.push import ARMED, PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS, Schedule
 from run_notifier.domain.statuses import NOT_FOUND, WATCH_EXPIRED, is_terminal
@@ -44,6 +55,7 @@ class Action(StrEnum):
     REQUEUED = "requeued"  # still running: back on the queue with a delay
     SETTLING = "settling"  # ended: re-read after the costs settle
     STALE = "stale"  # a later finish is already recorded
+    ALREADY_NOTIFIED = "already-notified"  # safety-net message; the ledger shows the finish notified
 
 
 class Outcome(NamedTuple):
@@ -75,6 +87,8 @@ class RunWatcher:
         max_watch_secs: int,
         telemetry: Telemetry,
         now: Callable[[], datetime],
+        watch_ledger: WatchLedger,
+        push: PushArming | None = None,
     ) -> None:
         self._apify = apify
         self._requeue = requeue
@@ -83,16 +97,26 @@ class RunWatcher:
         self._max_watch_secs = max_watch_secs
         self._telemetry = telemetry
         self._now = now
+        self._watch_ledger = watch_ledger
+        self._push = push
 
     def watch(self, request: WatchRequest, deadline: Deadline) -> Outcome:
         now = self._now()
         first_seen = self._first_seen(request, now)
         self._telemetry.count("RunsWatched")
-        wait = 0 if request.settle else self._schedule.wait_for_finish(request.attempt, deadline.left())
+        if self._is_safety_net(request) and self._watch_ledger.notified_since(request.run_id, first_seen):
+            self._telemetry.count("SafetyNetMessagesDropped")
+            log.info("Safety-net message for a run already finished and notified; dropped without an Apify call")
+            return Outcome(Action.ALREADY_NOTIFIED, detail="the ledger shows the finish notified")
         # Keep part of the budget back for the write, the notifications or the re-enqueue.
         poll_deadline = deadline.sooner(self._schedule.safety_margin_secs / 2)
         try:
-            run = self._apify.get_run(request.run_id, wait, poll_deadline)
+            run = self._apify.get_run(request.run_id, self._wait_secs(request, deadline), poll_deadline)
+            if not is_terminal(str(run.get("status"))):
+                if request.push is None and self._push is not None:
+                    request, run = self._arm_push(request, poll_deadline, deadline)
+                elif request.push is PushMode.ACTOR and request.attempt == 0:
+                    self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
         except RunNotFound as error:
             if request.attempt > 0:
                 # The run existed when we last looked: a 404 now is an Apify incident or a deleted run.
@@ -113,15 +137,61 @@ class RunWatcher:
         finished_ago = (self._now() - finished).total_seconds() if finished else float("inf")
         settle_delay = 0 if request.settle else self._schedule.settle_delay(finished_ago)
         if settle_delay > 0:
-            self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen, settle=True), settle_delay)
+            self._requeue.send(
+                WatchRequest(request.run_id, request.attempt + 1, first_seen, settle=True, push=request.push),
+                settle_delay,
+            )
             self._telemetry.count("RunsSettling")
             log.info(
                 "Run ended; re-reading after the costs settle",
-                extra={"status": summary.status, "delay_secs": settle_delay},
+                extra={
+                    "status": summary.status,
+                    "delay_secs": settle_delay,
+                    "event": request.event,
+                    "finished_ago_secs": round(finished_ago, 3) if finished else None,
+                },
             )
             return Outcome(Action.SETTLING, summary.status, settle_delay)
         costs_settled = request.settle or finished_ago >= self._schedule.settle_secs
         return self._finish(summary, request, first_seen, deadline, costs_settled=costs_settled)
+
+    def _is_safety_net(self, request: WatchRequest) -> bool:
+        """A re-enqueued check of a run whose end a webhook will announce (never the push message itself)."""
+        return request.push in ARMED and request.attempt > 0 and not request.settle
+
+    def _wait_secs(self, request: WatchRequest, deadline: Deadline) -> int:
+        """`waitForFinish`: none where push tells us of the end (or will, once armed), else the poll schedule's."""
+        pushed = request.push in ARMED or (request.push is None and self._push is not None)
+        if request.settle or pushed:
+            return 0
+        return self._schedule.wait_for_finish(request.attempt, deadline.left())
+
+    def _arm_push(
+        self, request: WatchRequest, poll_deadline: Deadline, deadline: Deadline
+    ) -> tuple[WatchRequest, dict[str, Any]]:
+        """Arm the run's ad-hoc webhook, then read the run again.
+
+        The second read closes a race: a run that ended while its webhook was being created
+        would never fire it. If Apify refuses the webhook, the read is today's long poll.
+        Raises ApifyUnavailable / RunNotFound like any read.
+        """
+        assert self._push is not None
+        try:
+            armed = self._push.arm(request.run_id, poll_deadline)
+        except ApifyUnavailable as error:
+            # Not refused, just not reachable now: poll this time, try arming again on the next attempt.
+            log.warning("Could not arm push now; polling this attempt", extra={"reason": str(error)})
+            armed = None
+        if armed is not None:
+            self._watch_ledger.note_push(request.run_id, armed, self._now())
+            request = request._replace(push=armed.mode)
+            if armed.mode is PushMode.OFF:
+                self._telemetry.count("PushArmingRefused")
+                log.warning("Apify refused the run's webhook; watching by polling", extra={"reason": armed.reason})
+            else:
+                self._telemetry.count("PushArmed")
+                log.info("Push armed", extra={"push": armed.mode.value, "webhook_id": armed.webhook_id})
+        return request, self._apify.get_run(request.run_id, self._wait_secs(request, deadline), poll_deadline)
 
     def _first_seen(self, request: WatchRequest, now: datetime) -> datetime:
         """The body's `firstSeenAt`, but never in the future and never further back than its attempts allow."""
@@ -147,10 +217,23 @@ class RunWatcher:
             )
             summary = base._replace(status=WATCH_EXPIRED, status_message=message)
             return self._finish(summary, request, first_seen, deadline, costs_settled=False)
-        delay = self._schedule.requeue_delay(request.attempt)
-        self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen), delay)
+        schedule = self._schedule
+        delay = (
+            schedule.safety_net_delay(request.attempt)
+            if request.push in ARMED
+            else schedule.requeue_delay(request.attempt)
+        )
+        self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen, push=request.push), delay)
         self._telemetry.count("RunsRequeued")
-        log.info("Re-enqueued", extra={"delay_secs": delay, "next_attempt": request.attempt + 1, "reason": reason})
+        log.info(
+            "Re-enqueued",
+            extra={
+                "delay_secs": delay,
+                "next_attempt": request.attempt + 1,
+                "reason": reason,
+                "push": request.push.value if request.push else None,
+            },
+        )
         return Outcome(Action.REQUEUED, delay_secs=delay, detail=reason)
 
     def _come_back_after_held_claims(
@@ -165,7 +248,9 @@ class RunWatcher:
         """
         delay = min(SQS_MAX_DELAY_SECS, math.ceil(incomplete.retry_after_secs) + 1)
         try:
-            self._requeue.send(WatchRequest(request.run_id, request.attempt + 1, first_seen, settle=True), delay)
+            self._requeue.send(
+                WatchRequest(request.run_id, request.attempt + 1, first_seen, settle=True, push=request.push), delay
+            )
         except Exception:
             raise incomplete from None  # the record fails; its redelivery still waits for the lease
         self._telemetry.count("RunsWaitingForClaims")
@@ -174,6 +259,14 @@ class RunWatcher:
             extra={"delay_secs": delay, "reason": str(incomplete)},
         )
         return Outcome(Action.REQUEUED, summary.status, delay, detail=str(incomplete))
+
+    def _mark_notified(self, summary: RunSummary) -> None:
+        """Let later safety-net messages end from the ledger alone. Best effort: without the mark
+        they read Apify and find every claim done, which costs a call, not an alert."""
+        try:
+            self._watch_ledger.mark_notified(summary.run_id, summary.generation, self._now())
+        except Exception as error:  # the alerts are out; only the cheap path is lost
+            log.warning("Could not mark the run notified", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
 
     def _finish(
         self, summary: RunSummary, request: WatchRequest, first_seen: datetime, deadline: Deadline, costs_settled: bool
@@ -201,6 +294,7 @@ class RunWatcher:
             if incomplete.retry_after_secs <= 0:
                 raise  # released: the record fails and comes back after the redelivery backoff
             return self._come_back_after_held_claims(request, first_seen, summary, incomplete)
+        self._mark_notified(summary)
         log.info(
             "Run finished",
             extra={

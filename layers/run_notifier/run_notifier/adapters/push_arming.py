@@ -1,0 +1,89 @@
+"""Arm push for a run: its ad-hoc Apify webhook to the intake (`ports.PushArming`).
+
+One webhook per run and deployment: the `idempotencyKey` is derived from the intake's URL
+and the run ID, so a message delivered three times (or a retried create whose answer was
+lost) finds the webhook made the first time. The intake token goes in `headersTemplate`,
+as `make enroll` does; neither it nor the Apify token is ever logged.
+
+After Apify refuses arming for want of permission (401/403), this container stops asking for
+`REFUSAL_PAUSE_SECS` and logs the reason once: a token without webhook rights would otherwise
+cost one refused call per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from run_notifier.adapters.apify_api import ApifyClient
+from run_notifier.adapters.secret_store import SecretSource, SecretUnavailable
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import ApifyAuthError, ApifyRequestError, ApifyUnavailable, RunNotFound, log
+from run_notifier.domain.push import ADHOC_EVENT_TYPES, PUSH_HEADER, PushArmed, PushMode
+
+#: Arming takes at most this long: the run is read (and polled) in the same invocation.
+ARMING_BUDGET_SECS = 10.0
+#: After a 401/403, this container does not ask again for this long.
+REFUSAL_PAUSE_SECS = 600.0
+MAX_REASON = 300
+
+
+def idempotency_key(push_url: str, run_id: str) -> str:
+    """Stable per run and deployment (the intake's URL names the deployment)."""
+    return "arn-push-" + hashlib.sha256(f"{push_url}|{run_id}".encode()).hexdigest()[:40]
+
+
+class ApifyPushArming:
+    def __init__(
+        self,
+        apify: ApifyClient,
+        push_url: str,
+        intake_token: SecretSource,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._apify = apify
+        self._push_url = push_url
+        self._intake_token = intake_token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._refused_until = 0.0
+        self._refusal = ""
+
+    def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
+        with self._lock:
+            if self._clock() < self._refused_until:
+                return PushArmed(PushMode.OFF, reason=f"not asked: {self._refusal}")
+        try:
+            token = self._intake_token()
+        except SecretUnavailable as error:
+            raise ApifyUnavailable(f"cannot arm push without the intake token: {error}") from None
+        spec = {
+            "eventTypes": list(ADHOC_EVENT_TYPES),
+            "condition": {"actorRunId": run_id},
+            "requestUrl": self._push_url,
+            "isAdHoc": True,
+            "idempotencyKey": idempotency_key(self._push_url, run_id),
+            "headersTemplate": json.dumps({"Authorization": f"Bearer {token.reveal()}", PUSH_HEADER: "adhoc"}),
+            "description": f"apify-run-notifier push for run {run_id}",
+        }
+        try:
+            webhook = self._apify.create_webhook(spec, deadline.within(ARMING_BUDGET_SECS))
+        except ApifyAuthError as error:
+            reason = str(error)[:MAX_REASON]
+            with self._lock:
+                first = self._clock() >= self._refused_until
+                self._refused_until = self._clock() + REFUSAL_PAUSE_SECS
+                self._refusal = reason
+            if first:
+                log.warning(
+                    "Apify refused to create webhooks; runs are watched by polling",
+                    extra={"reason": reason, "retry_in_secs": REFUSAL_PAUSE_SECS},
+                )
+            return PushArmed(PushMode.OFF, reason=reason)
+        except (ApifyRequestError, RunNotFound) as error:
+            return PushArmed(PushMode.OFF, reason=str(error)[:MAX_REASON])
+        webhook_id = webhook.get("id")
+        return PushArmed(PushMode.ADHOC, webhook_id if isinstance(webhook_id, str) else None)

@@ -1,0 +1,59 @@
+"""Push: how the watcher hears that a run ended, when Apify tells it (webhooks) instead of polling.
+
+A run's push mode travels in its queue messages (`WatchRequest.push`) and is recorded on its
+item (`push`):
+
+* ``adhoc``: the watcher created an ad-hoc Apify webhook for this run (terminal events and
+  RESURRECTED, to the intake); polling drops to the safety-net schedule;
+* ``actor``: an Actor- or task-level webhook made by `make enroll` already covers the run's
+  terminal events (the intake says so from the dispatch's `X-Run-Notifier-Push` header);
+* ``off``: Apify refused the webhook (no permission, bad request): watched by polling as
+  without push, and not asked again for this run.
+
+No mode (None) means push was not tried yet, or no intake is deployed: today's poll schedule.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class PushMode(StrEnum):
+    ADHOC = "adhoc"
+    ACTOR = "actor"
+    OFF = "off"
+
+
+#: Modes in which a webhook will tell us about the run's end: polling is only the safety net.
+ARMED = frozenset({PushMode.ADHOC, PushMode.ACTOR})
+
+#: The header the notifier's own webhooks carry (in `headersTemplate`), so the intake can say how
+#: a run is pushed: "adhoc" for the watcher's per-run webhooks, "actor" for `make enroll`'s.
+PUSH_HEADER = "X-Run-Notifier-Push"
+
+#: Apify events an ad-hoc webhook is armed for: every way a run ends, and a resurrection.
+ADHOC_EVENT_TYPES = (
+    "ACTOR.RUN.SUCCEEDED",
+    "ACTOR.RUN.FAILED",
+    "ACTOR.RUN.TIMED_OUT",
+    "ACTOR.RUN.ABORTED",
+    "ACTOR.RUN.RESURRECTED",
+)
+
+
+class PushArmed(NamedTuple):
+    """What arming push for one run came to (recorded on the run's item)."""
+
+    mode: PushMode
+    webhook_id: str | None = None
+    #: Why push is off (Apify's error type and message), or empty.
+    reason: str = ""
+
+
+def push_mode(value: object) -> PushMode | None:
+    """A message's or header's push mode; None for anything else (unknown values are not trusted)."""
+    try:
+        return PushMode(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -1,0 +1,164 @@
+"""Push-accelerated watching, with in-memory ports: arming, the safety net, cheap stale messages."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
+from run_notifier.domain.push import PushArmed, PushMode
+from run_notifier.domain.watch_request import WatchRequest
+from run_notifier.domain.watcher import Action
+
+from tests.unit.fakes import FakePushArming
+from tests.unit.test_watcher import RUN, World
+
+REFUSED = PushArmed(PushMode.OFF, reason="Apify refused the webhook with 403 insufficient-permissions")
+
+
+def test_a_running_run_gets_its_webhook_is_read_again_and_backs_off_to_the_safety_net():
+    world = World(push=FakePushArming())
+    world.apify.answers = [world.run("RUNNING")]
+    outcome = world.watch(WatchRequest(RUN))
+    assert (outcome.action, outcome.delay_secs) == (Action.REQUEUED, 900)
+    assert world.push.calls == [RUN]
+    # no long poll: a plain read, the webhook, and a second plain read for a run that ended meanwhile
+    assert world.apify.calls == [(RUN, 0), (RUN, 0)]
+    [(request, _)] = world.requeue.sent
+    assert (request.push, request.attempt) == (PushMode.ADHOC, 1)
+    assert world.ledger.push[RUN] == [PushArmed(PushMode.ADHOC, "Hook000000000001")]
+
+
+def test_a_run_that_ended_while_its_webhook_was_made_is_settled_without_waiting_for_the_safety_net():
+    world = World(push=FakePushArming())
+    world.apify.answers = [world.run("RUNNING"), world.run("SUCCEEDED", finished_ago=0.2)]
+    outcome = world.watch(WatchRequest(RUN))
+    assert (outcome.action, outcome.delay_secs) == (Action.SETTLING, 10)
+
+
+def test_an_armed_run_is_not_armed_again_and_stays_on_the_safety_net_schedule():
+    world = World(push=FakePushArming(), SAFETY_NET_DELAY_SCHEDULE="300,900")
+    world.apify.answers = [world.run("RUNNING")]
+    first = WatchRequest(RUN, attempt=1, first_seen_at=world.clock(), push=PushMode.ADHOC)
+    assert world.watch(first).delay_secs == 900  # attempt 1 takes the schedule's second entry
+    assert world.push.calls == []
+    assert world.apify.calls == [(RUN, 0)]
+    assert world.requeue.sent[0][0].push is PushMode.ADHOC
+
+
+def test_a_refused_webhook_falls_back_to_todays_poll_schedule_and_is_not_asked_again():
+    world = World(push=FakePushArming(REFUSED))
+    world.apify.answers = [world.run("RUNNING")]
+    outcome = world.watch(WatchRequest(RUN))
+    assert (outcome.action, outcome.delay_secs) == (Action.REQUEUED, 5)
+    assert world.apify.calls == [(RUN, 0), (RUN, 60)]  # the second read is today's long poll
+    [(request, _)] = world.requeue.sent
+    assert request.push is PushMode.OFF
+    assert world.ledger.push[RUN] == [REFUSED]
+    world.watch(request)
+    assert world.push.calls == [RUN]  # once per run
+    assert world.requeue.sent[1][1] == 20  # today's schedule goes on
+
+
+def test_arming_that_cannot_be_tried_now_polls_this_time_and_tries_again_next_attempt():
+    world = World(push=FakePushArming(ApifyUnavailable("429"), PushArmed(PushMode.ADHOC, "Hook2")))
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    [(request, delay)] = world.requeue.sent
+    assert (request.push, delay) == (None, 5)
+    assert RUN not in world.ledger.push
+    world.watch(request)
+    assert world.push.calls == [RUN, RUN]
+    assert world.requeue.sent[1][0].push is PushMode.ADHOC
+
+
+def test_a_run_already_over_at_first_sight_arms_nothing():
+    world = World(push=FakePushArming())
+    world.apify.answers = [world.run("FAILED", finished_ago=30)]
+    assert world.watch(WatchRequest(RUN)).action is Action.FINISHED
+    assert world.push.calls == []
+
+
+def test_an_actor_webhook_that_covers_the_end_needs_no_ad_hoc_one():
+    world = World(push=FakePushArming())
+    world.apify.answers = [world.run("RUNNING")]
+    outcome = world.watch(WatchRequest(RUN, push=PushMode.ACTOR, event="ACTOR.RUN.CREATED"))
+    assert outcome.delay_secs == 900
+    assert world.push.calls == []
+    assert world.ledger.push[RUN] == [PushArmed(PushMode.ACTOR)]
+
+
+def test_without_an_intake_the_watch_is_todays():
+    world = World()
+    world.apify.answers = [world.run("RUNNING")]
+    assert world.watch(WatchRequest(RUN)).delay_secs == 5
+    assert world.apify.calls == [(RUN, 60)]
+
+
+def _notified_by_push(world: World) -> WatchRequest:
+    """Arm, then let the terminal webhook's message finish the run; return the pending safety-net message."""
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    safety_net = world.requeue.sent[-1][0]
+    world.clock.advance(30)
+    world.apify.answers = [world.run("SUCCEEDED", finished_ago=15)]
+    assert world.watch(WatchRequest(RUN, event="ACTOR.RUN.SUCCEEDED")).action is Action.FINISHED
+    assert world.slack.sent == [RUN]
+    return safety_net
+
+
+def test_a_safety_net_message_after_a_push_notified_finish_ends_from_the_ledger_without_an_apify_call():
+    world = World(push=FakePushArming())
+    safety_net = _notified_by_push(world)
+    world.clock.advance(870)
+    calls, messages = len(world.apify.calls), len(world.requeue.sent)
+    outcome = world.watch(safety_net)
+    assert outcome.action is Action.ALREADY_NOTIFIED
+    assert len(world.apify.calls) == calls  # no Apify call
+    assert len(world.requeue.sent) == messages  # and the chain ends here
+    assert world.slack.sent == [RUN]
+
+
+def test_a_safety_net_message_reads_apify_while_a_destination_is_not_done():
+    world = World(push=FakePushArming())
+    world.slack.outcomes = ["transient"]
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    safety_net = world.requeue.sent[-1][0]
+    world.apify.answers = [world.run("SUCCEEDED", finished_ago=15)]
+    with contextlib.suppress(NotificationsIncomplete):  # the record fails; meanwhile the safety net comes
+        world.watch(WatchRequest(RUN, event="ACTOR.RUN.SUCCEEDED"))
+    calls = len(world.apify.calls)
+    assert world.watch(safety_net).action is Action.FINISHED
+    assert len(world.apify.calls) == calls + 1
+    assert world.slack.sent == [RUN]
+
+
+def test_a_resurrected_runs_safety_net_is_not_fooled_by_the_earlier_notified_finish():
+    world = World(push=FakePushArming())
+    _notified_by_push(world)
+    world.clock.advance(60)
+    # The RESURRECTED webhook reopens the watch: a new chain whose first sight is after the old finish.
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN, push=PushMode.ADHOC, event="ACTOR.RUN.RESURRECTED"))
+    chain = world.requeue.sent[-1][0]
+    assert chain.push is PushMode.ADHOC
+    world.clock.advance(900)
+    world.apify.answers = [world.run("RUNNING")]
+    outcome = world.watch(chain)
+    assert outcome.action is Action.REQUEUED  # read from Apify, not dropped from the ledger
+    world.clock.advance(900)
+    world.apify.answers = [world.run("SUCCEEDED", finished_ago=20)]
+    assert world.watch(world.requeue.sent[-1][0]).action is Action.FINISHED
+    assert world.slack.sent == [RUN, RUN]  # announced for its new finish
+
+
+def test_a_settle_message_is_never_dropped_from_the_ledger():
+    world = World(push=FakePushArming())
+    _notified_by_push(world)
+    reads, calls = world.ledger.reads, len(world.apify.calls)
+    world.apify.answers = [world.run("SUCCEEDED", finished_ago=15)]
+    settle = WatchRequest(RUN, attempt=3, first_seen_at=world.clock() - timedelta(seconds=100), settle=True)
+    world.watch(settle._replace(push=PushMode.ADHOC))
+    assert (world.ledger.reads, len(world.apify.calls)) == (reads, calls + 1)
+    assert world.slack.sent == [RUN]
