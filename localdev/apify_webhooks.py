@@ -47,6 +47,8 @@ class SimulatedWebhooks:
         self.drop_rate = 0.0
         self.duplicate_rate = 0.0
         self.retries = 3
+        #: Runs whose every dispatch is lost (the demo's "webhook that never came").
+        self.drop_runs: set[str] = set()
         self._rng = random.Random(7)
         self._by_key: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -63,7 +65,7 @@ class SimulatedWebhooks:
                     for key, field in (("actorId", "actId"), ("actorTaskId", "actorTaskId"), ("actorRunId", "id"))
                 )
             ]
-            dropped = [self._rng.random() < self.drop_rate for _ in matching]
+            dropped = [self._rng.random() < self.drop_rate or run.get("id") in self.drop_runs for _ in matching]
             copies = [2 if self._rng.random() < self.duplicate_rate else 1 for _ in matching]
         event_data = {"actorId": run.get("actId"), "actorTaskId": run.get("actorTaskId"), "actorRunId": run.get("id")}
         for webhook, drop, count in zip(matching, dropped, copies, strict=True):

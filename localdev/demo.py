@@ -33,6 +33,10 @@ DEMO_RUNS = [
     ("DemoAborted000001", 3, "ABORTED", None, 0.0033),
     ("DemoLongRun000001", 40, "SUCCEEDED", 0, 1.9370),
 ]
+#: A run whose webhook dispatches are all lost: the safety net must find its end.
+PUSH_LOST_RUN = ("DemoPushLost00001", 6, "SUCCEEDED", 0, 0.0150)
+#: The safety-net period in the demo (900 s deployed): a lost webhook costs at most this much latency.
+DEMO_SAFETY_NET_SECS = 15
 UNKNOWN_RUN = "DemoUnknown000001"
 MALFORMED = "../../users/me"
 DEMO_TIMEOUT_SECS = 150
@@ -72,6 +76,7 @@ class _Progress(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.rejections: dict[str, str] = {}  # message ID -> reason
+        self.heard_by: dict[str, str] = {}  # run ID -> how its end was first heard of
 
     def emit(self, record: logging.LogRecord) -> None:
         from run_notifier.observability import logger
@@ -79,16 +84,30 @@ class _Progress(logging.Handler):
         keys = logger.thread_safe_get_current_keys()  # per-record keys live with the worker thread
         message = record.getMessage()
         run_id = keys.get("run_id", "?")
-        if message == "Re-enqueued":
+        if message == "Re-enqueued" and record.push in ("adhoc", "actor"):
+            _say(f"  [watch]   {run_id} still running -> safety-net check in {record.delay_secs} s (push armed)")
+        elif message == "Re-enqueued":
             _say(
                 f"  [watch]   {run_id} still running -> re-enqueued, attempt {record.next_attempt}, "
                 f"DelaySeconds={record.delay_secs}"
             )
+        elif message == "Push armed":
+            _say(f"  [push]    {run_id} running -> ad-hoc Apify webhook {record.webhook_id} armed for its end")
         elif message.startswith("Run ended"):
-            _say(
-                f"  [watch]   {run_id} ended {record.status} -> reading again in {record.delay_secs} s "
-                "for settled costs"
-            )
+            self.heard_by.setdefault(run_id, record.heard_by)
+            how = {
+                "push": f"its webhook came {record.finished_ago_secs:.1f} s after the end (webhook -> intake -> queue)",
+                "safety-net": f"its webhook never came; the safety-net read found it {record.finished_ago_secs:.1f} s "
+                "after the end",
+                "first-read": "already over at the first read",
+                "poll": "seen by a poll",
+            }[record.heard_by]
+            delay = getattr(record, "delay_secs", 0)
+            then = f"reading again in {delay} s for settled costs" if delay else "costs settled"
+            tag = "[push]   " if record.heard_by == "push" else "[watch]  "
+            _say(f"  {tag} {run_id} ended {record.status}: {how} -> {then}")
+        elif message.startswith("Safety-net message"):
+            _say(f"  [watch]   {run_id}: safety-net check after the push-notified finish -> dropped, no Apify call")
         elif message.startswith("Run not found"):
             _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
         elif message == "Destination already handled":
@@ -110,10 +129,14 @@ class _Progress(logging.Handler):
 PROGRESS = _Progress()
 
 
-def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
+def _as_lambda_paths() -> None:
     for path in (ROOT / "functions" / "run_watcher", ROOT / "layers" / "run_notifier"):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))  # as Lambda puts the function root and /opt/python on the path
+
+
+def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
+    _as_lambda_paths()
     os.environ.update(env)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from run_notifier.domain.ports import SERVICE
@@ -131,6 +154,7 @@ def main() -> int:
     from localdev.event_source import EventSource
     from localdev.receiver import Receiver
 
+    _as_lambda_paths()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     real_ids = [r for r in os.environ.get("RUN_IDS", "").replace(",", " ").split() if r]
     real = bool(os.environ.get("APIFY_TOKEN") and real_ids)
@@ -173,7 +197,7 @@ def main() -> int:
     else:
         sim.start()
         sim.add_actor("DemoActor00000001", "demo", "web-scraper")
-        for run_id, secs, status, exit_code, usd in DEMO_RUNS:
+        for run_id, secs, status, exit_code, usd in [*DEMO_RUNS, PUSH_LOST_RUN]:
             sim.add_run(
                 run_id,
                 secs,
@@ -185,16 +209,25 @@ def main() -> int:
                 act_id="DemoActor00000001",
                 charged_event_counts={"actor-start": 1},
             )
+        sim.webhooks.drop_runs.add(PUSH_LOST_RUN[0])
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
-        run_ids = [r[0] for r in DEMO_RUNS] + [UNKNOWN_RUN]
-        _say(f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS)} runs of 3-40 s and one unknown ID")
+        run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN]
+        _say(
+            f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 1} runs of 3-40 s and one unknown ID; "
+            f"every webhook dispatch for {PUSH_LOST_RUN[0]} is lost"
+        )
         expected = set(run_ids) | set(demo_ways_in.WAYS)
+        # Push: the watcher arms each running run's ad-hoc webhook to this intake; polling is the safety net.
+        front, intake_url = demo_ways_in.start_intake(resources, _say)
+        env["INTAKE_URL"] = intake_url
+        env["INTAKE_TOKEN"] = demo_ways_in.INTAKE_TOKEN
+        env["SAFETY_NET_DELAY_SCHEDULE"] = str(DEMO_SAFETY_NET_SECS)
     _say(f"Slack and webhook receiver at {receiver.base_url}\n")
 
     handler = _load_handler(env)
     if not real:
-        front, sweep = demo_ways_in.start(sim, resources, _say)
+        sweep = demo_ways_in.start(sim, resources, intake_url, _say)
     if os.environ.get("DEMO_ROOT_LOG_LEVEL"):
         # As Lambda's ApplicationLogLevel does: the root logger at this level, to stderr, with no scrubbing
         # filter of its own (the handler was built before, so this is what any SDK would print).
@@ -212,7 +245,11 @@ def main() -> int:
         bodies.append(MALFORMED)
     for body in bodies:
         sqs.send_message(QueueUrl=resources.queue_url, MessageBody=body)
-    _say(f"Enqueued {len(bodies)} messages (one a duplicate of a run, one malformed)\n")
+    _say(
+        f"Enqueued {len(bodies)} messages (one a duplicate of a run, one malformed)\n"
+        if not real
+        else f"Enqueued {len(bodies)} run IDs\n"
+    )
 
     from run_notifier.adapters.dynamodb import RunsTable
 
@@ -249,7 +286,7 @@ def main() -> int:
             last_progress[0] = time.monotonic()
 
     ok = source.run_until(finished, timeout_secs=DEMO_TIMEOUT_SECS if not real else 3600, on_idle=idle)
-    _print_table(store, expected, sqs, resources.dlq_url, followup_url)
+    _print_table(store, expected, sqs, resources.dlq_url, followup_url, _alert_latencies(sim, receiver, expected))
     posts = {
         run_id: (
             len([m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()]),
@@ -276,11 +313,25 @@ def main() -> int:
     return 0
 
 
-def _print_table(store: Any, run_ids: set[str], sqs: Any, dlq_url: str, followup_url: str) -> None:
+def _alert_latencies(sim: Any, receiver: Any, run_ids: set[str]) -> dict[str, float]:
+    """Seconds from each simulated run's end to its first Slack post (measured, not estimated)."""
+    latencies = {}
+    for run_id in run_ids:
+        run = sim.runs.get(run_id)
+        first = next((m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()), None)
+        if run is not None and first is not None:
+            ended = run.created_wall.timestamp() + (run.end_mono() - run.created_mono)
+            latencies[run_id] = first.at - ended
+    return latencies
+
+
+def _print_table(
+    store: Any, run_ids: set[str], sqs: Any, dlq_url: str, followup_url: str, latencies: dict[str, float]
+) -> None:
     _say("\nRuns in DynamoDB:")
     header = (
-        f"{'runId':<19}{'came in by':<15}{'status':<11}{'exit':<6}{'usd':<9}{'attempts':<10}"
-        f"{'slack':<8}{'webhook':<9}{'events':<8}"
+        f"{'runId':<19}{'came in by':<15}{'end heard by':<14}{'alert after end':<17}{'status':<11}{'exit':<6}"
+        f"{'usd':<9}{'attempts':<10}{'slack':<8}{'webhook':<9}{'events':<8}"
     )
     _say(header)
     _say("-" * len(header))
@@ -289,8 +340,11 @@ def _print_table(store: Any, run_ids: set[str], sqs: Any, dlq_url: str, followup
         state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in ("slack", "webhook", "eventbridge")}
         usd = item.get("usageTotalUsd")
         way = demo_ways_in.WAYS.get(run_id, "queue")
+        heard = PROGRESS.heard_by.get(run_id, "-")
+        latency = f"{latencies[run_id]:.1f} s" if run_id in latencies else "-"
+        status, exit_code = item.get("status", "-"), item.get("exitCode", "-")
         _say(
-            f"{run_id:<19}{way:<15}{item.get('status', '-'):<11}{item.get('exitCode', '-')!s:<6}"
+            f"{run_id:<19}{way:<15}{heard:<14}{latency:<17}{status:<11}{exit_code!s:<6}"
             f"{'-' if usd is None else f'{float(usd):.4f}':<9}{item.get('watchAttempts', '-')!s:<10}"
             f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}"
         )

@@ -40,16 +40,12 @@ def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def start(sim: Any, resources: Any, say: Callable[[str], None]) -> tuple[FunctionUrlFront, Callable[[], None]]:
-    """Start the intake (behind a local Function URL), enroll an Actor, start the three runs.
-
-    Returns the front (to stop) and a sweep to call now and then.
-    """
+def start_intake(resources: Any, say: Callable[[str], None]) -> tuple[FunctionUrlFront, str]:
+    """The intake (the real handler) behind a local Function URL; returns the front and its URL."""
     import boto3
-    from run_notifier.config import load_intake_settings, load_sweeper_settings
-    from run_notifier.domain.deadline import Deadline
+    from run_notifier.config import load_intake_settings
     from run_notifier.function_url_handler import make_intake_handler
-    from run_notifier.wiring import build_intake, build_sweeper
+    from run_notifier.wiring import build_intake
 
     session = boto3.session.Session(region_name="us-east-1")
     intake = make_intake_handler(
@@ -60,6 +56,17 @@ def start(sim: Any, resources: Any, say: Callable[[str], None]) -> tuple[Functio
     front = FunctionUrlFront(intake)
     intake_url = front.start() + "/"
     say(f"Webhook intake (the real handler) behind a local Function URL at {intake_url}")
+    return front, intake_url
+
+
+def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None]) -> Callable[[], None]:
+    """Enroll an Actor, start the three runs; returns a sweep to call now and then."""
+    import boto3
+    from run_notifier.config import load_sweeper_settings
+    from run_notifier.domain.deadline import Deadline
+    from run_notifier.wiring import build_sweeper
+
+    session = boto3.session.Session(region_name="us-east-1")
 
     spec = importlib.util.spec_from_file_location("enroll", ROOT_SCRIPTS / "enroll.py")
     if spec is None or spec.loader is None:
@@ -102,4 +109,4 @@ def start(sim: Any, resources: Any, say: Callable[[str], None]) -> tuple[Functio
     def sweep() -> None:
         sweeper.sweep(Deadline.after(15))  # the demo's log handler shows what it enrolled
 
-    return front, sweep
+    return sweep

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.intake_request import TERMINAL_EVENTS
 from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
@@ -147,12 +148,21 @@ class RunWatcher:
                 extra={
                     "status": summary.status,
                     "delay_secs": settle_delay,
-                    "event": request.event,
+                    "heard_by": _heard_by(request),
                     "finished_ago_secs": round(finished_ago, 3) if finished else None,
                 },
             )
             return Outcome(Action.SETTLING, summary.status, settle_delay)
         costs_settled = request.settle or finished_ago >= self._schedule.settle_secs
+        if not request.settle:
+            log.info(
+                "Run ended; costs already settled",
+                extra={
+                    "status": summary.status,
+                    "heard_by": _heard_by(request),
+                    "finished_ago_secs": round(finished_ago, 3) if finished else None,
+                },
+            )
         return self._finish(summary, request, first_seen, deadline, costs_settled=costs_settled)
 
     def _is_safety_net(self, request: WatchRequest) -> bool:
@@ -307,3 +317,13 @@ class RunWatcher:
             },
         )
         return Outcome(Action.FINISHED, summary.status, detail=",".join(report.sent))
+
+
+def _heard_by(request: WatchRequest) -> str:
+    """How the watcher learned that the run ended (for logs and the demo): the run's own terminal
+    webhook, a safety-net read while push was armed, a poll, or the first read of a run already over."""
+    if request.event in TERMINAL_EVENTS:
+        return "push"
+    if request.attempt == 0:
+        return "first-read"
+    return "safety-net" if request.push in ARMED else "poll"
