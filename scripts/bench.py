@@ -37,6 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "functions" / "run_watcher"), str(ROOT / "layers" / "run_notifier")]
 
+import bench_push  # noqa: E402 - push + safety net, beside this script
+from bench_push import LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD, SQS_REQUEST_USD  # noqa: E402
+from bench_push import percentile as _pct  # noqa: E402
 from run_notifier.config import load_settings  # noqa: E402 - the one table of defaults
 from run_notifier.domain.schedules import Schedule  # noqa: E402 - the real scheduling code, imported
 
@@ -47,10 +50,6 @@ BATCH_REPEATS = 5
 COLD_START_REPEATS = 31
 SIM_RUNS = 1000
 SEED = 20261128
-#: Public prices (us-east-1): Lambda arm64 per GB-s and per request; SQS standard per request.
-LAMBDA_GB_S_USD = 0.0000133334
-LAMBDA_REQUEST_USD = 0.20 / 1_000_000
-SQS_REQUEST_USD = 0.40 / 1_000_000
 #: Time from a message becoming visible to the invocation that gets it (poller + batching window).
 SQS_PICKUP_SECS = 1.0
 
@@ -81,6 +80,15 @@ def _serve_simulator(conn: Any) -> None:
         command, args = conn.recv()
         if command == "stop":
             break
+        if command == "facts":  # each run's end on the wall clock, webhook creates, run reads
+            ends = {
+                r: sim.runs[r].created_wall.timestamp() + sim.runs[r].end_mono() - sim.runs[r].created_mono
+                for r in args
+            }
+            wanted = {f"/v2/actor-runs/{r}" for r in args}
+            reads = sum(1 for request in list(sim.requests) if request.path in wanted)
+            conn.send((ends, len(sim.webhook_creates), reads))
+            continue
         for run_id, duration, kwargs in args:
             sim.add_run(run_id, duration, **kwargs)
         conn.send("ok")
@@ -112,6 +120,11 @@ class RemoteSimulator(_ServerProcess):
     def add_runs(self, runs: list[tuple[str, float, dict[str, Any]]]) -> None:
         self._conn.send(("add", runs))
         self._conn.recv()
+
+    def facts(self, run_ids: list[str]) -> tuple[dict[str, float], int, int]:
+        """Each run's end (wall clock), webhooks created so far, and reads of these runs."""
+        self._conn.send(("facts", run_ids))
+        return self._conn.recv()
 
 
 class RemoteMoto(_ServerProcess):
@@ -393,11 +406,6 @@ def summarize(name: str, costs: list[RunCost], durations: list[float], memory_gb
     }
 
 
-def _pct(sorted_values: list[float], p: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 def bench_simulation(poll_overhead: float, finish_overhead: float, memory_gb: float, timeout: float) -> dict[str, Any]:
     rng = random.Random(SEED)
     durations = [math.exp(rng.uniform(math.log(10), math.log(24 * 3600))) for _ in range(SIM_RUNS)]
@@ -483,6 +491,7 @@ def write_report(batches: dict, cold: dict, memory: dict, sim: dict, memory_gb: 
         f"{_met(ours['gb_s_per_run_hour'] <= 9)} |",
         f"| ≤ 60 Apify calls per run-hour | {ours['calls_per_run_hour']:.1f} | "
         f"{_met(ours['calls_per_run_hour'] <= 60)} |",
+        *bench_push.target_rows(sim, settle),
         "",
         "## Batch concurrency",
         "",
@@ -606,6 +615,7 @@ def write_report(batches: dict, cold: dict, memory: dict, sim: dict, memory_gb: 
         "both the latency and the calls limit.",
         "",
     ]
+    lines += bench_push.report_section(sim, settle, int(memory_gb * 1024))
     return "\n".join(lines)
 
 
@@ -644,7 +654,19 @@ def plot(sim: dict[str, Any], path: Path) -> None:
             zorder=5,
             label=f"{row['name']}: p95 {row['p95']:.0f} s, {row['gb_s_per_run_hour']:.1f} GB-s/run-h",
         )
+    push = sim["push"]["push"]
+    ax.scatter(
+        [push["usd_per_1000_runs"]],
+        [push["p95_pushed"]],
+        marker="P",
+        s=170,
+        color="#9467bd",
+        zorder=6,
+        label=f"push + safety net: p95 {push['p95_pushed']:.0f} s pushed, {push['p95_lost']:.0f} s webhook lost, "
+        f"{push['gb_s_per_run_hour']:.2f} GB-s/run-h",
+    )
     ax.axhline(sim["settle"] + 60, color="#d62728", linestyle=":", linewidth=1, label="target p95 = settle + 60 s")
+    ax.axhline(sim["settle"] + 3, color="#9467bd", linestyle=":", linewidth=1, label="push target p95 = settle + 3 s")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(0.03, 3000)
@@ -660,7 +682,7 @@ def plot(sim: dict[str, Any], path: Path) -> None:
 def main() -> int:
     started = time.monotonic()
     memory_gb, timeout = _template_numbers()
-    moto, endpoint, _aws, _resources, sim, receiver, env = _local_stack()
+    moto, endpoint, aws, _resources, sim, receiver, env = _local_stack()
     try:
         print("batch concurrency ...", flush=True)
         batches = bench_batches(sim, env)
@@ -668,6 +690,12 @@ def main() -> int:
         posted_before = len(receiver.messages)
         memory = bench_memory(sim, env, endpoint)
         memory["posted"] = len(receiver.messages) - posted_before
+        print(f"push: {bench_push.PIPELINE_RUNS} runs through the local pipeline ...", flush=True)
+        from localdev.aws import create_resources
+
+        fresh = create_resources(aws, prefix=f"push{uuid.uuid4().hex[:6]}")  # no leftovers from the batches
+        push_env = {**env, "RUNS_TABLE_NAME": fresh.table_name, "RUN_QUEUE_URL": fresh.queue_url}
+        pipeline = bench_push.bench_push_pipeline(sim, push_env, fresh, receiver, aws)
     finally:
         sim.stop()
         receiver.stop()
@@ -676,6 +704,17 @@ def main() -> int:
     cold = bench_cold_start()
     print("simulation ...", flush=True)
     simulation = bench_simulation(batches["poll_overhead"], batches["finish_overhead"], memory_gb, timeout)
+    simulation["push"] = bench_push.bench_push_simulation(
+        simulation["durations"],
+        load_settings({"RUNS_TABLE_NAME": "bench", "RUN_QUEUE_URL": "bench"}).schedule,
+        batches["poll_overhead"],
+        batches["finish_overhead"],
+        pipeline["intake_secs"],
+        SQS_PICKUP_SECS,
+        memory_gb,
+        SEED + 1,
+    )
+    simulation["pipeline"] = pipeline
     DOCS.mkdir(exist_ok=True)
     plot(simulation, DOCS / "performance.png")
     report = write_report(batches, cold, memory, simulation, memory_gb, time.monotonic() - started)

@@ -174,3 +174,36 @@ def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schema
     for obj in created:
         assert _errors(webhook, obj) == []
     assert _errors(create, {"eventTypes": ["NOT.AN.EVENT"], "condition": {}, "requestUrl": "x"})  # it can fail
+
+
+def test_the_watchers_ad_hoc_webhook_matches_the_webhook_create_schema():
+    from run_notifier.adapters.apify_api import ApifyClient
+    from run_notifier.adapters.http_client import HttpClient
+    from run_notifier.adapters.push_arming import ApifyPushArming
+    from run_notifier.adapters.secret_store import Secret
+    from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.push import PushMode
+
+    reference = require_shared_reference()
+    create = _validator(reference / "apify-openapi/components/schemas/webhooks/WebhookCreate.yaml")
+    webhook = _validator(reference / "apify-openapi/components/schemas/webhooks/Webhook.yaml")
+    sent: list[dict[str, Any]] = []
+
+    class Recording(ApifyClient):
+        def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+            sent.append(spec)
+            return super().create_webhook(spec, deadline)
+
+    with ApifySimulator() as sim:
+        client = Recording(sim.base_url, lambda: Secret(sim.token or ""), HttpClient(pool_size=2))
+        push_url = "https://abc.lambda-url.eu-west-1.on.aws/apify/webhooks"
+        arming = ApifyPushArming(client, push_url, lambda: Secret("t0k3n"))
+        armed = arming.arm("SchemaRun0000001", Deadline.after(10))
+        created = list(sim.webhooks.webhooks.values())
+    [body] = sent
+    assert _errors(create, body) == []
+    assert body["condition"] == {"actorRunId": "SchemaRun0000001"}
+    assert body["isAdHoc"] is True
+    [obj] = created
+    assert _errors(webhook, obj) == []
+    assert (armed.mode, armed.webhook_id) == (PushMode.ADHOC, obj["id"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from run_notifier.domain.push import ARMED, push_mode
+from run_notifier.domain.push import ARMED, RESURRECTED_EVENT, TERMINAL_EVENTS, push_mode
 from run_notifier.domain.watch_request import InvalidMessage, run_id_in_apify_payload, validate_run_id
 
 #: Function URLs take up to 6 MB; Apify's payload with a full run object is a few KB.
@@ -18,8 +18,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_RUN_IDS = 100
 
 #: Apify events that start or reopen a watch, and those that say a run ended (read it at once).
-WATCH_EVENTS = frozenset({"ACTOR.RUN.CREATED", "ACTOR.RUN.RESURRECTED"})
-TERMINAL_EVENTS = frozenset({"ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED", "ACTOR.RUN.TIMED_OUT", "ACTOR.RUN.ABORTED"})
+WATCH_EVENTS = frozenset({"ACTOR.RUN.CREATED", RESURRECTED_EVENT})
 TEST_EVENT = "TEST"
 
 

@@ -32,14 +32,11 @@ ARMED = frozenset({PushMode.ADHOC, PushMode.ACTOR})
 #: a run is pushed: "adhoc" for the watcher's per-run webhooks, "actor" for `make enroll`'s.
 PUSH_HEADER = "X-Run-Notifier-Push"
 
+#: Apify events that say a run ended (underscore in TIMED_OUT, unlike the run's status TIMED-OUT).
+TERMINAL_EVENTS = frozenset({"ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED", "ACTOR.RUN.TIMED_OUT", "ACTOR.RUN.ABORTED"})
+RESURRECTED_EVENT = "ACTOR.RUN.RESURRECTED"
 #: Apify events an ad-hoc webhook is armed for: every way a run ends, and a resurrection.
-ADHOC_EVENT_TYPES = (
-    "ACTOR.RUN.SUCCEEDED",
-    "ACTOR.RUN.FAILED",
-    "ACTOR.RUN.TIMED_OUT",
-    "ACTOR.RUN.ABORTED",
-    "ACTOR.RUN.RESURRECTED",
-)
+ADHOC_EVENT_TYPES = (*sorted(TERMINAL_EVENTS), RESURRECTED_EVENT)
 
 
 class PushArmed(NamedTuple):

@@ -23,7 +23,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.intake_request import TERMINAL_EVENTS
 from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
@@ -37,7 +36,7 @@ from run_notifier.domain.ports import (
     WatchLedger,
     log,
 )
-from run_notifier.domain.push import ARMED, PushArmed, PushMode
+from run_notifier.domain.push import ARMED, TERMINAL_EVENTS, PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS, Schedule
 from run_notifier.domain.statuses import NOT_FOUND, WATCH_EXPIRED, is_terminal
