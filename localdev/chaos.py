@@ -64,6 +64,9 @@ class Config:
     timeout: float = 900.0
     function_timeout: float = 20.0
     visibility_timeout: int = 30
+    #: Push: the watcher arms each run's ad-hoc webhook to a real intake (through the fault proxy);
+    #: the simulator loses and duplicates dispatches, refuses some creates, and the safety net must cover.
+    push: bool = False
     work_dir: str = ""
 
 
@@ -140,7 +143,9 @@ def worker_main(settings_json: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name, value in Config().__dict__.items():
-        if name != "work_dir":
+        if isinstance(value, bool):
+            parser.add_argument(f"--{name.replace('_', '-')}", action="store_true")
+        elif name != "work_dir":
             parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -216,6 +221,7 @@ class Chaos:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "PYTHONPATH": f"{ROOT}",
         }
+        front = self._start_push(sim, env, proxy.base_url) if config.push else None
         spec = {
             "env": env,
             "moto": endpoint,
@@ -226,7 +232,9 @@ class Chaos:
         print(
             f"chaos: {config.runs} runs, {config.workers} workers, {config.fault_rate:.0%} faults "
             f"(AWS, Apify, destinations), a kill every ~{config.kill_every:.0f} s, {config.slow_rate:.0%} slow "
-            f"receivers; maxReceiveCount {resources.max_receive_count}; logs in {self.work}",
+            f"receivers; maxReceiveCount {resources.max_receive_count}; "
+            f"{'push armed (webhooks lost, duplicated, refused at random; safety net 5 s)' if front else 'polling'}; "
+            f"logs in {self.work}",
             flush=True,
         )
         for slot in range(config.workers):
@@ -243,11 +251,35 @@ class Chaos:
             worker.process.kill()
             worker.process.wait(10)
         report = self._report(sim, receiver, sqs, target_url, resources, run_ids, proxy, done, started)
+        if front:
+            front.stop()
         receiver.stop()
         sim.stop()
         proxy.stop()
         moto.stop()
         return report
+
+    def _start_push(self, sim: Any, env: dict[str, str], aws_endpoint: str) -> Any:
+        """The real intake behind a local Function URL, its AWS calls through the fault proxy; the
+        watchers arm ad-hoc webhooks to it. Apify's side loses, duplicates and refuses."""
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # this process prints the report, not EMF lines
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        from run_notifier.config import load_intake_settings
+        from run_notifier.function_url_handler import make_intake_handler
+        from run_notifier.wiring import build_intake
+
+        from localdev.aws import session_for
+        from localdev.function_url_front import FunctionUrlFront
+
+        token = "chaos-intake-token-3e1f"
+        settings = load_intake_settings({"RUN_QUEUE_URL": env["RUN_QUEUE_URL"], "INTAKE_TOKEN": token})
+        front = FunctionUrlFront(make_intake_handler(build_intake(settings, session_for(aws_endpoint))))
+        env["INTAKE_URL"] = front.start() + "/"
+        env["INTAKE_TOKEN"] = token
+        env["SAFETY_NET_DELAY_SCHEDULE"] = "5"
+        sim.webhooks.drop_rate = self.config.fault_rate / 3
+        sim.webhooks.duplicate_rate = 0.1
+        return front
 
     # --- the world's behaviour ---
 
@@ -299,6 +331,10 @@ class Chaos:
             with self.rng_lock:
                 faults = [self.rng.choice([429, 500, 502, 503]) for _ in range(self.rng.randint(1, 3))]
             sim.inject(run_id, *faults)
+        if self.config.push and self.chance(self.config.fault_rate):
+            with self.rng_lock:
+                refusal = self.rng.choice([429, 500, 403, 400])
+            sim.inject_webhooks(refusal)  # the next create, whichever run it is for
 
     def _body(self, run_id: str) -> str:
         with self.rng_lock:
@@ -460,6 +496,12 @@ class Chaos:
             p95 = latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
             print(
                 f"| latency from run end to first alert | p50 {p50:.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s |"
+            )
+        if self.config.push:
+            dispatched = Counter(d["status"] for d in sim.webhooks.dispatches)
+            print(
+                f"| push | {len(sim.webhooks.webhooks)} ad-hoc webhooks, creates answered "
+                f"{dict(sorted(Counter(sim.webhook_creates).items()))}, dispatches {dict(sorted(dispatched.items()))} |"
             )
         ok = done and not lost and not unexplained and not valid_in_dlq
         print(f"\nchaos: {'PASS' if ok else 'FAIL'}", flush=True)

@@ -196,7 +196,8 @@ class RunWatcher:
             request = request._replace(push=armed.mode)
             if armed.mode is PushMode.OFF:
                 self._telemetry.count("PushArmingRefused")
-                log.warning("Apify refused the run's webhook; watching by polling", extra={"reason": armed.reason})
+                # INFO: the adapter warns once per container about a refusal that applies to every run.
+                log.info("Push not armed; watching by polling", extra={"reason": armed.reason})
             else:
                 self._telemetry.count("PushArmed")
                 log.info("Push armed", extra={"push": armed.mode.value, "webhook_id": armed.webhook_id})
