@@ -80,9 +80,9 @@ def notifier_webhooks(apify: Apify) -> list[dict[str, Any]]:
     status, answer = apify.call("GET", "/v2/webhooks?limit=1000")
     if status != 200:
         raise EnrollError(f"listing webhooks failed: HTTP {status} {_error_text(answer)}")
-    return [
-        w for w in answer.get("data", {}).get("items", []) if str(w.get("description") or "").startswith(DESCRIPTION)
-    ]
+    items = answer.get("data", {}).get("items", [])
+    # The watcher's per-run ad-hoc webhooks (push) are not enrollments: never listed, never removed here.
+    return [w for w in items if str(w.get("description") or "").startswith(DESCRIPTION) and not w.get("isAdHoc")]
 
 
 def enroll(apify: Apify, intake_url: str, intake_token: str, actors: list[str], tasks: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,9 +56,18 @@ def test_enroll_twice_makes_one_webhook_per_actor_then_test_and_remove(sim, fron
     assert sorted(w["condition"]["actorId"] for w in webhooks) == ["SecondActor00001", "SimActor00000001"]
     assert all(w["requestUrl"] == front.base_url + "/apify/webhooks" for w in webhooks)
     assert all("ACTOR.RUN.CREATED" in w["eventTypes"] and "ACTOR.RUN.TIMED_OUT" in w["eventTypes"] for w in webhooks)
+    adhoc = {
+        "eventTypes": ["ACTOR.RUN.SUCCEEDED"],
+        "condition": {"actorRunId": "SomeRun000000001"},
+        "requestUrl": front.base_url + "/apify/webhooks",
+        "isAdHoc": True,
+        "description": "apify-run-notifier push for run SomeRun000000001",
+    }
+    assert sim.webhooks.handle("POST", "/v2/webhooks", json.dumps(adhoc).encode())[0] == 201  # the watcher's push
     listed = enroll(sim, "--list")
     assert listed.returncode == 0
     assert listed.stdout.count("actorId") == 2
+    assert "actorRunId" not in listed.stdout
     tested = enroll(sim, "--test")
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("test dispatch SUCCEEDED, intake answered 200") == 2
@@ -66,7 +76,7 @@ def test_enroll_twice_makes_one_webhook_per_actor_then_test_and_remove(sim, fron
         assert sim.token not in output.stdout + output.stderr
     removed = enroll(sim, "--remove")
     assert removed.returncode == 0
-    assert sim.webhooks.webhooks == {}
+    assert [w["condition"] for w in sim.webhooks.webhooks.values()] == [{"actorRunId": "SomeRun000000001"}]
     assert enroll(sim, "--list").stdout.strip() == "no notifier webhooks"
 
 
@@ -119,3 +129,20 @@ def test_a_run_of_an_enrolled_actor_is_announced_through_its_webhook_alone(
     assert all(d["status"] == "SUCCEEDED" for d in deliveries)
     source.run_until(lambda: False, 3)  # the duplicates' messages are handled too
     assert len(receiver.received(SLACK_PATH)) == 1
+
+
+def test_with_push_on_an_enrolled_actors_run_needs_no_ad_hoc_webhook(
+    sim, front, load_app, base_env, receiver, aws_session, resources
+):
+    """make enroll's webhook says X-Run-Notifier-Push: actor: the watcher backs off to the safety net at once."""
+    from conftest import SLACK_PATH, event_source
+    from run_notifier.adapters.dynamodb import RunsTable
+
+    assert enroll(sim, "--intake-url", front.base_url + "/", "--actor", "SimActor00000001").returncode == 0
+    sim.add_run("RunByWebhook0002", 3, settle_secs=0)
+    env = {**base_env, "SETTLE_SECONDS": "0", "INTAKE_URL": front.base_url + "/", "INTAKE_TOKEN": INTAKE_TOKEN}
+    source = event_source(load_app(env), aws_session, resources)
+    assert source.run_until(lambda: len(receiver.received(SLACK_PATH)) >= 1, 30)
+    assert sim.webhook_creates == [201]  # make enroll's own; none for the run
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunByWebhook0002")
+    assert item["push"]["mode"] == "actor"
