@@ -8,8 +8,9 @@ SAM_VENV := .venv-sam
 SMOKE_VENV := .venv-smoke
 CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
+STACK ?= apify-run-notifier
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive ci clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +91,10 @@ enroll: $(VENV)/.installed
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed
 	$(VENV)/bin/python scripts/enqueue.py --stack-name $(STACK) $(RUN_IDS)
+
+## The DLQ back to the run queue (after fixing the cause): make redrive STACK=apify-run-notifier [REDRIVE_ARGS=...]
+redrive: $(VENV)/.installed
+	$(VENV)/bin/python scripts/redrive.py --stack-name $(STACK) $(REDRIVE_ARGS)
 
 ci: test test-py313 test-py312 validate build smoke
 

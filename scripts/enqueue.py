@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Put Apify run IDs on the watch queue, for your own scripts and schedulers.
 
-    python scripts/enqueue.py --stack-name apify-run-notifier RUN_ID [RUN_ID ...]
-    python scripts/enqueue.py --queue-url https://sqs.../RunQueue RUN_ID
-    echo RUN_ID | python scripts/enqueue.py --queue-url ... -
+    python scripts/enqueue.py RUN_ID [RUN_ID ...]                      # the stack apify-run-notifier
+    python scripts/enqueue.py --stack-name my-notifier --region eu-west-1 --profile ops RUN_ID
+    python scripts/enqueue.py --queue-url https://sqs.../RunQueue https://console.apify.com/actors/X/runs/RUN_ID
+    echo RUN_ID | python scripts/enqueue.py -
 
-IDs are checked with the same rule the watcher uses (1-64 of [A-Za-z0-9]) before sending.
-Exit code 0 when every ID was enqueued, 1 when any failed, 2 for bad arguments.
+A run is given by its ID or by its Console or API URL (the ID is taken from it); each is
+checked with the watcher's own rule (1-64 of [A-Za-z0-9]) before anything is sent.
+Exit code 0 when every ID was enqueued, 1 when any was refused by SQS, 2 for a problem to
+fix first (no credentials or region, no such stack, bad or no input): one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "run_
 from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
 
 QUEUE_OUTPUT = "RunQueueUrl"
+DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name
+#: console.apify.com/actors/<actId>/runs/<runId>, console.apify.com/actors/runs/<runId>,
+#: api.apify.com/v2/actor-runs/<runId>, with or without a query or a trailing slash.
+RUN_URL = re.compile(r"^https://(?:console|api)\.apify\.com/.*?(?:/runs|/actor-runs)/([^/?#]+)/?(?:[?#].*)?$")
+
+
+class Problem(Exception):
+    """Something the user fixes before running again: printed as one line, exit code 2."""
+
+
+def run_id_of(text: str) -> str:
+    """A run ID as given, or the one in a Console / API run URL."""
+    match = RUN_URL.match(text.strip())
+    try:
+        return validate_run_id(match.group(1) if match else text.strip())
+    except InvalidMessage as error:
+        raise Problem(f"{text.strip()[:80]!r}: {error}") from None
 
 
 def queue_url_from_stack(cloudformation: Any, stack_name: str) -> str:
@@ -29,7 +51,7 @@ def queue_url_from_stack(cloudformation: Any, stack_name: str) -> str:
     for output in stacks[0].get("Outputs", []):
         if output["OutputKey"] == QUEUE_OUTPUT:
             return str(output["OutputValue"])
-    raise SystemExit(f"stack {stack_name} has no {QUEUE_OUTPUT} output")
+    raise Problem(f"stack {stack_name} has no {QUEUE_OUTPUT} output: is it the notifier's stack?")
 
 
 def enqueue(sqs: Any, queue_url: str, run_ids: list[str]) -> list[tuple[str, str]]:
@@ -45,31 +67,60 @@ def enqueue(sqs: Any, queue_url: str, run_ids: list[str]) -> list[tuple[str, str
     return failed
 
 
+def _aws_problem(error: Exception, what: str) -> Problem:
+    """botocore's errors, as one line that says what to do."""
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+
+    if isinstance(error, NoCredentialsError):
+        return Problem("no AWS credentials: set AWS_PROFILE (or pass --profile) or AWS_ACCESS_KEY_ID/SECRET")
+    if isinstance(error, NoRegionError):
+        return Problem("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
+    if isinstance(error, ProfileNotFound):
+        return Problem(f"{error}")
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        return Problem(f"{what}: {detail.get('Code', 'error')}: {str(detail.get('Message', ''))[:200]}")
+    return Problem(f"{what}: {type(error).__name__}: {str(error)[:200]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Put Apify run IDs on the Apify Run Notifier's queue.")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--queue-url", help="the RunQueueUrl output of the stack")
-    where.add_argument("--stack-name", help="find the queue URL in this CloudFormation stack's outputs")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--queue-url", help="the stack's RunQueueUrl output")
+    where.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the notifier's stack (default {DEFAULT_STACK})")
     parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
-    parser.add_argument("run_ids", nargs="+", help="run IDs, or - to read them from standard input")
+    parser.add_argument("--profile", help="AWS profile (default: your AWS configuration)")
+    parser.add_argument("runs", nargs="*", help="run IDs or Console run URLs, or - to read them from standard input")
     args = parser.parse_args(argv)
-
-    ids = [line.strip() for line in sys.stdin if line.strip()] if args.run_ids == ["-"] else args.run_ids
     try:
-        ids = [validate_run_id(r) for r in ids]
-    except InvalidMessage as error:
-        print(f"enqueue: {error}", file=sys.stderr)
+        texts = [line for line in sys.stdin if line.strip()] if args.runs == ["-"] else args.runs
+        if not texts:
+            raise Problem("no run IDs given (pass them as arguments, or - to read them from standard input)")
+        ids = list(dict.fromkeys(run_id_of(text) for text in texts))
+        failed = _send(args, ids)
+    except Problem as problem:
+        print(f"enqueue: {problem}", file=sys.stderr)
         return 2
-
-    import boto3
-
-    session = boto3.session.Session(region_name=args.region)
-    queue_url = args.queue_url or queue_url_from_stack(session.client("cloudformation"), args.stack_name)
-    failed = enqueue(session.client("sqs"), queue_url, ids)
     for run_id, reason in failed:
         print(f"enqueue: {run_id} not enqueued: {reason}", file=sys.stderr)
     print(f"enqueued {len(ids) - len(failed)} of {len(ids)} run(s)")
     return 1 if failed else 0
+
+
+def _send(args: argparse.Namespace, ids: list[str]) -> list[tuple[str, str]]:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        region = args.region or os.environ.get("AWS_REGION")  # botocore itself reads only AWS_DEFAULT_REGION
+        session = boto3.session.Session(region_name=region, profile_name=args.profile)
+        queue_url = args.queue_url or queue_url_from_stack(session.client("cloudformation"), args.stack_name)
+    except (BotoCoreError, ClientError) as error:
+        raise _aws_problem(error, f"finding the queue of stack {args.stack_name}") from None
+    try:
+        return enqueue(session.client("sqs"), queue_url, ids)
+    except (BotoCoreError, ClientError) as error:
+        raise _aws_problem(error, "sending to the run queue") from None
 
 
 if __name__ == "__main__":

@@ -241,3 +241,28 @@ def test_routed_http_target_outside_loopback_is_refused(
     assert item["webhookNotification"]["state"] == "FAILED"
     assert "https" in item["webhookNotification"]["error"]
     assert len(receiver.received(SLACK_PATH)) == 1
+
+
+def test_a_webhook_answering_410_is_recorded_logged_counted_and_moves_the_alarms_metric(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources, event_bus, log_output, capsys
+):
+    from localdev.aws import load_template
+
+    sim.add_run("RunGoneHook00001", 0.0, settle_secs=0)
+    receiver.script(HOOK_PATH, (410, {}, "this endpoint was removed"))
+    app = load_app(all_destinations_env)
+    capsys.readouterr()
+    assert app.lambda_handler(sqs_event(["RunGoneHook00001"]), context(30)) == {"batchItemFailures": []}
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunGoneHook00001")
+    assert item["webhookNotification"]["state"] == "FAILED"
+    [line] = [e for e in log_output() if e.get("message", "").startswith("Notification failed permanently")]
+    assert (line["destination"], line["run_id"]) == ("webhook", "RunGoneHook00001")
+    assert "HTTP 410" in line["reason"]
+    assert "this endpoint was removed" in line["reason"]
+    alarm = load_template()["Resources"]["NotificationFailedAlarm"]["Properties"]
+    emitted = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')]
+    counts = [e[alarm["MetricName"]] for e in emitted if alarm["MetricName"] in e]
+    assert counts
+    assert sum(v if isinstance(v, float | int) else sum(v) for v in counts) == 1
+    [dimension] = alarm["Dimensions"]
+    assert all(e[dimension["Name"]] == dimension["Value"] for e in emitted if alarm["MetricName"] in e)

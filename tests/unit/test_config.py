@@ -4,6 +4,7 @@ import pytest
 from run_notifier.config import DEFAULT_NOTIFY_ON, VARIABLES, ConfigError, Settings, load_settings
 
 BASE = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"}
+GOOD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def test_the_table_and_the_settings_name_the_same_fields():
@@ -17,7 +18,7 @@ def test_defaults_come_from_the_table():
     assert settings.max_watch_seconds == 7 * 24 * 3600
     assert settings.slack_webhook_url is None
     assert settings.webhook_url is None
-    assert settings.retry_visibility_schedule == (30, 120, 300, 900)
+    assert settings.retry_visibility_schedule == (30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200)
     assert settings.schedule.long_poll_secs == (60, 0)
     assert settings.enable_tracer is False
     assert load_settings({**BASE, "RETRY_VISIBILITY_SCHEDULE": "5, 60"}).retry_visibility_schedule == (5, 60)
@@ -45,12 +46,23 @@ def test_secrets_are_masked_in_repr():
         ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,soon"}, "RETRY_VISIBILITY_SCHEDULE must be comma-separated"),
         ({**BASE, "RETRY_VISIBILITY_SCHEDULE": "30,50000"}, "RETRY_VISIBILITY_SCHEDULE entries must be 0..43200"),
         ({**BASE, "ENABLE_TRACER": "yes"}, 'ENABLE_TRACER must be "true" or "false"'),
-        ({**BASE, "WEBHOOK_URL": "http://example.com/h", "WEBHOOK_SECRET": "whsec_x"}, "WEBHOOK_URL must be https"),
+        ({**BASE, "WEBHOOK_URL": "http://example.com/h", "WEBHOOK_SECRET": GOOD_SECRET}, "WEBHOOK_URL must be https"),
+        ({**BASE, "WEBHOOK_SECRET": "plain-secret-123"}, "WEBHOOK_SECRET must be a Standard Webhooks secret"),
+        ({**BASE, "WEBHOOK_SECRET": "whsec_not*base64"}, "WEBHOOK_SECRET must be a Standard Webhooks secret"),
+        ({**BASE, "INTAKE_URL": "https://abc.lambda-url.eu-west-1.on.aws/"}, "INTAKE_URL needs INTAKE_TOKEN"),
+        ({**BASE, "INTAKE_URL": "http://abc.example/", "INTAKE_TOKEN": "t"}, "INTAKE_URL must be https"),
+        ({**BASE, "SAFETY_NET_DELAY_SCHEDULE": "0"}, "SAFETY_NET_DELAY_SCHEDULE entries must be 1..900"),
     ],
 )
 def test_bad_environment_names_the_variable(env, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as raised:
         load_settings(env)
+    assert "plain-secret-123" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("1", True), ("FALSE", False), ("0", False)])
+def test_booleans_are_true_false_1_or_0(raw, value):
+    assert load_settings({**BASE, "ALLOW_LOOPBACK_HTTP": raw}).allow_loopback_http is value
 
 
 def test_notify_on_accepts_any_case_and_outcomes():

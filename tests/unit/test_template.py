@@ -188,3 +188,74 @@ def test_push_is_armed_only_with_the_intake_and_the_watcher_may_read_its_token()
     [policy] = [p for p in ROLE["Policies"] if p.get("PolicyName") == "run-watcher"]
     statements = {s["Sid"]: s for s in _statements(policy)}
     assert statements["IntakeTokenForPushWebhooks"]["Resource"] == {"Ref": "IntakeTokenSecretArn"}
+
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:apify-token-AbCdEf"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "bad", "good"),
+    [
+        ("ApifyTokenSecretArn", "apify-token", ARN),  # a bare secret name fails only when IAM rejects the policy
+        ("SlackWebhookUrlSecretArn", "arn:aws:ssm:eu-west-1:123456789012:parameter/slack", ARN),
+        ("WebhookSecretArn", "whsec_abc", ARN),
+        ("IntakeTokenSecretArn", "intake-token", ARN),
+        ("WebhookUrl", "http://example.com/hook", "https://example.com/hook"),
+        ("WebhookUrl", "example.com/hook", ""),
+        ("ApifyApiBaseUrl", "http://api.apify.com", "https://api.apify.com"),
+        ("EventBusName", "arn:aws:events:eu-west-1:123456789012:event-bus/x y", "apify-runs"),
+        ("NotifyOn", "SUCCEEDED, FAILED", "FAILED,TIMED-OUT"),
+        ("NotifyOn", "TIMED_OUT", "NOT_FOUND"),
+        ("RoutesSsmParameterName", "arn:aws:ssm:eu-west-1:123456789012:parameter/routes", "/notifier/routes"),
+        ("LongPollSchedule", "60 0", "60,0"),
+        ("RequeueDelaySchedule", "5s,20s", "5,20,40,65"),
+        ("RetryVisibilitySchedule", "", "30,120"),
+        ("SafetyNetDelaySchedule", "15m", "300,900"),
+        ("SweepSchedule", "every minute", "rate(5 minutes)"),
+        ("SweepActorIds", "a b", "moJRLRc85AitArpNN,apify~web-scraper"),
+        ("AlarmTopicArn", "ops-alerts", "arn:aws:sns:eu-west-1:123456789012:ops-alerts"),
+    ],
+)
+def test_each_parameter_refuses_a_bad_value_with_a_message_saying_what_is_expected(parameter, bad, good):
+    import re
+
+    spec = TEMPLATE["Parameters"][parameter]
+    pattern = re.compile(spec["AllowedPattern"])
+    assert pattern.fullmatch(bad) is None, f"{parameter} accepts {bad!r}"
+    assert pattern.fullmatch(good), f"{parameter} refuses {good!r}"
+    assert pattern.fullmatch(str(spec["Default"])), f"{parameter} refuses its own default"
+    assert len(spec["ConstraintDescription"]) > 15
+
+
+def test_every_parameter_says_what_it_is():
+    for name, spec in TEMPLATE["Parameters"].items():
+        assert len(spec.get("Description", "")) > 20, name
+
+
+def test_the_alarms_cover_what_fails():
+    alarms = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert ("ApifyRunNotifier", "NotificationsFailedPermanently") in metrics
+    failed = alarms["NotificationFailedAlarm"]
+    assert ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"] == failed["Namespace"]  # where the function's EMF lands
+    assert failed["Dimensions"] == [{"Name": "service", "Value": ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]}]
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage") in metrics
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics  # the DLQ
+    errors = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values() if a["MetricName"] == "Errors"}
+    assert errors == {"RunWatcherFunction", "WebhookIntakeFunction", "RunSweeperFunction"}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_samconfig_names_the_stack_the_scripts_default_to():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert config["default"]["global"]["parameters"]["stack_name"] == "apify-run-notifier"
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert 'DEFAULT_STACK = "apify-run-notifier"' in (ROOT / "scripts" / "enqueue.py").read_text()

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from run_notifier.adapters.secret_store import Secret
+from run_notifier.adapters.secret_store import Secret, is_signing_secret
 from run_notifier.adapters.url_policy import UrlRefused, check_url
 from run_notifier.domain.schedules import APIFY_MAX_WAIT_SECS, SQS_MAX_DELAY_SECS, SQS_MAX_VISIBILITY_SECS, Schedule
 from run_notifier.domain.statuses import NOTIFIABLE, status_name
@@ -70,9 +70,17 @@ def _statuses(raw: str) -> frozenset[str]:
 
 def _boolean(raw: str) -> bool:
     value = raw.lower()
-    if value not in ("true", "false"):
-        raise ValueError(f'must be "true" or "false", got {raw[:20]!r}')
-    return value == "true"
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f'must be "true" or "false" (or 1 / 0), got {raw[:20]!r}')
+    return value in ("true", "1")
+
+
+def _signing_secret(raw: str) -> Secret:
+    """A Standard Webhooks secret: `whsec_` and base64 (checked here, so signing cannot fail later)."""
+    if not is_signing_secret(raw):
+        raise ValueError("must be a Standard Webhooks secret: whsec_ followed by base64 (the value is not shown)")
+    return Secret(raw)
+
 
 
 class Variable(NamedTuple):
@@ -96,7 +104,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SLACK_WEBHOOK_URL", _secret, None),
     Variable("WEBHOOK_URL", _text, None),
     Variable("WEBHOOK_SECRET_ARN", _text, None),
-    Variable("WEBHOOK_SECRET", _secret, None),
+    Variable("WEBHOOK_SECRET", _signing_secret, None),
     Variable("EVENT_BUS_NAME", _text, None),
     Variable("NOTIFY_ON", _statuses, DEFAULT_NOTIFY_ON),
     Variable("ROUTES_JSON", _text, None),
@@ -108,7 +116,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REQUEUE_DELAY_SCHEDULE", _seconds_list(0, SQS_MAX_DELAY_SECS), "5,20,40,65"),
     Variable("MAX_REQUEUE_DELAY_SECONDS", _integer(1, SQS_MAX_DELAY_SECS), "65"),
     Variable("SETTLE_SECONDS", _integer(0, SQS_MAX_DELAY_SECS), "10"),
-    Variable("RETRY_VISIBILITY_SCHEDULE", _seconds_list(0, SQS_MAX_VISIBILITY_SECS), "30,120,300,900"),
+    # With the template's MaxReceiveCount (11): the last try is about 28 h after the first.
+    Variable(
+        "RETRY_VISIBILITY_SCHEDULE",
+        _seconds_list(0, SQS_MAX_VISIBILITY_SECS),
+        "30,120,300,900,1800,3600,7200,14400,28800,43200",
+    ),
     # Push (domain/push.py): with INTAKE_URL set, each run gets an ad-hoc Apify webhook to the intake.
     Variable("INTAKE_URL", _text, None),
     Variable("INTAKE_TOKEN_SECRET_ARN", _text, None),

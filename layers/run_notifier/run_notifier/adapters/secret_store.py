@@ -45,6 +45,33 @@ class Secret:
         return bool(self._value)
 
 
+def aws_error_text(error: BaseException) -> str:
+    """AWS's error code and message (a wrong ARN and a missing kms:Decrypt read differently), bounded.
+
+    Powertools raises its own GetParameterError from the botocore ClientError; the cause holds
+    the code. Neither carries a secret's value (AWS never echoes it).
+    """
+    cause = error.__cause__ or error.__context__ or error
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        detail = response["Error"]
+        return f"{detail.get('Code', type(cause).__name__)}: {str(detail.get('Message', ''))[:300]}"
+    return f"{type(cause).__name__}: {str(cause)[:300]}"
+
+
+def is_signing_secret(value: str) -> bool:
+    """A Standard Webhooks signing secret: `whsec_` and non-empty base64 (what `standardwebhooks` accepts)."""
+    import base64
+    import binascii
+
+    if not value.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(value.removeprefix("whsec_"), validate=True)) > 0
+    except (binascii.Error, ValueError):
+        return False
+
+
 class SecretUnavailable(TransientDeliveryError):
     """The secret could not be read (yet): a delivery that needs it is retried later."""
 
@@ -78,8 +105,8 @@ class SecretStore:
     def _read(self, arn: str, what: str) -> Secret:
         try:
             value = self._provider.get().get(arn, max_age=self._max_age)
-        except Exception as error:  # Powertools wraps the boto error; keep only its kind.
-            raise SecretUnavailable(f"could not read the {what} secret: {type(error).__name__}") from None
+        except Exception as error:  # Powertools wraps the boto error: say what AWS said (never the value)
+            raise SecretUnavailable(f"could not read the {what} secret {arn}: {aws_error_text(error)}") from None
         if isinstance(value, bytes):
             value = value.decode()
         if not isinstance(value, str) or not value.strip():

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from standardwebhooks import Webhook
 
 from run_notifier.adapters.http_client import HttpClient
-from run_notifier.adapters.secret_store import Secret, SecretSource
+from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_secret
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.isotime import format_iso
-from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ def message_id(summary: RunSummary) -> str:
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(build_payload(summary, now), separators=(",", ":"))
     msg_id = message_id(summary)
+    if not is_signing_secret(secret.reveal()):  # from Secrets Manager: checked when read, never shown
+        raise PermanentDeliveryError("the webhook signing secret is not a Standard Webhooks secret (whsec_<base64>)")
     signature = Webhook(secret.reveal()).sign(msg_id=msg_id, timestamp=now, data=body)
     headers = {
         "webhook-id": msg_id,

@@ -174,8 +174,10 @@ class Notifier:
             if close(self._claims.mark_failed, error=str(error)):
                 report.failed_permanently.append(kind)
                 self._telemetry.count("NotificationFailures")
+                self._telemetry.count("NotificationsFailedPermanently")  # the template's NotificationFailedAlarm
                 log.error(
-                    "Notification failed permanently; not retrying", extra={"destination": kind, "reason": str(error)}
+                    "Notification failed permanently; not retrying",
+                    extra={"destination": kind, "run_id": run_id, "reason": str(error)},
                 )
             return
         except TransientDeliveryError as error:
