@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 STACK ?= apify-run-notifier
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive invoke ci clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ enroll: $(VENV)/.installed
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed
 	$(VENV)/bin/python scripts/enqueue.py --stack-name $(STACK) $(RUN_IDS)
+
+## A function on an event file, no Docker: make invoke EVENT=events/sqs_run_id.json [FUNCTION=...] [INVOKE_ARGS="--real --env-vars my-env.json"]
+EVENT ?= events/sqs_run_id.json
+FUNCTION ?= RunWatcherFunction
+invoke: $(VENV)/.installed
+	$(VENV)/bin/python -m localdev.invoke $(EVENT) --function $(FUNCTION) $(INVOKE_ARGS)
 
 ## The DLQ back to the run queue (after fixing the cause): make redrive STACK=apify-run-notifier [REDRIVE_ARGS=...]
 redrive: $(VENV)/.installed

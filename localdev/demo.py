@@ -77,6 +77,8 @@ class _Progress(logging.Handler):
         super().__init__()
         self.rejections: dict[str, str] = {}  # message ID -> reason
         self.heard_by: dict[str, str] = {}  # run ID -> how its end was first heard of
+        #: Set when a run cannot be watched at all (Apify refused the token): the demo stops and says so.
+        self.fatal: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         from run_notifier.observability import logger
@@ -124,6 +126,14 @@ class _Progress(logging.Handler):
                 f"  [intake]  rejected ({record.reason}); receive #{record.receive_count}, "
                 "SQS moves it to the DLQ after maxReceiveCount"
             )
+        elif message.startswith("Watching failed"):
+            reason = getattr(record, "reason", "")
+            _say(f"  [error]   {run_id}: {reason}")
+            if reason.startswith("ApifyAuthError"):
+                self.fatal = reason.removeprefix("ApifyAuthError: ")
+        elif record.levelno >= logging.WARNING:
+            reason = getattr(record, "reason", "")
+            _say(f"  [{record.levelname.lower()}] {run_id}: {message}{f' ({reason})' if reason else ''}")
 
 
 PROGRESS = _Progress()
@@ -258,6 +268,8 @@ def main() -> int:
     last_progress = [0.0]
 
     def finished() -> bool:
+        if PROGRESS.fatal:
+            return True
         items = [store.get(r) for r in expected]
         done = all(
             i
@@ -286,6 +298,13 @@ def main() -> int:
             last_progress[0] = time.monotonic()
 
     ok = source.run_until(finished, timeout_secs=DEMO_TIMEOUT_SECS if not real else 3600, on_idle=idle)
+    if PROGRESS.fatal:
+        _say(f"\nDEMO STOPPED: a run cannot be watched. {PROGRESS.fatal}")
+        if real:
+            _say("Check APIFY_TOKEN: it must be a valid Apify API token with access to these runs.")
+        receiver.stop()
+        moto.stop()
+        return 1
     _print_table(store, expected, sqs, resources.dlq_url, followup_url, _alert_latencies(sim, receiver, expected))
     posts = {
         run_id: (

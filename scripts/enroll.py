@@ -32,6 +32,7 @@ EVENT_TYPES = [
     "ACTOR.RUN.ABORTED",
 ]
 DESCRIPTION = "apify-run-notifier"
+DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name
 
 
 class EnrollError(Exception):
@@ -171,11 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.actor or args.task):
             raise EnrollError("name at least one --actor or --task to enroll")
         intake_url, secret_arn = args.intake_url, args.intake_token_secret_arn
-        if args.stack_name:
-            intake_url, stack_secret = _intake_from_stack(args.stack_name, args.region, args.profile)
+        if not intake_url:  # the stack's IntakeUrl: --stack-name, else samconfig.toml's stack
+            stack = args.stack_name or DEFAULT_STACK
+            intake_url, stack_secret = _intake_from_stack(stack, args.region, args.profile)
             secret_arn = secret_arn or stack_secret
-        if not intake_url:
-            raise EnrollError("pass --stack-name or --intake-url")
         for line in enroll(
             apify, intake_url, _intake_token(secret_arn, args.region, args.profile), args.actor, args.task
         ):

@@ -54,3 +54,35 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "SIGNATURE INVALID" not in out
     posts = out.split("Posts per run (Slack, webhook): ", 1)[1].splitlines()[0]
     assert posts.count("=1,1") == 10
+
+
+def test_demo_real_mode_with_a_refused_token_stops_at_once_and_names_the_token():
+    """RUN_IDS + APIFY_TOKEN watch 'real' runs: here a simulator that refuses the token (401)."""
+    import time
+
+    from localdev.apify_simulator import ApifySimulator
+
+    with ApifySimulator(token="the-only-valid-token") as sim:
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "localdev.demo"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={
+                **os.environ,
+                "APIFY_TOKEN": "apify_api_wrong",
+                "RUN_IDS": "RealRun000000001",
+                "APIFY_API_BASE_URL": sim.base_url,
+            },
+        )
+        took = time.monotonic() - started
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert took < 60
+    out = result.stdout
+    assert "[error]   RealRun000000001: ApifyAuthError: Apify refused run RealRun000000001 with 401" in out
+    assert "DEMO STOPPED: a run cannot be watched." in out
+    assert "Check APIFY_TOKEN" in out
+    assert "apify_api_wrong" not in out + result.stderr

@@ -82,7 +82,6 @@ def _signing_secret(raw: str) -> Secret:
     return Secret(raw)
 
 
-
 class Variable(NamedTuple):
     name: str
     parse: Callable[[str], Any]
