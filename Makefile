@@ -12,9 +12,17 @@ STACK ?= apify-run-notifier
 
 .PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive invoke ci clean
 
-$(VENV)/.installed: requirements-dev.txt
+# The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
+$(VENV)/.demo-installed: requirements-demo.txt
+	@echo "Installing the demo's dependencies into $(VENV) (first run only: about 150 MB, a minute or so) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --progress-bar off -r requirements-demo.txt | grep -E "^(Collecting|Successfully)" || true
+	$(VENV)/bin/python -c "import moto, aws_lambda_powertools, standardwebhooks, yaml, flask_cors"
+	touch $@
+
+$(VENV)/.installed: requirements-dev.txt $(VENV)/.demo-installed
+	@echo "Installing the test and benchmark tools into $(VENV) (first run only) ..."
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -36,7 +44,7 @@ $(SMOKE_VENV)/.installed:
 	touch $@
 
 ## Quick start 1: the whole pipeline on 127.0.0.1 (set APIFY_TOKEN and RUN_IDS to watch real runs).
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo-installed
 	$(VENV)/bin/python -m localdev.demo
 
 ## Quick start 2: lint and the whole test suite.

@@ -259,3 +259,16 @@ def test_samconfig_names_the_stack_the_scripts_default_to():
     assert deploy["capabilities"] == "CAPABILITY_IAM"
     assert deploy["resolve_s3"] is True
     assert 'DEFAULT_STACK = "apify-run-notifier"' in (ROOT / "scripts" / "enqueue.py").read_text()
+
+
+def test_the_demos_pins_are_the_dev_pins_and_a_subset_of_them():
+    def pins(name: str) -> dict[str, str]:
+        lines = (ROOT / name).read_text().splitlines()
+        pairs = (line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+        return {package.lower().replace("_", "-"): version for package, version in pairs}
+
+    demo, dev = pins("requirements-demo.txt"), pins("requirements-dev.txt")
+    assert demo.items() <= dev.items(), {k: (v, dev.get(k)) for k, v in demo.items() if dev.get(k) != v}
+    assert len(demo) < len(dev) / 2  # the demo does not install the test and benchmark tools
+    assert "matplotlib" not in demo
+    assert "cfn-lint" not in demo
