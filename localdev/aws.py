@@ -56,6 +56,16 @@ class LocalResources:
     visibility_timeout: int
     function_timeout: int
 
+    def watcher_env(self, apify_base_url: str, apify_token: str | None, slack_webhook_url: str) -> dict[str, str]:
+        """The watcher's variables for these resources, an Apify (simulator) and a Slack (receiver)."""
+        return {
+            "RUNS_TABLE_NAME": self.table_name,
+            "RUN_QUEUE_URL": self.queue_url,
+            "APIFY_API_BASE_URL": apify_base_url,
+            "APIFY_TOKEN": apify_token or "",
+            "SLACK_WEBHOOK_URL": slack_webhook_url,
+        }
+
 
 def start_moto() -> tuple[Any, str]:
     """Start moto's server on 127.0.0.1 (ephemeral port); return (server, endpoint URL)."""

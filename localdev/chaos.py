@@ -205,11 +205,7 @@ class Chaos:
         receiver.start()
         env = {
             **aws_env(proxy.base_url),
-            "RUNS_TABLE_NAME": resources.table_name,
-            "RUN_QUEUE_URL": resources.queue_url,
-            "APIFY_API_BASE_URL": sim.base_url,
-            "APIFY_TOKEN": sim.token or "",
-            "SLACK_WEBHOOK_URL": receiver.base_url + SLACK_PATH,
+            **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + SLACK_PATH),
             "WEBHOOK_URL": receiver.base_url + HOOK_PATH,
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "EVENT_BUS_NAME": "chaos-bus",

@@ -118,11 +118,7 @@ def _local_env(event: dict[str, Any], function: str) -> tuple[dict[str, str], li
     env = {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
         **aws_env(endpoint),
-        "RUNS_TABLE_NAME": resources.table_name,
-        "RUN_QUEUE_URL": resources.queue_url,
-        "APIFY_API_BASE_URL": sim.base_url,
-        "APIFY_TOKEN": sim.token or "",
-        "SLACK_WEBHOOK_URL": receiver.base_url + SLACK_PATH,
+        **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + SLACK_PATH),
         "SETTLE_SECONDS": "0",
         "INTAKE_TOKEN": _bearer(event) or LOCAL_INTAKE_TOKEN,
         "ALLOW_LOOPBACK_HTTP": "true",  # the simulator and receiver are on loopback, as the Runtime API is

@@ -146,11 +146,7 @@ def _local_stack() -> tuple[Any, ...]:
     receiver = Receiver()
     receiver.start()
     env = {
-        "RUNS_TABLE_NAME": resources.table_name,
-        "RUN_QUEUE_URL": resources.queue_url,
-        "APIFY_API_BASE_URL": sim.base_url,
-        "APIFY_TOKEN": sim.token or "",
-        "SLACK_WEBHOOK_URL": receiver.base_url + "/slack",
+        **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + "/slack"),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }

@@ -126,11 +126,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def base_env(resources: LocalResources, sim: ApifySimulator, receiver: Receiver) -> dict[str, str]:
     return {
-        "RUNS_TABLE_NAME": resources.table_name,
-        "RUN_QUEUE_URL": resources.queue_url,
-        "APIFY_API_BASE_URL": sim.base_url,
-        "APIFY_TOKEN": sim.token or "",
-        "SLACK_WEBHOOK_URL": receiver.base_url + SLACK_PATH,
+        **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + SLACK_PATH),
         "SETTLE_SECONDS": "1",
         "REQUEUE_DELAY_SCHEDULE": "1,1,2",
         "LONG_POLL_SCHEDULE": "60,0",
