@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -49,6 +50,27 @@ class SimRun:
     created_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
     resurrect_count: int = 0
     finished_mono: float | None = None  # set by finish() to end a run now
+    #: The log's last lines (GET .../log), and how many bytes of earlier lines come before them.
+    log_tail: list[str] = field(default_factory=list)
+    log_filler_bytes: int = 0
+
+    def log_chunks(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+        """The log as Apify serves it: plain text, streamed; filler lines first, then the tail."""
+        filler = b"2026-11-28T10:00:00.000Z INFO  PuppeteerCrawler: Crawled a page, 0 errors so far.\n"
+        block = filler * max(1, chunk_bytes // len(filler))
+        remaining = self.log_filler_bytes
+        while remaining > 0:
+            piece = block[: min(remaining, len(block))]
+            remaining -= len(piece)
+            yield piece
+        yield self._tail_bytes()
+
+    def log_size(self) -> int:
+        return self.log_filler_bytes + len(self._tail_bytes())
+
+    def _tail_bytes(self) -> bytes:
+        lines = self.log_tail or [f"ACTOR: Run {self.id} started.", f"ACTOR: Run ended: {self.final_status}."]
+        return ("\n".join(lines) + "\n").encode()
 
     def end_mono(self) -> float:
         if self.finished_mono is not None:
@@ -395,6 +417,9 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if parts.path.startswith("/v2/actor-runs/") and parts.path.endswith("/log"):
+                self._stream_log(parts.path, headers)
+                return
             if parts.path.startswith("/v2/webhooks"):
                 self._answer(*sim.handle_webhooks("GET", parts.path, b"", headers))
                 return
@@ -408,6 +433,28 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             self._answer(*sim.handle_webhooks("DELETE", urlsplit(self.path).path, b"", headers))
+
+        def _stream_log(self, path: str, headers: dict[str, str]) -> None:
+            """`GET /v2/actor-runs/{runId}/log`: the run's log as text/plain, streamed (logs can be many MB)."""
+            run_id = path.split("/")[3]
+            with sim._lock:
+                sim.requests.append(RecordedRequest("GET", path, {}, headers, time.monotonic()))
+                run = sim.runs.get(run_id)
+            if headers.get("authorization") != f"Bearer {sim.token}":
+                self._answer(401, {}, _error("invalid-token", "Authentication token is not valid."))
+                return
+            if run is None:
+                self._answer(404, {}, _error("record-not-found", "Actor run was not found"))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(run.log_size()))
+            self.end_headers()
+            try:
+                for chunk in run.log_chunks():
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the reader stopped early
 
         def _answer(self, status: int, extra_headers: dict[str, str], body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode() if status != 204 else b""

@@ -1,4 +1,11 @@
-"""A local stand-in for Slack and webhook endpoints: records every POST, answers as scripted."""
+"""A local stand-in for Slack and webhook endpoints: records every POST, answers as scripted.
+
+Paths ending in `/chat.postMessage` and `/chat.update` answer like Slack's Web API: bearer
+auth against ``slack_tokens``, a `channel` required, `{"ok": true, "channel", "ts"}` with a
+fresh `ts` for a post, `message_not_found` for an update of a message that is not there (see
+`delete_slack_message`), and errors the Slack way (HTTP 200, `{"ok": false, "error"}`). The
+channel's messages as they stand are in ``slack_messages``. Scripted answers still come first.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +49,11 @@ class Receiver(LoopbackService):
         self._scripts: dict[str, deque[tuple[int, dict[str, str], str]]] = {}
         self._cond = threading.Condition()
         self._on_message = on_message
+        #: Bot tokens the emulated Web API accepts (empty: any `xox...` token).
+        self.slack_tokens: set[str] = set()
+        #: (channel, ts) -> the message as it stands now (posted, then maybe updated).
+        self.slack_messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ts = 0
         self._server = LoopbackServer(_make_handler(self))
 
     def __enter__(self) -> Receiver:
@@ -61,6 +73,10 @@ class Receiver(LoopbackService):
         with self._cond:
             self._scripts.pop(path, None)
 
+    def delete_slack_message(self, channel: str, ts: str) -> None:
+        with self._cond:
+            self.slack_messages.pop((channel, ts), None)
+
     def received(self, path: str, ok_only: bool = False) -> list[Received]:
         with self._cond:
             return [m for m in self.messages if m.path == path and (not ok_only or m.status < 300)]
@@ -75,11 +91,17 @@ class Receiver(LoopbackService):
                 self._cond.wait(left)
             return [m for m in self.messages if m.path == path]
 
+    def _default_answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
+        """Called with the lock held: Slack's Web API for its paths, else a plain 200."""
+        if path.endswith(("/chat.postMessage", "/chat.update")):
+            return _slack_web_api(self, path.rsplit("/", 1)[1], headers, body)
+        return 200, {}, "ok"
+
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
         with self._cond:
             queue = self._scripts.get(path)
             answer = queue.popleft() if queue else (self._fault(path) if self._fault else None)
-            status, extra, text = answer or (200, {}, "ok")
+            status, extra, text = answer or self._default_answer(path, headers, body)
             message = Received(path, headers, body, status, time.time())
             self.messages.append(message)
             self._cond.notify_all()
@@ -88,6 +110,36 @@ class Receiver(LoopbackService):
         if self._latency:
             time.sleep(self._latency(path))
         return status, extra, text
+
+
+def _slack_web_api(
+    receiver: Receiver, method: str, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, str], str]:
+    import json
+
+    def answer(document: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        return 200, {"Content-Type": "application/json"}, json.dumps(document)
+
+    token = headers.get("authorization", "").removeprefix("Bearer ")
+    if not token.startswith("xox") or (receiver.slack_tokens and token not in receiver.slack_tokens):
+        return answer({"ok": False, "error": "invalid_auth"})
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return answer({"ok": False, "error": "invalid_json"})
+    if not isinstance(message, dict) or not message.get("channel"):
+        return answer({"ok": False, "error": "channel_not_found"})
+    channel = str(message["channel"])
+    if method == "chat.update":
+        key = (channel, str(message.get("ts")))
+        if key not in receiver.slack_messages:
+            return answer({"ok": False, "error": "message_not_found"})
+        receiver.slack_messages[key] = message
+        return answer({"ok": True, "channel": channel, "ts": key[1]})
+    receiver._ts += 1
+    ts = f"{int(time.time())}.{receiver._ts:06d}"
+    receiver.slack_messages[(channel, ts)] = message
+    return answer({"ok": True, "channel": channel, "ts": ts})
 
 
 def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -101,10 +153,11 @@ def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             status, extra, text = receiver._answer(self.path, headers, body)
             payload = text.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", extra.get("Content-Type", "text/plain"))
             self.send_header("Content-Length", str(len(payload)))
             for name, value in extra.items():
-                self.send_header(name, value)
+                if name != "Content-Type":
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -42,7 +42,13 @@ def require_shared_reference() -> Path:
 
 
 #: Every secret value the suite uses; none may appear in any log line of the whole suite.
-SUITE_SECRETS = ("sim-token-0123456789", WEBHOOK_SECRET, "slacksecretpart0123", "intake-token-7f3a9c0d2b")
+SUITE_SECRETS = (
+    "sim-token-0123456789",
+    WEBHOOK_SECRET,
+    "slacksecretpart0123",
+    "intake-token-7f3a9c0d2b",
+    "botsecretpart",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -49,6 +49,7 @@ LOCAL_ONLY = {
     "ROUTES_JSON",
     "ALLOW_LOOPBACK_HTTP",
     "INTAKE_TOKEN",
+    "SLACK_BOT_TOKEN",
 }
 ENVIRONMENT = FUNCTION["Environment"]["Variables"]
 

@@ -75,6 +75,12 @@ def _boolean(raw: str) -> bool:
     return value in ("true", "1")
 
 
+def _bot_token(raw: str) -> Secret:
+    if not raw.startswith("xox"):
+        raise ValueError("must be a Slack bot token (xoxb-...); the value is not shown")
+    return Secret(raw)
+
+
 def _signing_secret(raw: str) -> Secret:
     """A Standard Webhooks secret: `whsec_` and base64 (checked here, so signing cannot fail later)."""
     if not is_signing_secret(raw):
@@ -101,6 +107,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("APIFY_TOKEN", _secret, None),
     Variable("SLACK_WEBHOOK_URL_SECRET_ARN", _text, None),
     Variable("SLACK_WEBHOOK_URL", _secret, None),
+    # Slack bot-token mode (chat.postMessage): one token for every channel the routes name.
+    Variable("SLACK_BOT_TOKEN_SECRET_ARN", _text, None),
+    Variable("SLACK_BOT_TOKEN", _bot_token, None),
+    Variable("SLACK_CHANNEL", _text, None),
+    Variable("SLACK_API_BASE_URL", _text, "https://slack.com/api"),
     Variable("WEBHOOK_URL", _text, None),
     Variable("WEBHOOK_SECRET_ARN", _text, None),
     Variable("WEBHOOK_SECRET", _signing_secret, None),
@@ -143,6 +154,10 @@ class Settings(NamedTuple):
     apify_token: Secret | None
     slack_webhook_url_secret_arn: str | None
     slack_webhook_url: Secret | None
+    slack_bot_token_secret_arn: str | None
+    slack_bot_token: Secret | None
+    slack_channel: str | None
+    slack_api_base_url: str
     webhook_url: str | None
     webhook_secret_arn: str | None
     webhook_secret: Secret | None
@@ -284,7 +299,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the bad variable."""
     env = os.environ if env is None else env
     values = _read(env, VARIABLES)
-    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL", "INTAKE_URL"))
+    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL", "INTAKE_URL", "SLACK_API_BASE_URL"))
+    values["slack_api_base_url"] = values["slack_api_base_url"].rstrip("/")
+    if values["slack_channel"] and not (values["slack_bot_token_secret_arn"] or values["slack_bot_token"]):
+        raise ConfigError("SLACK_CHANNEL needs SLACK_BOT_TOKEN_SECRET_ARN or SLACK_BOT_TOKEN (xoxb-...) to post with")
     if values["webhook_url"] and not (values["webhook_secret_arn"] or values["webhook_secret"]):
         raise ConfigError("WEBHOOK_URL needs WEBHOOK_SECRET_ARN or WEBHOOK_SECRET (whsec_...) to sign with")
     if values["intake_url"] and not (values["intake_token_secret_arn"] or values["intake_token"]):

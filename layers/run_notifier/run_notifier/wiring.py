@@ -116,12 +116,23 @@ def build_finishing(
     aws = clients.session
     events = Lazy(lambda: aws.client("events", config=_BOTO_CONFIG))
     ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
-    context = DestinationContext(settings, clients.http, clients.secrets, events, now)
+    from run_notifier.adapters.live_messages import DynamoLiveMessages
+
+    context = DestinationContext(
+        settings,
+        clients.http,
+        clients.secrets,
+        events,
+        now,
+        clients.apify.get_log_tail,
+        DynamoLiveMessages(clients.table),
+    )
     directory = RoutedDestinations(routes_source(settings, ssm), context)
     return Finishing(
         ledger=clients.ledger,
         notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, telemetry, now),
         actor_names=CachedActorNames(clients.apify),
+        live=directory,
     )
 
 
@@ -151,6 +162,7 @@ def build_components(
         now=now,
         watch_ledger=clients.ledger,
         push=build_push_arming(settings, clients),
+        live_possible=bool(settings.slack_bot_token_secret_arn or settings.slack_bot_token),
     )
     return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)
 

@@ -66,6 +66,34 @@ class ApifyClient:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""
         return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}", grace_404=False)
 
+    def get_log_tail(self, run_id: str, keep_bytes: int, deadline: Deadline) -> tuple[str, int]:
+        """`GET /v2/actor-runs/{runId}/log`, streamed to its end keeping the last ``keep_bytes``.
+
+        Returns the tail as text and how many bytes came before it (0: the whole log). One try:
+        a log is a courtesy in a Slack thread, never worth a retry loop.
+        """
+        headers = {"User-Agent": "apify-run-notifier"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        try:
+            response = self._http.request(
+                "GET",
+                f"{self._base_url}/v2/actor-runs/{run_id}/log",
+                deadline=deadline,
+                headers=headers,
+                connect_timeout=CONNECT_TIMEOUT_SECS,
+                read_timeout=deadline.left(),
+                max_body_bytes=keep_bytes,
+                keep_tail=True,
+            )
+        except HttpError as error:
+            raise ApifyUnavailable(f"the log of run {run_id} could not be read: {error}") from None
+        if response.status != 200:
+            error_type, _ = _error_of(response)
+            raise ApifyRequestError(f"Apify answered {response.status} {error_type} for the log of run {run_id}")
+        return response.text, response.dropped_bytes
+
     def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
         """`POST /v2/webhooks` (`WebhookCreate`); returns the Webhook. Retried on 429/5xx: give
         ``spec`` an `idempotencyKey`, so that a retry of a create whose answer was lost makes nothing new."""

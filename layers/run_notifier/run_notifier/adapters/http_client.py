@@ -40,6 +40,8 @@ class HttpResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]  # urllib3's: names are case-insensitive
     body: bytes
+    #: With ``keep_tail``: how many bytes before ``body`` were read and dropped.
+    dropped_bytes: int = 0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -118,8 +120,13 @@ class HttpClient:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        keep_tail: bool = False,
     ) -> HttpResponse:
-        """One request that ends by ``deadline`` whatever the server does; raises HttpError."""
+        """One request that ends by ``deadline`` whatever the server does; raises HttpError.
+
+        A body larger than ``max_body_bytes`` raises, unless ``keep_tail``: then the whole body
+        is read (a log of many MB) and only its last ``max_body_bytes`` are kept.
+        """
         total = deadline.left()
         if total <= 0:
             raise HttpError("no time left")
@@ -141,7 +148,7 @@ class HttpClient:
                 preload_content=False,
             )
             try:
-                data = _read_bounded(response, max_body_bytes)
+                data, dropped = _read_bounded(response, max_body_bytes, keep_tail)
             except BaseException:
                 response.close()  # never put a half-read connection back in the pool
                 raise
@@ -154,15 +161,21 @@ class HttpClient:
             _current.in_flight = None
         if in_flight.cut:
             raise HttpError("deadline passed")
-        return HttpResponse(response.status, response.headers, data)
+        return HttpResponse(response.status, response.headers, data, dropped)
 
 
-def _read_bounded(response: Any, max_bytes: int) -> bytes:
+def _read_bounded(response: Any, max_bytes: int, keep_tail: bool) -> tuple[bytes, int]:
+    """The body, and how many bytes were dropped from its front (only with ``keep_tail``)."""
     data = bytearray()
+    dropped = 0
     while True:
         chunk = response.read(_CHUNK)
         if not chunk:
-            return bytes(data)
+            return bytes(data), dropped
         data += chunk
         if len(data) > max_bytes:
-            raise HttpError(f"response body larger than {max_bytes} bytes")
+            if not keep_tail:
+                raise HttpError(f"response body larger than {max_bytes} bytes")
+            excess = len(data) - max_bytes
+            del data[:excess]
+            dropped += excess

@@ -46,6 +46,13 @@ class RoutedDestinations:
             kind: module.default_target(context.settings) for kind, module in KINDS.items()
         }
 
+    def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
+        """`ports.LiveAnnouncer`: the live Slack message, when the route for this run asks for one."""
+        choice = self._routes().targets_for(summary).get(slack.KIND, True)
+        target = self._defaults[slack.KIND] if choice is True else (choice or None)
+        if target and target.get("live") and "channel" in target:
+            slack.build_bot(target, self._context).post_running(summary, deadline)
+
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         chosen: list[Destination] = []
         for kind, choice in self._routes().targets_for(summary).items():

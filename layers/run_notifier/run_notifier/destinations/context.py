@@ -7,14 +7,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from run_notifier.adapters.http_client import HttpClient
-from run_notifier.adapters.secret_store import Secret, SecretStore
+from run_notifier.adapters.secret_store import SecretStore
 from run_notifier.domain.ports import Destination, TargetSchema
 
 if TYPE_CHECKING:
     from run_notifier.config import Settings
+    from run_notifier.domain.deadline import Deadline
 
 #: A destination's target: a route's object, or the default one built from the settings.
-Target = Mapping[str, str | Secret]
+Target = Mapping[str, Any]
+#: A run's log, streamed to its end: (the last ``keep_bytes`` as text, how many bytes came before).
+LogTail = Callable[[str, int, "Deadline"], tuple[str, int]]
 
 
 class DestinationContext(NamedTuple):
@@ -23,6 +26,10 @@ class DestinationContext(NamedTuple):
     secrets: SecretStore
     events_client: Callable[[], Any]
     clock: Callable[[], datetime]
+    #: For the Slack thread under a failed run; None: no log replies.
+    log_tail: LogTail | None = None
+    #: Where runs' live Slack messages are (adapters/live_messages.py); None: no live messages.
+    live_messages: Any = None
 
 
 class DestinationKind(Protocol):

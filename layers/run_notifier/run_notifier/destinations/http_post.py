@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from run_notifier.adapters.http_client import HttpClient, HttpError
+from run_notifier.adapters.http_client import HttpClient, HttpError, HttpResponse
 from run_notifier.adapters.retry import RetriesExhausted, Retry, retry_within
 from run_notifier.adapters.url_policy import UrlRefused, check_url, describe
 from run_notifier.domain.deadline import Deadline
@@ -36,6 +36,12 @@ MAX_ANSWER_BYTES = 64 * 1024
 class DeliveryReceipt(NamedTuple):
     status: int
     attempts: int
+    #: The receiver's answer (bounded), for destinations that read it (Slack's Web API says `ok` in it).
+    body: bytes = b""
+
+
+#: Looks at a 2xx answer: None accepts it, a Retry tries again, PermanentDeliveryError gives up.
+AnswerCheck = Callable[[HttpResponse], Retry | None]
 
 
 def post_json(
@@ -48,6 +54,7 @@ def post_json(
     *,
     allow_loopback_http: bool,
     sleep: Callable[[float], None] = time.sleep,
+    check_answer: AnswerCheck | None = None,
 ) -> DeliveryReceipt:
     try:
         check_url(url, allow_loopback_http=allow_loopback_http)
@@ -73,9 +80,10 @@ def post_json(
             return Retry(f"network error {error}")
         status = response.status
         if 200 <= status < 300:
-            return DeliveryReceipt(status, attempts)
+            retry = check_answer(response) if check_answer else None
+            return retry if retry is not None else DeliveryReceipt(status, attempts, response.body)
         if status == 429:
-            return Retry("HTTP 429 rate limited", _retry_after(response.headers.get("Retry-After")))
+            return Retry("HTTP 429 rate limited", retry_after(response.headers.get("Retry-After")))
         if status >= 500:
             return Retry(f"HTTP {status}")
         detail = response.text[:200].strip()
@@ -89,7 +97,7 @@ def post_json(
         ) from None
 
 
-def _retry_after(header: str | None) -> float | None:
+def retry_after(header: str | None) -> float | None:
     """Seconds from a `Retry-After` header; None (the jittered backoff) when absent or not a number."""
     if header is None:
         return None

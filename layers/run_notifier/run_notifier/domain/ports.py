@@ -7,7 +7,7 @@ implement these; tests implement them in memory (`tests/unit/fakes.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -212,6 +212,15 @@ class Destination(Protocol):
         ...
 
 
+class LiveAnnouncer(Protocol):
+    def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
+        """Post the routes' live messages for a run first seen running (at most once per run).
+
+        Best effort: the caller logs and goes on when it raises; the final alert never depends on it.
+        """
+        ...
+
+
 class DestinationDirectory(Protocol):
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         """The destinations this run is announced to, after routing."""
@@ -223,6 +232,14 @@ class TargetSchema(NamedTuple):
 
     keys: frozenset[str]
     required_one_of: frozenset[str]
+    #: Keys whose value is a list of non-empty strings (every other value is a non-empty string).
+    list_keys: frozenset[str] = frozenset()
+    #: Keys whose value is a JSON object (checked further by `check`).
+    object_keys: frozenset[str] = frozenset()
+    #: Keys whose value is true or false.
+    bool_keys: frozenset[str] = frozenset()
+    #: The kind's own rules on a target's values: what is wrong, or None.
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 # --- metrics -------------------------------------------------------------------------------

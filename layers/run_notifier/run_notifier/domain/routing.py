@@ -9,11 +9,15 @@ SSM parameter named by `ROUTES_SSM_PARAMETER`) looks like:
        "slack": {"webhookUrlSecretArn": "arn:aws:secretsmanager:...:secret:oncall-slack"}},
       {"match": {"actorTaskId": ["KJHSKHausidyaJKHs"]},
        "slack": false,
-       "webhook": {"url": "https://jobs.example.com/apify", "secretArn": "arn:...:secret:jobs-whsec"}}
+       "webhook": {"url": "https://jobs.example.com/apify", "secretArn": "arn:...:secret:jobs-whsec"}},
+      {"match": {"actId": ["LoaderActor00001"]},
+       "slack": {"channel": "C0LOADERS", "mention": ["@here"]}}
     ]}
 
 Per destination kind (the registry in `run_notifier.destinations`): absent = the default destination,
-`false` = none for this run, an object = this target instead of the default.
+`false` = none for this run, an object = this target instead of the default. A target's values
+are non-empty strings, or lists of them for the keys a kind declares (`TargetSchema.list_keys`),
+and a kind may check them further (`TargetSchema.check`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
 _MATCH_KEYS = {"status": "status", "actId": "act_id", "actorTaskId": "actor_task_id"}
 #: A route's choice for one kind: True (the default target), False (none) or a target of its own.
-Choice = dict[str, str] | bool
+Choice = dict[str, Any] | bool
 
 
 class RoutesError(ValueError):
@@ -102,16 +106,30 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
         value = raw[kind]
         if value is False:
             targets[kind] = False
-        elif (
-            isinstance(value, dict)
-            and set(value) <= schema.keys
-            and set(value) & schema.required_one_of
-            and all(isinstance(v, str) and v for v in value.values())
-        ):
-            targets[kind] = dict(value)
+        elif isinstance(value, dict) and set(value) <= schema.keys and set(value) & schema.required_one_of:
+            targets[kind] = _checked_target(f"{where}.{kind}", value, schema)
         else:
             raise RoutesError(
                 f"{where}.{kind} must be false or an object with keys from {sorted(schema.keys)}"
                 f" including one of {sorted(schema.required_one_of)}"
             )
     return Route(match, targets)
+
+
+def _checked_target(where: str, value: dict[str, Any], schema: TargetSchema) -> dict[str, Any]:
+    for key, item in value.items():
+        if key in schema.list_keys:
+            if not isinstance(item, list) or not all(isinstance(v, str) and v for v in item):
+                raise RoutesError(f"{where}.{key} must be a list of non-empty strings")
+        elif key in schema.object_keys:
+            if not isinstance(item, dict):
+                raise RoutesError(f"{where}.{key} must be an object")
+        elif key in schema.bool_keys:
+            if not isinstance(item, bool):
+                raise RoutesError(f"{where}.{key} must be true or false")
+        elif not (isinstance(item, str) and item):
+            raise RoutesError(f"{where}.{key} must be a non-empty string")
+    problem = schema.check(value) if schema.check else None
+    if problem:
+        raise RoutesError(f"{where}: {problem}")
+    return dict(value)

@@ -26,6 +26,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import (
     ActorNames,
     ApifyUnavailable,
+    LiveAnnouncer,
     NotificationsIncomplete,
     PushArming,
     Requeue,
@@ -75,6 +76,8 @@ class Finishing(NamedTuple):
     ledger: RunLedger
     notifier: Notifier
     actor_names: ActorNames
+    #: Live messages for runs first seen running (Slack bot mode, opt-in per route); None: none.
+    live: LiveAnnouncer | None = None
 
 
 class RunWatcher:
@@ -89,7 +92,10 @@ class RunWatcher:
         now: Callable[[], datetime],
         watch_ledger: WatchLedger,
         push: PushArming | None = None,
+        live_possible: bool = False,
     ) -> None:
+        """``live_possible``: live messages may be routed (a Slack bot token is configured), so a run
+        first seen running builds the finishing side to ask; without it, that side stays unbuilt."""
         self._apify = apify
         self._requeue = requeue
         self._finishing = finishing
@@ -99,6 +105,7 @@ class RunWatcher:
         self._now = now
         self._watch_ledger = watch_ledger
         self._push = push
+        self._live_possible = live_possible
 
     def watch(self, request: WatchRequest, deadline: Deadline) -> Outcome:
         now = self._now()
@@ -131,6 +138,8 @@ class RunWatcher:
             return self._requeue_or_expire(request, first_seen, deadline, reason=str(error), last_run=None)
         status = str(run.get("status"))
         if not is_terminal(status):
+            if request.attempt == 0 and self._live_possible:
+                self._announce_running(run, request, deadline)
             return self._requeue_or_expire(request, first_seen, deadline, reason=f"run is {status}", last_run=run)
         summary = RunSummary.from_run(run, request.run_id)
         finished = summary.finished_time
@@ -163,6 +172,21 @@ class RunWatcher:
                 },
             )
         return self._finish(summary, request, first_seen, deadline, costs_settled=costs_settled)
+
+    def _announce_running(self, run: dict[str, Any], request: WatchRequest, deadline: Deadline) -> None:
+        """The live messages of a run first seen running; never fails the watch (the final alert does not need them)."""
+        try:
+            finishing = self._finishing()
+            if finishing.live is None:
+                return
+            summary = RunSummary.from_run(run, request.run_id)
+            if summary.act_id:
+                summary = summary._replace(actor_name=finishing.actor_names.name_of(summary.act_id, deadline))
+            finishing.live.announce_running(summary, deadline.sooner(self._schedule.safety_margin_secs))
+        except Exception as error:  # a live message is a courtesy
+            log.warning(
+                "No live message for the running run", extra={"reason": f"{type(error).__name__}: {error}"[:300]}
+            )
 
     def _is_safety_net(self, request: WatchRequest) -> bool:
         """A re-enqueued check of a run whose end a webhook will announce (never the push message itself)."""
@@ -281,7 +305,8 @@ class RunWatcher:
     def _finish(
         self, summary: RunSummary, request: WatchRequest, first_seen: datetime, deadline: Deadline, costs_settled: bool
     ) -> Outcome:
-        ledger, notifier, actor_names = self._finishing()
+        finishing = self._finishing()
+        ledger, notifier, actor_names = finishing.ledger, finishing.notifier, finishing.actor_names
         if summary.act_id:
             summary = summary._replace(actor_name=actor_names.name_of(summary.act_id, deadline))
         result = ledger.record(

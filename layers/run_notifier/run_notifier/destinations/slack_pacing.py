@@ -1,0 +1,49 @@
+"""At most one Slack message a second per channel from this container (Slack's posting limit).
+
+When a burst of runs ends together, the records of a batch post to one channel a second
+apart instead of all at once (and then half of them being answered `ratelimited`). A turn
+that would not come before the destination's share of the invocation runs out fails
+transiently, so that record comes back later instead of posting late. Other containers are
+not coordinated: Slack's own `ratelimited` answer (with `Retry-After`) covers those.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import TransientDeliveryError
+
+SECONDS_PER_MESSAGE = 1.0
+#: A turn must leave this much of the share for the post itself (http_post.MIN_ATTEMPT_SECS).
+RESERVE_SECS = 4.0
+
+
+class ChannelPacer:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        interval: float = SECONDS_PER_MESSAGE,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+
+    def wait_turn(self, channel: str, deadline: Deadline) -> None:
+        """Reserve the channel's next free second and sleep until it; raise if it is too late."""
+        with self._lock:
+            now = self._clock()
+            turn = max(now, self._next.get(channel, now))
+            if turn - now > deadline.left() - RESERVE_SECS:
+                raise TransientDeliveryError(f"Slack channel {channel} is busy for {turn - now:.0f} s more")
+            self._next[channel] = turn + self._interval
+        if turn > now:
+            self._sleep(turn - now)
+
+
+CHANNEL_PACER = ChannelPacer()
