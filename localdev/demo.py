@@ -38,12 +38,54 @@ PUSH_LOST_RUN = ("DemoPushLost00001", 6, "SUCCEEDED", 0, 0.0150)
 #: The safety-net period in the demo (900 s deployed): a lost webhook costs at most this much latency.
 DEMO_SAFETY_NET_SECS = 15
 UNKNOWN_RUN = "DemoUnknown000001"
+#: Slack bot-token mode: this Actor's runs go to one channel with a live message that follows the
+#: run, and a failed run gets its log's last lines in the thread.
+LIVE_ACTOR = "DemoLiveActor0001"
+LIVE_CHANNEL = "C0DEMOLIVE"
+SLACK_API_PATH = "/api"
+BOT_TOKEN = "xoxb-demo-0000-botdemotoken"
+#: (run ID, seconds until it ends, final status, exit code, settled USD, last log lines)
+LIVE_RUNS = [
+    ("DemoLiveRun000001", 12, "SUCCEEDED", 0, 0.0815, []),
+    (
+        "DemoLiveFail00001",
+        7,
+        "FAILED",
+        1,
+        0.0102,
+        [
+            "INFO  PuppeteerCrawler: Crawled 118 pages.",
+            "WARN  PuppeteerCrawler: Request failed: net::ERR_TIMED_OUT https://shop.example/p/119",
+            "ERROR Error: Selector '.price' not found on https://shop.example/p/120",
+            "    at extractPrice (/usr/src/app/src/routes.js:42:11)",
+            "ACTOR: Exiting with exit code 1.",
+        ],
+    ),
+]
+LIVE_ROUTES = {
+    "routes": [
+        {"match": {"actId": [LIVE_ACTOR]}, "slack": {"channel": LIVE_CHANNEL, "live": True, "mention": ["@here"]}}
+    ]
+}
 MALFORMED = "../../users/me"
 DEMO_TIMEOUT_SECS = 150
 
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def _slack_posts(receiver: Any, run_id: str) -> list[Any]:
+    """A run's Slack messages: incoming-webhook posts, and bot posts that are not thread replies."""
+    return [
+        m
+        for m in receiver.messages
+        if run_id in m.body.decode()
+        and (
+            m.path == SLACK_PATH
+            or (m.path == SLACK_API_PATH + "/chat.postMessage" and "thread_ts" not in json.loads(m.body))
+        )
+    ]
 
 
 def _slack_line(message: dict[str, Any]) -> str:
@@ -66,6 +108,15 @@ def _print_received(received: Any) -> None:
             f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
             f"id={received.headers.get('webhook-id')} - {check}"
         )
+    elif received.path.startswith(SLACK_API_PATH + "/"):
+        message, method = received.json(), received.path.rsplit("/", 1)[1]
+        where = f"#{message.get('channel')}"
+        if "thread_ts" in message:
+            _say(f"  [slack]   {where} thread reply: {message['text'][:160]!r}...")
+        elif method == "chat.update":
+            _say(f"  [slack]   {where} message {message.get('ts')} updated in place: {_slack_line(message)}")
+        else:
+            _say(f"  [slack]   {where} {message['text'][:150]}")
     else:
         _say(f"  [slack]   {_slack_line(received.json())}")
 
@@ -220,12 +271,31 @@ def main() -> int:
                 charged_event_counts={"actor-start": 1},
             )
         sim.webhooks.drop_runs.add(PUSH_LOST_RUN[0])
+        sim.add_actor(LIVE_ACTOR, "demo", "shop-scraper")
+        for run_id, secs, status, exit_code, usd, log_lines in LIVE_RUNS:
+            run = sim.add_run(
+                run_id,
+                secs,
+                final_status=status,
+                exit_code=exit_code,
+                final_usd=usd,
+                settle_secs=2,
+                act_id=LIVE_ACTOR,
+                status_message="Selector '.price' not found on 2 pages" if status == "FAILED" else None,
+            )
+            run.log_tail = log_lines
+        receiver.slack_tokens = {BOT_TOKEN}
+        env["SLACK_BOT_TOKEN"] = BOT_TOKEN
+        env["SLACK_API_BASE_URL"] = receiver.base_url + SLACK_API_PATH
+        env["ROUTES_JSON"] = json.dumps(LIVE_ROUTES)
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
-        run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN]
+        run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN] + [r[0] for r in LIVE_RUNS]
         _say(
-            f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 1} runs of 3-40 s and one unknown ID; "
-            f"every webhook dispatch for {PUSH_LOST_RUN[0]} is lost"
+            f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 1 + len(LIVE_RUNS)} runs of 3-40 s and one unknown "
+            f"ID; every webhook dispatch for {PUSH_LOST_RUN[0]} is lost; {LIVE_ACTOR}'s runs go to Slack channel "
+            f"{LIVE_CHANNEL} with a bot token: a live message that follows the run, the log tail of a failure in "
+            "its thread"
         )
         expected = set(run_ids) | set(demo_ways_in.WAYS)
         # Push: the watcher arms each running run's ad-hoc webhook to this intake; polling is the safety net.
@@ -308,7 +378,7 @@ def main() -> int:
     _print_table(store, expected, sqs, resources.dlq_url, followup_url, _alert_latencies(sim, receiver, expected))
     posts = {
         run_id: (
-            len([m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()]),
+            len(_slack_posts(receiver, run_id)),
             len([m for m in receiver.messages if m.path == HOOK_PATH and run_id in m.body.decode()]),
         )
         for run_id in expected
@@ -332,12 +402,29 @@ def main() -> int:
     return 0
 
 
+def _final_slack_messages(receiver: Any, run_id: str) -> list[Any]:
+    """The messages that carried a run's final summary: a post, or the update of its live message."""
+    finals = []
+    for m in receiver.messages:
+        if run_id not in m.body.decode():
+            continue
+        text = json.loads(m.body).get("text", "") if m.path.startswith(SLACK_API_PATH) else ""
+        live_running = m.path.endswith("/chat.postMessage") and text.startswith(":arrow_forward: running")
+        if (
+            m.path == SLACK_PATH
+            or m.path.endswith("/chat.update")
+            or (m.path.endswith("/chat.postMessage") and not live_running and "thread_ts" not in json.loads(m.body))
+        ):
+            finals.append(m)
+    return finals
+
+
 def _alert_latencies(sim: Any, receiver: Any, run_ids: set[str]) -> dict[str, float]:
     """Seconds from each simulated run's end to its first Slack post (measured, not estimated)."""
     latencies = {}
     for run_id in run_ids:
         run = sim.runs.get(run_id)
-        first = next((m for m in receiver.messages if m.path == SLACK_PATH and run_id in m.body.decode()), None)
+        first = next((m for m in _final_slack_messages(receiver, run_id)), None)
         if run is not None and first is not None:
             ended = run.created_wall.timestamp() + (run.end_mono() - run.created_mono)
             latencies[run_id] = first.at - ended

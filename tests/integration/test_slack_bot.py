@@ -264,3 +264,16 @@ def test_live_needs_a_channel():
     document = {"routes": [{"slack": {"webhookUrl": "https://hooks.slack.com/x", "live": True}}]}
     with pytest.raises(RoutesError, match="live needs a channel"):
         parse_routes(json.dumps(document), SCHEMAS)
+
+
+def test_an_updated_live_message_mentions_in_the_thread_because_slack_notifies_nobody_of_an_edit(
+    load_app, bot_env, sim, receiver
+):
+    routes = {"routes": [{"slack": {"channel": "C0LIVE", "live": True, "mention": ["<!subteam^S0ONCALL>"]}}]}
+    run = sim.add_run("RunLiveMention01", 60, settle_secs=0, final_status="FAILED", exit_code=1)
+    app = load_app({**bot_env, "ROUTES_JSON": json.dumps(routes), "LONG_POLL_SCHEDULE": "0"})
+    app.lambda_handler(sqs_event(["RunLiveMention01"]), context(30))
+    sim.finish(run.id)
+    app.lambda_handler(sqs_event(["RunLiveMention01"]), context(30))
+    [reply] = [p for p in posts(receiver, replies=True) if "thread_ts" in p]
+    assert reply["text"].startswith("<!subteam^S0ONCALL> *Why it ended FAILED*")

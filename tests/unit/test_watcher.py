@@ -56,7 +56,10 @@ class World:
         self.push = push
 
     def watch(self, request: WatchRequest):
-        return self.watcher.watch(request, Deadline.after(90))
+        return self.watcher.watch(request, self.deadline())
+
+    def deadline(self) -> Deadline:
+        return Deadline.after(90)
 
     def run(self, status: str, finished_ago: float | None = None, **extra):
         run = {"id": RUN, "actId": "Act0000000000001", "status": status, **extra}

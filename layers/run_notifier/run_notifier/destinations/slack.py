@@ -161,8 +161,11 @@ class Style:
         self.mention_on = mention_on
         self.template = template
 
+    def called(self, summary: RunSummary) -> list[str]:
+        return self.mentions if summary.status in self.mention_on else []
+
     def message(self, summary: RunSummary) -> dict[str, Any]:
-        called = self.mentions if summary.status in self.mention_on else []
+        called = self.called(summary)
         standard = build_message(summary)
         if self.template is None:
             return with_mentions(standard, called)
@@ -227,9 +230,23 @@ class SlackBotDestination:
         answer, attempts = updated or self._post(message, headers, deadline)
         where = f"{answer.get('channel', self._channel)} ts {answer.get('ts')}"
         detail = f"{'updated' if updated else 'posted to'} {where} after {attempts} attempt(s)"
+        # Slack notifies nobody of an edit: an updated live message's mentions go in a thread reply.
+        called = " ".join(self._style.called(summary)) if updated else ""
         if summary.status in WHY_IT_FAILED and self._log_tail and answer.get("ts"):
-            detail += self._reply_with_log(summary, str(answer["ts"]), headers, deadline)
+            detail += self._reply_with_log(summary, str(answer["ts"]), headers, deadline, called)
+        elif called and answer.get("ts"):
+            text = f"{called} {summary.status}: {summary.run_id}"
+            detail += self._reply(summary, {"thread_ts": str(answer["ts"]), "text": text}, headers, deadline)
         return detail
+
+    def _reply(self, summary: RunSummary, reply: dict[str, Any], headers: dict[str, str], deadline: Deadline) -> str:
+        """A thread reply; best effort (the alert is out: a failure is logged, the notification stands)."""
+        try:
+            self._post({"channel": self._channel, **reply}, headers, deadline)
+        except Exception as error:  # a courtesy must not turn a sent alert into a retried one
+            log.warning("No reply in the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+            return "; no thread reply"
+        return "; thread reply"
 
     def post_running(self, summary: RunSummary, deadline: Deadline) -> None:
         """The live message of a run first seen running; one per run, whatever the duplicates."""
@@ -272,18 +289,18 @@ class SlackBotDestination:
         )
         return json.loads(receipt.body), receipt.attempts
 
-    def _reply_with_log(self, summary: RunSummary, ts: str, headers: dict[str, str], deadline: Deadline) -> str:
-        """The status message and the log's last lines, in the message's thread. Best effort: the
-        alert is already out, so a failure here is logged and the notification stands as sent."""
+    def _reply_with_log(
+        self, summary: RunSummary, ts: str, headers: dict[str, str], deadline: Deadline, called: str
+    ) -> str:
+        """The status message and the log's last lines, in the message's thread (best effort)."""
         assert self._log_tail is not None
         try:
             text, dropped = self._log_tail(summary.run_id, LOG_KEEP_BYTES, deadline.within(LOG_READ_SECS))
-            reply = {"channel": self._channel, "thread_ts": ts, "text": log_reply(summary, text, dropped)}
-            self._post(reply, headers, deadline)
-        except Exception as error:  # a courtesy must not turn a sent alert into a retried one
-            log.warning("No log reply in the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
-            return "; no log reply"
-        return "; log tail in the thread"
+        except Exception as error:  # no log, but the mentions (if any) still go out
+            log.warning("No log for the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+            text, dropped = "(the log could not be read)", 0
+        reply = f"{called} {log_reply(summary, text, dropped)}".strip()
+        return self._reply(summary, {"thread_ts": ts, "text": reply}, headers, deadline)
 
     def _check_answer(self, response: HttpResponse) -> Retry | None:
         try:

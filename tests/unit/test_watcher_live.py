@@ -1,0 +1,59 @@
+"""Live messages at first sight of a running run: asked for once, never failing the watch."""
+
+from __future__ import annotations
+
+from run_notifier.domain.watch_request import WatchRequest
+from run_notifier.domain.watcher import Action, Finishing, RunWatcher
+
+from tests.unit.test_watcher import RUN, World
+
+
+class FakeLive:
+    def __init__(self, fail: bool = False) -> None:
+        self.announced: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def announce_running(self, summary, deadline) -> None:
+        if self.fail:
+            raise RuntimeError("Slack is down")
+        self.announced.append((summary.run_id, summary.actor_name))
+
+
+def watcher_with(world: World, live: FakeLive, live_possible: bool = True) -> RunWatcher:
+    finishing = world.watcher._finishing()
+    with_live = Finishing(finishing.ledger, finishing.notifier, finishing.actor_names, live)
+    return RunWatcher(
+        world.apify,
+        world.requeue,
+        lambda: with_live,
+        world.watcher._schedule,
+        7200,
+        world.telemetry,
+        world.clock,
+        watch_ledger=world.ledger,
+        live_possible=live_possible,
+    )
+
+
+def test_a_run_first_seen_running_is_announced_once_with_its_actors_name():
+    world, live = World(), FakeLive()
+    watcher = watcher_with(world, live)
+    world.apify.answers = [world.run("RUNNING")]
+    watcher.watch(WatchRequest(RUN), world.deadline())
+    watcher.watch(WatchRequest(RUN, attempt=1, first_seen_at=world.clock()), world.deadline())
+    assert live.announced == [(RUN, "someone/Act0000000000001")]
+
+
+def test_a_failing_live_message_does_not_fail_the_watch():
+    world = World()
+    watcher = watcher_with(world, FakeLive(fail=True))
+    world.apify.answers = [world.run("RUNNING")]
+    assert watcher.watch(WatchRequest(RUN), world.deadline()).action is Action.REQUEUED
+
+
+def test_without_a_bot_token_nothing_is_asked():
+    world, live = World(), FakeLive()
+    watcher = watcher_with(world, live, live_possible=False)
+    world.apify.answers = [world.run("RUNNING")]
+    watcher.watch(WatchRequest(RUN), world.deadline())
+    assert live.announced == []
