@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,6 +117,12 @@ class ApifySimulator(LoopbackService):
         self._faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self._list_faults: dict[int, deque[int]] = {}
         self._webhook_faults: deque[int] = deque()
+        self._start_faults: deque[int] = deque()
+        self.tasks: dict[str, str] = {}  # task ID -> its Actor's ID
+        #: Runs started through the API: run ID -> (the input body, the query's run options).
+        self.started: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+        #: How long a run started through the API runs.
+        self.started_run_secs = 3.0
         #: Every status each webhook create was answered with (to count arming calls).
         self.webhook_creates: list[int] = []
         self.webhooks = SimulatedWebhooks(user_id)
@@ -201,6 +208,58 @@ class ApifySimulator(LoopbackService):
         """Answer the next requests for the run list's page at ``offset`` with these statuses."""
         with self._lock:
             self._list_faults.setdefault(offset, deque()).extend(statuses)
+
+    def add_task(self, task_id: str, actor_id: str) -> None:
+        self.tasks[task_id] = actor_id
+
+    def inject_starts(self, *statuses: int) -> None:
+        """Answer the next run starts (`POST .../runs`) with these statuses (402, 404, 429...)."""
+        with self._lock:
+            self._start_faults.extend(statuses)
+
+    def handle_start(
+        self, path: str, query: dict[str, list[str]], body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict, dict]:
+        """`POST /v2/acts/{actorId}/runs` and `/v2/actor-tasks/{actorTaskId}/runs`: a new run that goes
+        through the usual lifecycle; the body is the run's input (a JSON object)."""
+        with self._lock:
+            self.requests.append(RecordedRequest("POST", path, query, headers, time.monotonic()))
+            fault = self._start_faults.popleft() if self._start_faults else None
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, _error("token-not-provided", "Authentication token was not provided or is not valid")
+        if fault is not None:
+            if fault == 402:
+                return 402, {}, _error("not-enough-usage-to-run-paid-actor", "You have exceeded your usage limit")
+            return fault, {}, _error_for(fault)
+        kind, target = path.split("/")[2:4]
+        task_id = target if kind == "actor-tasks" else None
+        actor_id = self.tasks.get(target) if task_id else self._actor_id(target)
+        if actor_id is None:
+            what = "Actor task" if task_id else "Actor"
+            return 404, {}, _error("record-not-found", f"{what} was not found")
+        try:
+            run_input = json.loads(body or b"{}")
+        except ValueError:
+            return 400, {}, _error("invalid-input", "Input is not valid JSON")
+        if not isinstance(run_input, dict):
+            return 400, {}, _error("invalid-input", "Input must be a JSON object")
+        run_id = uuid.uuid4().hex[:17]
+        run = self.add_run(run_id, self.started_run_secs, act_id=actor_id, task_id=task_id, settle_secs=1)
+        with self._lock:
+            self.started[run_id] = (run_input, {k: v[0] for k, v in query.items()})
+        return (
+            201,
+            {"Location": f"{self.base_url}/v2/actor-runs/{run_id}"},
+            {"data": self.run_object(run, time.monotonic(), True)},
+        )
+
+    def _actor_id(self, id_or_name: str) -> str | None:
+        if id_or_name in self.actors:
+            return id_or_name
+        for actor in self.actors.values():
+            if f"{actor['username']}~{actor['name']}" == id_or_name:
+                return actor["id"]
+        return None
 
     def inject_webhooks(self, *statuses: int) -> None:
         """Answer the next `POST /v2/webhooks` (creates) with these statuses (403: no permission)."""
@@ -399,6 +458,8 @@ def _error(error_type: str, message: str) -> dict[str, Any]:
 
 
 def _error_for(status: int) -> dict[str, Any]:
+    if status == 400:
+        return _error("invalid-input", "Input is not valid for this Actor")
     if status == 429:
         return _error("rate-limit-exceeded", "You have exceeded the rate limit of 60 requests per second")
     if status == 404:
@@ -428,7 +489,11 @@ def _make_handler(sim: ApifySimulator) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            self._answer(*sim.handle_webhooks("POST", urlsplit(self.path).path, body, headers))
+            parts = urlsplit(self.path)
+            if parts.path.startswith(("/v2/acts/", "/v2/actor-tasks/")) and parts.path.endswith("/runs"):
+                self._answer(*sim.handle_start(parts.path, parse_qs(parts.query), body, headers))
+                return
+            self._answer(*sim.handle_webhooks("POST", parts.path, body, headers))
 
         def do_DELETE(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}

@@ -62,9 +62,15 @@ LIVE_RUNS = [
         ],
     ),
 ]
+#: A two-step pipeline: when the scraper succeeds, start the loader with the scraper's dataset.
+PIPELINE_SCRAPER = "DemoShopScraper01"
+PIPELINE_LOADER = "DemoSheetLoader01"
+PIPELINE_RUN = "DemoPipeline00001"
+FOLLOW_UP = {"actorId": "demo~sheet-loader", "input": {"datasetId": "{{defaultDatasetId}}", "sourceRunId": "{{runId}}"}}
 LIVE_ROUTES = {
     "routes": [
-        {"match": {"actId": [LIVE_ACTOR]}, "slack": {"channel": LIVE_CHANNEL, "live": True, "mention": ["@here"]}}
+        {"match": {"actId": [LIVE_ACTOR]}, "slack": {"channel": LIVE_CHANNEL, "live": True, "mention": ["@here"]}},
+        {"match": {"status": ["SUCCEEDED"], "actId": [PIPELINE_SCRAPER]}, "followUp": FOLLOW_UP},
     ]
 }
 MALFORMED = "../../users/me"
@@ -163,6 +169,8 @@ class _Progress(logging.Handler):
             _say(f"  [watch]   {run_id}: safety-net check after the push-notified finish -> dropped, no Apify call")
         elif message.startswith("Run not found"):
             _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
+        elif message == "Notified" and getattr(record, "destination", "") == "followUp":
+            _say(f"  [follow]  {run_id} succeeded -> {record.detail} of {FOLLOW_UP['actorId']} with its dataset")
         elif message == "Destination already handled":
             _say(f"  [dedupe]  {run_id}: {record.destination} already notified ({record.claim}) - not posted again")
         elif message == "Request refused; nothing enqueued":
@@ -284,15 +292,19 @@ def main() -> int:
                 status_message="Selector '.price' not found on 2 pages" if status == "FAILED" else None,
             )
             run.log_tail = log_lines
+        sim.add_actor(PIPELINE_SCRAPER, "demo", "shop-scraper")
+        sim.add_actor(PIPELINE_LOADER, "demo", "sheet-loader")
+        sim.add_run(PIPELINE_RUN, 5, act_id=PIPELINE_SCRAPER, settle_secs=2, final_usd=0.0512)
+        sim.started_run_secs = 4.0
         receiver.slack_tokens = {BOT_TOKEN}
         env["SLACK_BOT_TOKEN"] = BOT_TOKEN
         env["SLACK_API_BASE_URL"] = receiver.base_url + SLACK_API_PATH
         env["ROUTES_JSON"] = json.dumps(LIVE_ROUTES)
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
-        run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN] + [r[0] for r in LIVE_RUNS]
+        run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN, PIPELINE_RUN] + [r[0] for r in LIVE_RUNS]
         _say(
-            f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 1 + len(LIVE_RUNS)} runs of 3-40 s and one unknown "
+            f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 2 + len(LIVE_RUNS)} runs of 3-40 s and one unknown "
             f"ID; every webhook dispatch for {PUSH_LOST_RUN[0]} is lost; {LIVE_ACTOR}'s runs go to Slack channel "
             f"{LIVE_CHANNEL} with a bot token: a live message that follows the run, the log tail of a failure in "
             "its thread"
@@ -340,6 +352,10 @@ def main() -> int:
     def finished() -> bool:
         if PROGRESS.fatal:
             return True
+        for run_id in list(expected):  # a follow-up run started on the way is watched and announced too
+            started = (store.get(run_id) or {}).get("followUpRunId")
+            if started:
+                expected.add(started)
         items = [store.get(r) for r in expected]
         done = all(
             i
@@ -445,7 +461,7 @@ def _print_table(
         item = store.get(run_id) or {}
         state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in ("slack", "webhook", "eventbridge")}
         usd = item.get("usageTotalUsd")
-        way = demo_ways_in.WAYS.get(run_id, "queue")
+        way = demo_ways_in.WAYS.get(run_id, "follow-up" if item.get("startedBy") else "queue")
         heard = PROGRESS.heard_by.get(run_id, "-")
         latency = f"{latencies[run_id]:.1f} s" if run_id in latencies else "-"
         status, exit_code = item.get("status", "-"), item.get("exitCode", "-")

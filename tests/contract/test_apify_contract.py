@@ -207,3 +207,31 @@ def test_the_watchers_ad_hoc_webhook_matches_the_webhook_create_schema():
     [obj] = created
     assert _errors(webhook, obj) == []
     assert (armed.mode, armed.webhook_id) == (PushMode.ADHOC, obj["id"])
+
+
+def test_the_simulators_run_start_answers_a_run_and_takes_the_specs_query_parameters(run_schema):
+    import urllib.request
+
+    reference = require_shared_reference()
+    spec = yaml.safe_load((reference / "apify-openapi/paths/actors/acts@{actorId}@runs.yaml").read_text())
+    parameters = {p["$ref"].rsplit("/", 1)[1] for p in spec["post"]["parameters"] if "$ref" in p}
+    assert {
+        "build",
+        "memory",
+        "timeout",
+    } <= parameters  # what follow-up targets send (build, memoryMbytes, timeoutSecs)
+    assert {"201", "400", "402", "403", "404", "429"} <= set(spec["post"]["responses"])
+    with ApifySimulator() as sim:
+        sim.add_actor("SchemaActor00001", "jane", "loader")
+        request = urllib.request.Request(
+            f"{sim.base_url}/v2/acts/jane~loader/runs?memory=512&build=latest",
+            data=json.dumps({"datasetId": "abc"}).encode(),
+            headers={"Authorization": f"Bearer {sim.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            run = json.loads(response.read())["data"]
+        assert _errors(run_schema, run) == []
+        assert run["actId"] == "SchemaActor00001"
+        assert sim.started[run["id"]] == ({"datasetId": "abc"}, {"memory": "512", "build": "latest"})

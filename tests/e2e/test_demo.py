@@ -40,7 +40,7 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(r"^DemoUnknown000001\s+queue\s+-\s+-\s+NOT_FOUND", out, re.MULTILINE)
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
-    assert out.count("signature verified") == 12
+    assert out.count("signature verified") == 14
     # the three ways in besides a direct enqueue, and a forged webhook refused
     for run_id, way in (
         ("DemoViaWebhook001", "Apify webhook"),
@@ -53,7 +53,12 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "[sweep]" in out
     assert "SIGNATURE INVALID" not in out
     posts = out.split("Posts per run (Slack, webhook): ", 1)[1].splitlines()[0]
-    assert posts.count("=1,1") == 12
+    assert posts.count("=1,1") == 14
+    # a two-step pipeline: the scraper's success starts the loader with its dataset, both announced in order
+    started = re.search(r"\[follow\]  DemoPipeline00001 succeeded -> started run (\w+) of demo~sheet-loader", out)
+    assert started
+    assert re.search(rf"^{started.group(1)}\s+follow-up\s+\S+\s+[0-9.]+ s\s+SUCCEEDED", out, re.MULTILINE)
+    assert out.index("Run ID `DemoPipeline00001`") < out.index(f"Run ID `{started.group(1)}`")
     # Slack bot mode: a live message that follows the run, and a failed run's log tail in its thread
     assert "[slack]   #C0DEMOLIVE :arrow_forward: running: demo/shop-scraper run DemoLiveRun000001" in out
     assert re.search(r"#C0DEMOLIVE message \S+ updated in place: Status :white_check_mark: SUCCEEDED", out)

@@ -116,7 +116,9 @@ def build_finishing(
     aws = clients.session
     events = Lazy(lambda: aws.client("events", config=_BOTO_CONFIG))
     ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
+    from run_notifier.adapters.follow_ups import FollowUps
     from run_notifier.adapters.live_messages import DynamoLiveMessages
+    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
 
     context = DestinationContext(
         settings,
@@ -126,6 +128,10 @@ def build_finishing(
         now,
         clients.apify.get_log_tail,
         DynamoLiveMessages(clients.table),
+        clients.apify.start_run,
+        FollowUps(
+            clients.table, Lazy(lambda: SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url))
+        ).started,
     )
     directory = RoutedDestinations(routes_source(settings, ssm), context)
     return Finishing(

@@ -94,6 +94,23 @@ class ApifyClient:
             raise ApifyRequestError(f"Apify answered {response.status} {error_type} for the log of run {run_id}")
         return response.text, response.dropped_bytes
 
+    def start_run(
+        self, path: str, query: dict[str, str], run_input: dict[str, Any], deadline: Deadline
+    ) -> dict[str, Any]:
+        """`POST /v2/acts/{actorId}/runs` or `/v2/actor-tasks/{actorTaskId}/runs` with the input as
+        the body; returns the started Run. 429/5xx are retried within the deadline (Apify has no
+        idempotency key for starts: an answer lost after the start can start it twice)."""
+        return self._get(
+            path,
+            query or None,
+            0,
+            deadline,
+            f"the start at {path}",
+            grace_404=False,
+            method="POST",
+            json_body=run_input,
+        )
+
     def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
         """`POST /v2/webhooks` (`WebhookCreate`); returns the Webhook. Retried on 429/5xx: give
         ``spec`` an `idempotencyKey`, so that a retry of a create whose answer was lost makes nothing new."""

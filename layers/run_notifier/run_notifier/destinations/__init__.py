@@ -12,14 +12,14 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import cast
 
-from run_notifier.destinations import eventbridge, slack, webhook
+from run_notifier.destinations import eventbridge, follow_up, slack, webhook
 from run_notifier.destinations.context import DestinationContext, DestinationKind, Target
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import Destination, TargetSchema, TransientDeliveryError, log
 from run_notifier.domain.routing import Routes
 from run_notifier.domain.run_summary import RunSummary
 
-_MODULES: tuple[ModuleType, ...] = (slack, webhook, eventbridge)
+_MODULES: tuple[ModuleType, ...] = (slack, webhook, eventbridge, follow_up)
 KINDS: dict[str, DestinationKind] = {module.KIND: cast(DestinationKind, module) for module in _MODULES}
 #: What routing validates a routes document against.
 SCHEMAS: dict[str, TargetSchema] = {kind: module.SCHEMA for kind, module in KINDS.items()}

@@ -30,6 +30,9 @@ class DestinationContext(NamedTuple):
     log_tail: LogTail | None = None
     #: Where runs' live Slack messages are (adapters/live_messages.py); None: no live messages.
     live_messages: Any = None
+    #: Follow-up runs: start one (ApifyClient.start_run), then watch it and record who started it.
+    start_run: Callable[..., dict[str, Any]] | None = None
+    follow_up_started: Callable[[str, str], None] | None = None
 
 
 class DestinationKind(Protocol):

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from run_notifier.destinations.placeholders import STATUS_EMOJI
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
 #: A route's `mention` entries: the @-words Slack users type, or Slack's own escaped forms.
@@ -27,16 +28,6 @@ def mention_markup(raw: str) -> str | None:
     """Slack's markup for a route's mention entry; None when it is not one."""
     markup = SPECIAL_MENTIONS.get(raw, raw)
     return markup if MENTION.fullmatch(markup) else None
-
-
-STATUS_EMOJI = {
-    "SUCCEEDED": ":white_check_mark:",
-    "FAILED": ":x:",
-    "TIMED-OUT": ":hourglass:",
-    "ABORTED": ":no_entry_sign:",
-    "WATCH_EXPIRED": ":warning:",
-    "NOT_FOUND": ":grey_question:",
-}
 
 
 def escape(text: str) -> str:

@@ -15,41 +15,12 @@ run's status message cannot add links or mentions.
 from __future__ import annotations
 
 import copy
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from run_notifier.destinations.slack_message import STATUS_EMOJI, escape
-from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
-
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)\s*\}\}")
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-#: Placeholder -> its value for a run (as text; empty when the run does not have it).
-PLACEHOLDERS: dict[str, Callable[[RunSummary], str]] = {
-    "runId": lambda s: s.run_id,
-    "status": lambda s: s.status,
-    "emoji": lambda s: STATUS_EMOJI.get(s.status, ":information_source:"),
-    "actId": lambda s: _text(s.act_id),
-    "actorName": lambda s: s.actor_name or s.act_id or "unknown Actor",
-    "actorTaskId": lambda s: _text(s.actor_task_id),
-    "statusMessage": lambda s: _text(s.status_message),
-    "exitCode": lambda s: "n/a" if s.exit_code is None else str(s.exit_code),
-    "usageTotalUsd": lambda s: _text(s.usage_total_usd),
-    "cost": lambda s: format_usd(s.usage_total_usd),
-    "startedAt": lambda s: _text(s.started_at),
-    "finishedAt": lambda s: _text(s.finished_at),
-    "durationSecs": lambda s: _text(s.duration_secs),
-    "duration": lambda s: human_duration(s.duration_secs),
-    "defaultDatasetId": lambda s: _text(s.default_dataset_id),
-    "datasetItemsUrl": lambda s: _text(s.dataset_items_url),
-    "datasetConsoleUrl": lambda s: _text(s.dataset_console_url),
-    "consoleUrl": lambda s: s.console_url,
-}
+from run_notifier.destinations.placeholders import PLACEHOLDER, PLACEHOLDERS, unknown_placeholders, values_for
+from run_notifier.destinations.slack_message import escape
+from run_notifier.domain.run_summary import RunSummary
 
 
 def template_problem(template: object) -> str | None:
@@ -60,7 +31,7 @@ def template_problem(template: object) -> str | None:
         return "template.blocks must be a list of Block Kit blocks"
     if "text" in template and not isinstance(template["text"], str):
         return "template.text must be a string"
-    unknown = sorted({name for text in _strings(template) for name in PLACEHOLDER.findall(text)} - set(PLACEHOLDERS))
+    unknown = unknown_placeholders(template)
     if unknown:
         return f"template has unknown placeholders {unknown}; known: {sorted(PLACEHOLDERS)}"
     return None
@@ -68,7 +39,7 @@ def template_problem(template: object) -> str | None:
 
 def render(template: Mapping[str, Any], summary: RunSummary, fallback: str) -> dict[str, Any]:
     """The message for this run: placeholders filled (escaped outside `plain_text`), `text` defaulted."""
-    values = {name: value(summary) for name, value in PLACEHOLDERS.items()}
+    values = values_for(summary)
     message = _fill(copy.deepcopy(dict(template)), values, plain=False)
     message.setdefault("text", fallback)
     return message
@@ -83,13 +54,3 @@ def _fill(node: Any, values: dict[str, str], plain: bool) -> Any:
         inside_plain = node.get("type") == "plain_text"
         return {key: _fill(value, values, inside_plain and key == "text") for key, value in node.items()}
     return node
-
-
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, list):
-        return [text for item in node for text in _strings(item)]
-    if isinstance(node, dict):
-        return [text for value in node.values() for text in _strings(value)]
-    return []

@@ -1,0 +1,117 @@
+"""Follow-up runs: when a run ends, start the next Actor or task with its dataset, exactly once.
+
+Route target (`"followUp"`): `actorId` (an ID or `username~name`) or `actorTaskId`, an optional
+`input` (a JSON object whose strings may hold the run's placeholders, destinations/placeholders.py:
+`{"datasetId": "{{defaultDatasetId}}", "sourceRunId": "{{runId}}"}`), and optional `build`,
+`memoryMbytes`, `timeoutSecs`. There is no default target: only routes start runs, typically
+`{"match": {"status": ["SUCCEEDED"], "actId": ["..."]}, "followUp": {...}}`.
+
+Exactly once, as every destination: the notifier claims the follow-up before the start and
+marks it with the started run's ID after. Apify has no idempotency key for run starts, so the
+one window left is a crash (or an answer lost) between Apify starting the run and that mark,
+as with a Slack post. The started run is enqueued for watching at once, and the two items say
+what started what (`followUpRunId` on the source, `startedBy` on the started run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.destinations.placeholders import fill, unknown_placeholders
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import (
+    ApifyAuthError,
+    ApifyRequestError,
+    ApifyUnavailable,
+    PermanentDeliveryError,
+    RunNotFound,
+    TargetSchema,
+    TransientDeliveryError,
+    log,
+)
+from run_notifier.domain.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from run_notifier.config import Settings
+
+KIND = "followUp"
+#: Run options the start takes as query parameters (Apify's names), from the target's keys.
+OPTIONS = {"build": "build", "memoryMbytes": "memory", "timeoutSecs": "timeout"}
+
+
+def check_target(target: Mapping[str, Any]) -> str | None:
+    if "actorId" in target and "actorTaskId" in target:
+        return "give actorId or actorTaskId, not both"
+    unknown = unknown_placeholders(target.get("input", {}))
+    if unknown:
+        return f"input has unknown placeholders {unknown}"
+    for key in ("memoryMbytes", "timeoutSecs"):
+        if key in target and not str(target[key]).isdigit():
+            return f"{key} must be a whole number"
+    return None
+
+
+SCHEMA = TargetSchema(
+    keys=frozenset({"actorId", "actorTaskId", "input", "build", "memoryMbytes", "timeoutSecs"}),
+    required_one_of=frozenset({"actorId", "actorTaskId"}),
+    object_keys=frozenset({"input"}),
+    check=check_target,
+)
+
+
+def default_target(settings: Settings) -> Target | None:
+    return None  # follow-ups are named by routes only
+
+
+#: Starts a run: (path, query, input, deadline) -> the Run object.
+StartRun = Callable[[str, dict[str, str], dict[str, Any], Deadline], dict[str, Any]]
+#: After a start: (source run, started run) -> watch it and record who started whom.
+Started = Callable[[str, str], None]
+
+
+def build(target: Target, context: DestinationContext) -> FollowUpDestination:
+    if context.start_run is None or context.follow_up_started is None:
+        raise ValueError("follow-up runs need the Apify client and the run queue")
+    if "actorTaskId" in target:
+        path = f"/v2/actor-tasks/{quote(str(target['actorTaskId']), safe='~')}/runs"
+    else:
+        path = f"/v2/acts/{quote(str(target['actorId']), safe='~')}/runs"
+    query = {name: str(target[key]) for key, name in OPTIONS.items() if key in target}
+    return FollowUpDestination(path, query, dict(target.get("input", {})), context.start_run, context.follow_up_started)
+
+
+class FollowUpDestination:
+    kind = KIND
+
+    def __init__(
+        self, path: str, query: dict[str, str], input_template: dict[str, Any], start: StartRun, started: Started
+    ) -> None:
+        self._path = path
+        self._query = query
+        self._input = input_template
+        self._start = start
+        self._started = started
+
+    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        run_input = fill(self._input, summary)
+        try:
+            run = self._start(self._path, self._query, run_input, deadline)
+        except (ApifyRequestError, ApifyAuthError, RunNotFound) as error:
+            hint = " (Apify: usage limit reached or not enough credits; not retried)" if " 402 " in str(error) else ""
+            raise PermanentDeliveryError(f"follow-up not started: {error}{hint}") from None
+        except ApifyUnavailable as error:
+            raise TransientDeliveryError(f"follow-up not started yet: {error}") from None
+        started = str(run.get("id") or "")
+        if not started:
+            raise PermanentDeliveryError("follow-up started, but Apify's answer has no run ID")
+        try:
+            self._started(summary.run_id, started)
+        except Exception as error:  # the run is started: never fail (and so repeat) the start for this
+            log.error(
+                "Follow-up run started but not enqueued or recorded; the discovery sweep will find it",
+                extra={"started_run_id": started, "reason": f"{type(error).__name__}: {error}"[:300]},
+            )
+        return f"started run {started}"
