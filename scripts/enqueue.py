@@ -16,25 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "run_notifier"))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "layers" / "run_notifier")]
 
-from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
+from aws_cli import Problem, aws_problem, session  # noqa: E402 - beside this script
+from run_notifier.domain.watch_request import InvalidMessage, validate_run_id  # noqa: E402 - the layer
 
 QUEUE_OUTPUT = "RunQueueUrl"
 DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name
 #: console.apify.com/actors/<actId>/runs/<runId>, console.apify.com/actors/runs/<runId>,
 #: api.apify.com/v2/actor-runs/<runId>, with or without a query or a trailing slash.
 RUN_URL = re.compile(r"^https://(?:console|api)\.apify\.com/.*?(?:/runs|/actor-runs)/([^/?#]+)/?(?:[?#].*)?$")
-
-
-class Problem(Exception):
-    """Something the user fixes before running again: printed as one line, exit code 2."""
 
 
 def run_id_of(text: str) -> str:
@@ -67,22 +64,6 @@ def enqueue(sqs: Any, queue_url: str, run_ids: list[str]) -> list[tuple[str, str
     return failed
 
 
-def _aws_problem(error: Exception, what: str) -> Problem:
-    """botocore's errors, as one line that says what to do."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
-
-    if isinstance(error, NoCredentialsError):
-        return Problem("no AWS credentials: set AWS_PROFILE (or pass --profile) or AWS_ACCESS_KEY_ID/SECRET")
-    if isinstance(error, NoRegionError):
-        return Problem("no AWS region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
-    if isinstance(error, ProfileNotFound):
-        return Problem(f"{error}")
-    if isinstance(error, ClientError):
-        detail = error.response.get("Error", {})
-        return Problem(f"{what}: {detail.get('Code', 'error')}: {str(detail.get('Message', ''))[:200]}")
-    return Problem(f"{what}: {type(error).__name__}: {str(error)[:200]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Put Apify run IDs on the Apify Run Notifier's queue.")
     where = parser.add_mutually_exclusive_group()
@@ -108,19 +89,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _send(args: argparse.Namespace, ids: list[str]) -> list[tuple[str, str]]:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        region = args.region or os.environ.get("AWS_REGION")  # botocore itself reads only AWS_DEFAULT_REGION
-        session = boto3.session.Session(region_name=region, profile_name=args.profile)
-        queue_url = args.queue_url or queue_url_from_stack(session.client("cloudformation"), args.stack_name)
+        aws = session(args.region, args.profile)
+        queue_url = args.queue_url or queue_url_from_stack(aws.client("cloudformation"), args.stack_name)
     except (BotoCoreError, ClientError) as error:
-        raise _aws_problem(error, f"finding the queue of stack {args.stack_name}") from None
+        raise aws_problem(error, f"finding the queue of stack {args.stack_name}") from None
     try:
-        return enqueue(session.client("sqs"), queue_url, ids)
+        return enqueue(aws.client("sqs"), queue_url, ids)
     except (BotoCoreError, ClientError) as error:
-        raise _aws_problem(error, "sending to the run queue") from None
+        raise aws_problem(error, "sending to the run queue") from None
 
 
 if __name__ == "__main__":

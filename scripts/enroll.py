@@ -20,17 +20,16 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-EVENT_TYPES = [
-    "ACTOR.RUN.CREATED",
-    "ACTOR.RUN.RESURRECTED",
-    "ACTOR.RUN.SUCCEEDED",
-    "ACTOR.RUN.FAILED",
-    "ACTOR.RUN.TIMED_OUT",
-    "ACTOR.RUN.ABORTED",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "run_notifier"))
+
+from run_notifier.domain.push import PUSH_HEADER, RESURRECTED_EVENT, TERMINAL_EVENTS, PushMode
+
+#: A run's start, its resurrection and every way it ends (the intake enqueues the run for each).
+EVENT_TYPES = ["ACTOR.RUN.CREATED", RESURRECTED_EVENT, *sorted(TERMINAL_EVENTS)]
 DESCRIPTION = "apify-run-notifier"
 DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name
 
@@ -104,7 +103,7 @@ def enroll(apify: Apify, intake_url: str, intake_token: str, actors: list[str], 
                 "condition": {kind: target},
                 "requestUrl": request_url,
                 "headersTemplate": json.dumps(
-                    {"Authorization": f"Bearer {intake_token}", "X-Run-Notifier-Push": "actor"}
+                    {"Authorization": f"Bearer {intake_token}", PUSH_HEADER: PushMode.ACTOR.value}
                 ),
                 "description": f"{DESCRIPTION}: {kind} {target}",
                 "idempotencyKey": idempotency_key(request_url, kind, target),

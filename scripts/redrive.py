@@ -20,14 +20,15 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from aws_cli import Problem, aws_problem, session
 
 DEFAULT_STACK = "apify-run-notifier"
 POLL_SECS = 2.0
-
-
-class Problem(Exception):
-    """One line for the user, exit code 2."""
 
 
 def queues_from_stack(cloudformation: Any, stack_name: str) -> tuple[str, str]:
@@ -104,18 +105,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _redrive(args: argparse.Namespace, say: Callable[[str], None]) -> int:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     if bool(args.dlq_url) != bool(args.queue_url):
         raise Problem("give both --dlq-url and --queue-url, or neither (then the stack's outputs are used)")
     try:
-        session = boto3.session.Session(region_name=args.region, profile_name=args.profile)
-        sqs = session.client("sqs")
+        aws = session(args.region, args.profile)
+        sqs = aws.client("sqs")
         dlq_url, queue_url = (
             (args.dlq_url, args.queue_url)
             if args.dlq_url
-            else queues_from_stack(session.client("cloudformation"), args.stack_name)
+            else queues_from_stack(aws.client("cloudformation"), args.stack_name)
         )
         waiting = depth(sqs, dlq_url)
         say(f"{waiting} message(s) in the DLQ")
@@ -127,15 +127,8 @@ def _redrive(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         moved = move_in_batches(sqs, dlq_url, queue_url, say)
         say(f"moved {moved} message(s) back to the run queue")
         return 0
-    except NoCredentialsError:
-        raise Problem("no AWS credentials: set AWS_PROFILE (or pass --profile) or AWS_ACCESS_KEY_ID/SECRET") from None
-    except NoRegionError:
-        raise Problem("no AWS region: pass --region or set AWS_DEFAULT_REGION") from None
     except (BotoCoreError, ClientError) as error:
-        detail = getattr(error, "response", {}).get("Error", {})
-        raise Problem(
-            f"{detail.get('Code', type(error).__name__)}: {str(detail.get('Message', error))[:200]}"
-        ) from None
+        raise aws_problem(error, "redrive") from None
 
 
 if __name__ == "__main__":

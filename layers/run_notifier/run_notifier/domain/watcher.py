@@ -179,9 +179,7 @@ class RunWatcher:
             finishing = self._finishing()
             if finishing.live is None:
                 return
-            summary = RunSummary.from_run(run, request.run_id)
-            if summary.act_id:
-                summary = summary._replace(actor_name=finishing.actor_names.name_of(summary.act_id, deadline))
+            summary = _named(RunSummary.from_run(run, request.run_id), finishing.actor_names, deadline)
             finishing.live.announce_running(summary, deadline.sooner(self._schedule.safety_margin_secs))
         except Exception as error:  # a live message is a courtesy
             log.warning(
@@ -306,9 +304,8 @@ class RunWatcher:
         self, summary: RunSummary, request: WatchRequest, first_seen: datetime, deadline: Deadline, costs_settled: bool
     ) -> Outcome:
         finishing = self._finishing()
-        ledger, notifier, actor_names = finishing.ledger, finishing.notifier, finishing.actor_names
-        if summary.act_id:
-            summary = summary._replace(actor_name=actor_names.name_of(summary.act_id, deadline))
+        ledger, notifier = finishing.ledger, finishing.notifier
+        summary = _named(summary, finishing.actor_names, deadline)
         result = ledger.record(
             summary,
             now=self._now(),
@@ -342,6 +339,13 @@ class RunWatcher:
             },
         )
         return Outcome(Action.FINISHED, summary.status, detail=",".join(report.sent))
+
+
+def _named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
+    """The summary with its Actor's `username/name` (when the run has an Actor)."""
+    if not summary.act_id:
+        return summary
+    return summary._replace(actor_name=actor_names.name_of(summary.act_id, deadline))
 
 
 def _heard_by(request: WatchRequest) -> str:
