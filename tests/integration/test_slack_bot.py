@@ -182,7 +182,7 @@ def test_a_50_mb_log_is_streamed_within_the_byte_bound_and_the_reply_says_so(loa
     from run_notifier.adapters.apify_api import ApifyClient
     from run_notifier.adapters.http_client import HttpClient
     from run_notifier.adapters.secret_store import Secret
-    from run_notifier.destinations.slack import LOG_KEEP_BYTES
+    from run_notifier.destinations.slack.bot import LOG_KEEP_BYTES
     from run_notifier.domain.deadline import Deadline
 
     run = sim.add_run("RunHugeLog000001", 0.0, settle_secs=0, final_status="TIMED-OUT", exit_code=None)

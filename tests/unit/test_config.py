@@ -1,14 +1,40 @@
 from __future__ import annotations
 
 import pytest
-from run_notifier.config import DEFAULT_NOTIFY_ON, VARIABLES, ConfigError, Settings, load_settings
+from run_notifier.config import (
+    DEFAULT_NOTIFY_ON,
+    INTAKE_VARIABLES,
+    SWEEPER_VARIABLES,
+    VARIABLES,
+    WATCHER_SECTIONS,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+from run_notifier.destinations import KINDS, SECTIONS
 
 BASE = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"}
 GOOD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def test_the_table_and_the_settings_name_the_same_fields():
-    assert [v.name.lower() for v in VARIABLES] == list(Settings._fields)
+def test_the_sections_and_the_settings_name_the_same_fields():
+    shared = [v.field for section in WATCHER_SECTIONS for v in section.variables]
+    assert [*shared, "destinations"] == list(Settings._fields)
+    for kind, section in SECTIONS.items():
+        assert section.model is None or [v.field for v in section.variables] == list(section.model._fields), kind
+
+
+@pytest.mark.parametrize(
+    "table", [VARIABLES, INTAKE_VARIABLES, SWEEPER_VARIABLES], ids=["watcher", "intake", "sweeper"]
+)
+def test_no_variable_is_declared_twice(table):
+    names = [v.name for v in table]
+    assert len(names) == len(set(names))
+
+
+def test_every_kind_gets_its_own_section_in_the_settings():
+    settings = load_settings(BASE)
+    assert set(settings.destinations) == set(SECTIONS) <= set(KINDS)
 
 
 def test_defaults_come_from_the_table():
@@ -16,8 +42,8 @@ def test_defaults_come_from_the_table():
     assert settings.apify_api_base_url == "https://api.apify.com"
     assert settings.notify_on == frozenset(DEFAULT_NOTIFY_ON.split(","))
     assert settings.max_watch_seconds == 7 * 24 * 3600
-    assert settings.slack_webhook_url is None
-    assert settings.webhook_url is None
+    assert settings.destinations["slack"].slack_webhook_url is None
+    assert settings.destinations["webhook"].webhook_url is None
     assert settings.retry_visibility_schedule == (30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200)
     assert settings.schedule.long_poll_secs == (60, 0)
     assert settings.enable_tracer is False

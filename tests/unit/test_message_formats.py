@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from run_notifier.adapters.secret_store import Secret
-from run_notifier.destinations.slack_message import build_message
+from run_notifier.destinations.slack.message import build_message
 from run_notifier.destinations.webhook import message_id, signed_request
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 from standardwebhooks import Webhook

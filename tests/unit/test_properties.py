@@ -13,7 +13,7 @@ from run_notifier.adapters.apify_api import _data, _error_of
 from run_notifier.adapters.http_client import HttpResponse
 from run_notifier.adapters.retry import Retry
 from run_notifier.destinations import SCHEMAS
-from run_notifier.destinations.slack_message import build_message
+from run_notifier.destinations.slack.message import build_message
 from run_notifier.destinations.webhook import build_payload
 from run_notifier.domain.intake_request import IntakeRefused, from_apify_webhook, from_run_list
 from run_notifier.domain.routing import Routes, RoutesError, parse_routes

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from run_notifier.destinations import SCHEMAS
-from run_notifier.destinations.slack_template import render, template_problem
+from run_notifier.destinations.slack.template import render, template_problem
 from run_notifier.domain.routing import RoutesError, parse_routes
 from run_notifier.domain.run_summary import RunSummary
 

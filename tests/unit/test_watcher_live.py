@@ -19,7 +19,7 @@ class FakeLive:
         self.announced.append((summary.run_id, summary.actor_name))
 
 
-def watcher_with(world: World, live: FakeLive, live_possible: bool = True) -> RunWatcher:
+def watcher_with(world: World, live: FakeLive, announces_running: bool = True) -> RunWatcher:
     finishing = world.watcher._finishing()
     with_live = Finishing(finishing.ledger, finishing.notifier, finishing.actor_names, live)
     return RunWatcher(
@@ -31,7 +31,7 @@ def watcher_with(world: World, live: FakeLive, live_possible: bool = True) -> Ru
         world.telemetry,
         world.clock,
         watch_ledger=world.ledger,
-        live_possible=live_possible,
+        announces_running=announces_running,
     )
 
 
@@ -53,7 +53,7 @@ def test_a_failing_live_message_does_not_fail_the_watch():
 
 def test_without_a_bot_token_nothing_is_asked():
     world, live = World(), FakeLive()
-    watcher = watcher_with(world, live, live_possible=False)
+    watcher = watcher_with(world, live, announces_running=False)
     world.apify.answers = [world.run("RUNNING")]
     watcher.watch(WatchRequest(RUN), world.deadline())
     assert live.announced == []

@@ -1,184 +1,167 @@
-"""The function's environment: one table of (variable, parser, default), read once at cold start.
+"""Each function's environment, composed from sections and read once at cold start.
 
-`VARIABLES` is the only place a setting's default and bounds are written; the template's
-parameter defaults are tested against it (tests/unit/test_template.py). A bad value stops
-the cold start with a ConfigError that names the variable.
+A variable is declared once, in one section (`config_sections.Section`); a function's table is
+the sections it needs, and each destination kind brings its own section (its module's
+`SETTINGS`, found by the registry). These tables are the only place a default or a bound is
+written: the template's parameter defaults and the README's tables are tested against them
+(tests/unit/test_template.py, tests/unit/test_config.py). A bad value stops the cold start with
+a ConfigError that names the variable, never a secret's value.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from run_notifier.adapters.secret_store import Secret, is_signing_secret
+from run_notifier.adapters.secret_store import Secret
 from run_notifier.adapters.url_policy import UrlRefused, check_url
+from run_notifier.config_sections import (
+    REQUIRED,
+    ConfigError,
+    Section,
+    Variable,
+    boolean,
+    ids,
+    integer,
+    one_of_needed,
+    seconds_list,
+    secret,
+    statuses,
+    text,
+)
 from run_notifier.domain.schedules import APIFY_MAX_WAIT_SECS, SQS_MAX_DELAY_SECS, SQS_MAX_VISIBILITY_SECS, Schedule
-from run_notifier.domain.statuses import NOTIFIABLE, status_name
 
+__all__ = [
+    "DEFAULT_NOTIFY_ON",
+    "INTAKE_VARIABLES",
+    "REQUIRED",
+    "SWEEPER_VARIABLES",
+    "VARIABLES",
+    "ConfigError",
+    "IntakeSettings",
+    "Settings",
+    "SweeperSettings",
+    "Variable",
+    "load_intake_settings",
+    "load_settings",
+    "load_sweeper_settings",
+]
 
-class ConfigError(ValueError):
-    """The environment is not usable; the message names the variable."""
-
-
-# --- parsers: raise ValueError with what is wrong; the loader adds the variable's name ---------
-
-
-def _text(raw: str) -> str:
-    return raw
-
-
-def _secret(raw: str) -> Secret:
-    return Secret(raw)
-
-
-def _integer(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {raw[:40]!r}") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _seconds_list(low: int, high: int) -> Callable[[str], tuple[int, ...]]:
-    def parse(raw: str) -> tuple[int, ...]:
-        try:
-            values = tuple(int(part) for part in raw.split(",") if part.strip())
-        except ValueError:
-            raise ValueError(f"must be comma-separated whole seconds, got {raw[:40]!r}") from None
-        if not values:
-            raise ValueError("must list at least one value")
-        if any(not low <= value <= high for value in values):
-            raise ValueError(f"entries must be {low}..{high} seconds, got {raw[:40]!r}")
-        return values
-
-    return parse
-
-
-def _statuses(raw: str) -> frozenset[str]:
-    statuses = frozenset(status_name(part) for part in raw.split(",") if part.strip())
-    unknown = statuses - NOTIFIABLE
-    if unknown:
-        raise ValueError(f"has unknown statuses {sorted(unknown)}; allowed: {sorted(NOTIFIABLE)}")
-    return statuses
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.lower()
-    if value not in ("true", "false", "1", "0"):
-        raise ValueError(f'must be "true" or "false" (or 1 / 0), got {raw[:20]!r}')
-    return value in ("true", "1")
-
-
-def _bot_token(raw: str) -> Secret:
-    if not raw.startswith("xox"):
-        raise ValueError("must be a Slack bot token (xoxb-...); the value is not shown")
-    return Secret(raw)
-
-
-def _signing_secret(raw: str) -> Secret:
-    """A Standard Webhooks secret: `whsec_` and base64 (checked here, so signing cannot fail later)."""
-    if not is_signing_secret(raw):
-        raise ValueError("must be a Standard Webhooks secret: whsec_ followed by base64 (the value is not shown)")
-    return Secret(raw)
-
-
-class Variable(NamedTuple):
-    name: str
-    parse: Callable[[str], Any]
-    #: The raw default; None: optional, absent means None. REQUIRED: must be set.
-    default: str | None
-
-
-REQUIRED = "<required>"
 DEFAULT_NOTIFY_ON = "SUCCEEDED,FAILED,TIMED-OUT,ABORTED,WATCH_EXPIRED"
 
-#: Every variable the code reads. The Settings field of each is its name in lower case.
-VARIABLES: tuple[Variable, ...] = (
-    Variable("RUNS_TABLE_NAME", _text, REQUIRED),
-    Variable("RUN_QUEUE_URL", _text, REQUIRED),
-    Variable("APIFY_API_BASE_URL", _text, "https://api.apify.com"),
-    Variable("APIFY_TOKEN_SECRET_ARN", _text, None),
-    Variable("APIFY_TOKEN", _secret, None),
-    Variable("SLACK_WEBHOOK_URL_SECRET_ARN", _text, None),
-    Variable("SLACK_WEBHOOK_URL", _secret, None),
-    # Slack bot-token mode (chat.postMessage): one token for every channel the routes name.
-    Variable("SLACK_BOT_TOKEN_SECRET_ARN", _text, None),
-    Variable("SLACK_BOT_TOKEN", _bot_token, None),
-    Variable("SLACK_CHANNEL", _text, None),
-    Variable("SLACK_API_BASE_URL", _text, "https://slack.com/api"),
-    Variable("WEBHOOK_URL", _text, None),
-    Variable("WEBHOOK_SECRET_ARN", _text, None),
-    Variable("WEBHOOK_SECRET", _signing_secret, None),
-    Variable("EVENT_BUS_NAME", _text, None),
-    Variable("NOTIFY_ON", _statuses, DEFAULT_NOTIFY_ON),
-    Variable("ROUTES_JSON", _text, None),
-    Variable("ROUTES_SSM_PARAMETER", _text, None),
-    Variable("MAX_WATCH_SECONDS", _integer(60, 366 * 24 * 3600), "604800"),
-    Variable("ITEM_TTL_DAYS", _integer(0, 3650), "90"),
-    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
-    Variable("LONG_POLL_SCHEDULE", _seconds_list(0, APIFY_MAX_WAIT_SECS), "60,0"),
-    Variable("REQUEUE_DELAY_SCHEDULE", _seconds_list(0, SQS_MAX_DELAY_SECS), "5,20,40,65"),
-    Variable("MAX_REQUEUE_DELAY_SECONDS", _integer(1, SQS_MAX_DELAY_SECS), "65"),
-    Variable("SETTLE_SECONDS", _integer(0, SQS_MAX_DELAY_SECS), "10"),
-    # With the template's MaxReceiveCount (11): the last try is about 28 h after the first.
-    Variable(
-        "RETRY_VISIBILITY_SCHEDULE",
-        _seconds_list(0, SQS_MAX_VISIBILITY_SECS),
-        "30,120,300,900,1800,3600,7200,14400,28800,43200",
+# --- the shared sections -------------------------------------------------------------------
+
+TABLE = Section((Variable("RUNS_TABLE_NAME", text, REQUIRED), Variable("ITEM_TTL_DAYS", integer(0, 3650), "90")))
+QUEUE = Section((Variable("RUN_QUEUE_URL", text, REQUIRED),))
+APIFY = Section(
+    (
+        Variable("APIFY_API_BASE_URL", text, "https://api.apify.com"),
+        Variable("APIFY_TOKEN_SECRET_ARN", text, None),
+        Variable("APIFY_TOKEN", secret, None),
     ),
-    # Push (domain/push.py): with INTAKE_URL set, each run gets an ad-hoc Apify webhook to the intake.
-    Variable("INTAKE_URL", _text, None),
-    Variable("INTAKE_TOKEN_SECRET_ARN", _text, None),
-    Variable("INTAKE_TOKEN", _secret, None),
-    Variable("SAFETY_NET_DELAY_SCHEDULE", _seconds_list(1, SQS_MAX_DELAY_SECS), "900"),
-    Variable("ENABLE_TRACER", _boolean, "false"),
-    # Plain http to loopback (local receivers and simulators). Unset: allowed outside Lambda only,
-    # because inside Lambda loopback is the Runtime API.
-    Variable("ALLOW_LOOPBACK_HTTP", _boolean, None),
+    urls=("APIFY_API_BASE_URL",),
+)
+SECRETS = Section((Variable("SECRETS_MAX_AGE_SECONDS", integer(0, 86400), "300"),))
+#: Plain http to loopback (local receivers and simulators). Unset: allowed outside Lambda only,
+#: because inside Lambda loopback is the Runtime API.
+NETWORK = Section((Variable("ALLOW_LOOPBACK_HTTP", boolean, None),))
+INTAKE_TOKEN = Section((Variable("INTAKE_TOKEN_SECRET_ARN", text, None), Variable("INTAKE_TOKEN", secret, None)))
+ROUTING = Section(
+    (
+        Variable("NOTIFY_ON", statuses, DEFAULT_NOTIFY_ON),
+        Variable("ROUTES_JSON", text, None),
+        Variable("ROUTES_SSM_PARAMETER", text, None),
+    )
+)
+WATCH = Section(
+    (
+        Variable("MAX_WATCH_SECONDS", integer(60, 366 * 24 * 3600), "604800"),
+        Variable("LONG_POLL_SCHEDULE", seconds_list(0, APIFY_MAX_WAIT_SECS), "60,0"),
+        Variable("REQUEUE_DELAY_SCHEDULE", seconds_list(0, SQS_MAX_DELAY_SECS), "5,20,40,65"),
+        Variable("MAX_REQUEUE_DELAY_SECONDS", integer(1, SQS_MAX_DELAY_SECS), "65"),
+        Variable("SETTLE_SECONDS", integer(0, SQS_MAX_DELAY_SECS), "10"),
+        # With the template's MaxReceiveCount (11): the last try is about 28 h after the first.
+        Variable(
+            "RETRY_VISIBILITY_SCHEDULE",
+            seconds_list(0, SQS_MAX_VISIBILITY_SECS),
+            "30,120,300,900,1800,3600,7200,14400,28800,43200",
+        ),
+    )
+)
+#: Push (domain/push.py): with INTAKE_URL set, each run gets an ad-hoc Apify webhook to the intake.
+PUSH = Section(
+    (
+        Variable("INTAKE_URL", text, None),
+        Variable("SAFETY_NET_DELAY_SCHEDULE", seconds_list(1, SQS_MAX_DELAY_SECS), "900"),
+    ),
+    urls=("INTAKE_URL",),
+    check=lambda v: one_of_needed(
+        v, "INTAKE_URL", "INTAKE_TOKEN_SECRET_ARN", "INTAKE_TOKEN", why="(the webhooks it arms send it)"
+    ),
+)
+TRACING = Section((Variable("ENABLE_TRACER", boolean, "false"),))
+SWEEP = Section(
+    (
+        Variable("SWEEP_LOOKBACK_MINUTES", integer(1, 7 * 24 * 60), "60"),
+        Variable("SWEEP_OVERLAP_SECONDS", integer(0, 3600), "120"),
+        Variable("SWEEP_ACTOR_IDS", ids, None),
+        Variable("SWEEP_TASK_IDS", ids, None),
+    )
 )
 
 
+def _destination_sections() -> dict[str, Section]:
+    from run_notifier.destinations import SECTIONS
+
+    return SECTIONS
+
+
+#: The run watcher's own sections, in the order of Settings' fields (destinations come after).
+WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING)
+INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, SECRETS)
+SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
+
+
+def _variables(sections: Iterable[Section]) -> tuple[Variable, ...]:
+    return tuple(variable for section in sections for variable in section.variables)
+
+
+#: Every variable the run watcher reads, its destinations' included (for the template tests).
+VARIABLES: tuple[Variable, ...] = _variables((*WATCHER_SECTIONS, *_destination_sections().values()))
+INTAKE_VARIABLES: tuple[Variable, ...] = _variables(INTAKE_SECTIONS)
+SWEEPER_VARIABLES: tuple[Variable, ...] = _variables(SWEEPER_SECTIONS)
+
+
 class Settings(NamedTuple):
-    """The validated environment, field for variable; no defaults of its own (see VARIABLES)."""
+    """The run watcher's validated environment: a field per shared variable, and each destination
+    kind's own section under `destinations[kind]`. No defaults of its own (see the sections)."""
 
     runs_table_name: str
+    item_ttl_days: int
     run_queue_url: str
     apify_api_base_url: str
     apify_token_secret_arn: str | None
     apify_token: Secret | None
-    slack_webhook_url_secret_arn: str | None
-    slack_webhook_url: Secret | None
-    slack_bot_token_secret_arn: str | None
-    slack_bot_token: Secret | None
-    slack_channel: str | None
-    slack_api_base_url: str
-    webhook_url: str | None
-    webhook_secret_arn: str | None
-    webhook_secret: Secret | None
-    event_bus_name: str | None
+    secrets_max_age_seconds: int
+    allow_loopback_http: bool
+    intake_token_secret_arn: str | None
+    intake_token: Secret | None
     notify_on: frozenset[str]
     routes_json: str | None
     routes_ssm_parameter: str | None
     max_watch_seconds: int
-    item_ttl_days: int
-    secrets_max_age_seconds: int
     long_poll_schedule: tuple[int, ...]
     requeue_delay_schedule: tuple[int, ...]
     max_requeue_delay_seconds: int
     settle_seconds: int
     retry_visibility_schedule: tuple[int, ...]
     intake_url: str | None
-    intake_token_secret_arn: str | None
-    intake_token: Secret | None
     safety_net_delay_schedule: tuple[int, ...]
     enable_tracer: bool
-    allow_loopback_http: bool
+    #: Each destination kind's section (destinations/*: `SETTINGS`), by kind.
+    destinations: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def schedule(self) -> Schedule:
@@ -197,15 +180,6 @@ class Settings(NamedTuple):
         return f"{self.intake_url.rstrip('/')}/apify/webhooks" if self.intake_url else None
 
 
-#: The intake function's variables (functions/webhook_intake): the same rules, its own table.
-INTAKE_VARIABLES: tuple[Variable, ...] = (
-    Variable("RUN_QUEUE_URL", _text, REQUIRED),
-    Variable("INTAKE_TOKEN_SECRET_ARN", _text, None),
-    Variable("INTAKE_TOKEN", _secret, None),
-    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
-)
-
-
 class IntakeSettings(NamedTuple):
     run_queue_url: str
     intake_token_secret_arn: str | None
@@ -213,98 +187,91 @@ class IntakeSettings(NamedTuple):
     secrets_max_age_seconds: int
 
 
-def _ids(raw: str) -> frozenset[str]:
-    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
-    bad = sorted(i for i in ids if not i.replace("~", "").replace("-", "").replace("_", "").isalnum())
-    if bad:
-        raise ValueError(f"has entries that are not Apify IDs: {bad[:3]}")
-    return ids
-
-
-#: The discovery sweep's variables (functions/run_sweeper).
-SWEEPER_VARIABLES: tuple[Variable, ...] = (
-    Variable("RUNS_TABLE_NAME", _text, REQUIRED),
-    Variable("RUN_QUEUE_URL", _text, REQUIRED),
-    Variable("APIFY_API_BASE_URL", _text, "https://api.apify.com"),
-    Variable("APIFY_TOKEN_SECRET_ARN", _text, None),
-    Variable("APIFY_TOKEN", _secret, None),
-    Variable("SWEEP_LOOKBACK_MINUTES", _integer(1, 7 * 24 * 60), "60"),
-    Variable("SWEEP_OVERLAP_SECONDS", _integer(0, 3600), "120"),
-    Variable("SWEEP_ACTOR_IDS", _ids, None),
-    Variable("SWEEP_TASK_IDS", _ids, None),
-    Variable("ITEM_TTL_DAYS", _integer(0, 3650), "90"),
-    Variable("SECRETS_MAX_AGE_SECONDS", _integer(0, 86400), "300"),
-    Variable("ALLOW_LOOPBACK_HTTP", _boolean, None),
-)
-
-
 class SweeperSettings(NamedTuple):
     runs_table_name: str
+    item_ttl_days: int
     run_queue_url: str
     apify_api_base_url: str
     apify_token_secret_arn: str | None
     apify_token: Secret | None
+    secrets_max_age_seconds: int
+    allow_loopback_http: bool
     sweep_lookback_minutes: int
     sweep_overlap_seconds: int
     sweep_actor_ids: frozenset[str] | None
     sweep_task_ids: frozenset[str] | None
-    item_ttl_days: int
-    secrets_max_age_seconds: int
-    allow_loopback_http: bool
 
 
-def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:
-    env = os.environ if env is None else env
-    values = _read(env, SWEEPER_VARIABLES)
-    _check_urls(values, env, ("APIFY_API_BASE_URL",))
-    return SweeperSettings(**values)
-
-
-def _check_urls(values: dict[str, Any], env: Mapping[str, str], names: tuple[str, ...]) -> None:
-    """The one URL rule (adapters/url_policy.py), with the variable's name in the error."""
-    if values["allow_loopback_http"] is None:
-        values["allow_loopback_http"] = "AWS_LAMBDA_RUNTIME_API" not in env
-    values["apify_api_base_url"] = values["apify_api_base_url"].rstrip("/")
-    for name in names:
-        url = values[name.lower()]
-        try:
-            if url is not None:
-                check_url(url, allow_loopback_http=values["allow_loopback_http"])
-        except UrlRefused as error:
-            raise ConfigError(f"{name} {error}") from None
-
-
-def _read(env: Mapping[str, str], table: tuple[Variable, ...]) -> dict[str, Any]:
-    missing = [v.name for v in table if v.default == REQUIRED and not env.get(v.name, "").strip()]
+def read_section(section: Section, env: Mapping[str, str], allow_loopback_http: bool) -> dict[str, Any]:
+    """One section's values by field name: parsed, URLs checked, its own rules applied."""
+    missing = [v.name for v in section.variables if v.default == REQUIRED and not env.get(v.name, "").strip()]
     if missing:
         raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
     values: dict[str, Any] = {}
-    for variable in table:
+    for variable in section.variables:
         raw = env.get(variable.name, "").strip() or variable.default
         try:
-            values[variable.name.lower()] = None if raw is None else variable.parse(raw)
+            values[variable.field] = None if raw is None else variable.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{variable.name} {error}") from None
+    for name in section.urls:
+        url = values[name.lower()]
+        if url is None:
+            continue
+        try:
+            check_url(url, allow_loopback_http=allow_loopback_http)
+        except UrlRefused as error:
+            raise ConfigError(f"{name} {error}") from None
+        values[name.lower()] = url.rstrip("/")
     return values
 
 
+def _read(env: Mapping[str, str], sections: Iterable[Section]) -> dict[str, Any]:
+    """The sections' values together; rules that span sections see them all."""
+    sections = tuple(sections)
+    missing = [v.name for v in _variables(sections) if v.default == REQUIRED and not env.get(v.name, "").strip()]
+    if missing:
+        raise ConfigError(f"missing required environment variables: {', '.join(missing)}")
+    allow = NETWORK.variables[0]
+    raw_allow = env.get(allow.name, "").strip()
+    try:
+        allow_loopback = allow.parse(raw_allow) if raw_allow else "AWS_LAMBDA_RUNTIME_API" not in env
+    except ValueError as error:
+        raise ConfigError(f"{allow.name} {error}") from None
+    values: dict[str, Any] = {}
+    for section in sections:
+        values.update(read_section(section, env, allow_loopback))
+    if NETWORK in sections:
+        values[allow.field] = allow_loopback
+    for section in sections:
+        problem = section.check(values) if section.check else None
+        if problem:
+            raise ConfigError(problem)
+    return values
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The run watcher's Settings from the environment; raise ConfigError naming the bad variable."""
+    env = os.environ if env is None else env
+    kinds = _destination_sections()
+    values = _read(env, WATCHER_SECTIONS)
+    destinations: dict[str, Any] = {}
+    for kind, section in kinds.items():
+        own = {**values, **read_section(section, env, values["allow_loopback_http"])}
+        problem = section.check(own) if section.check else None
+        if problem:
+            raise ConfigError(problem)
+        mine = {v.field: own[v.field] for v in section.variables}
+        destinations[kind] = section.model(**mine) if section.model else MappingProxyType(mine)
+    return Settings(**values, destinations=MappingProxyType(destinations))
+
+
 def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings:
-    values = _read(os.environ if env is None else env, INTAKE_VARIABLES)
+    values = _read(os.environ if env is None else env, INTAKE_SECTIONS)
     if not (values["intake_token_secret_arn"] or values["intake_token"]):
         raise ConfigError("the intake needs INTAKE_TOKEN_SECRET_ARN (or INTAKE_TOKEN for local use)")
     return IntakeSettings(**values)
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment; raise ConfigError naming the bad variable."""
-    env = os.environ if env is None else env
-    values = _read(env, VARIABLES)
-    _check_urls(values, env, ("APIFY_API_BASE_URL", "WEBHOOK_URL", "INTAKE_URL", "SLACK_API_BASE_URL"))
-    values["slack_api_base_url"] = values["slack_api_base_url"].rstrip("/")
-    if values["slack_channel"] and not (values["slack_bot_token_secret_arn"] or values["slack_bot_token"]):
-        raise ConfigError("SLACK_CHANNEL needs SLACK_BOT_TOKEN_SECRET_ARN or SLACK_BOT_TOKEN (xoxb-...) to post with")
-    if values["webhook_url"] and not (values["webhook_secret_arn"] or values["webhook_secret"]):
-        raise ConfigError("WEBHOOK_URL needs WEBHOOK_SECRET_ARN or WEBHOOK_SECRET (whsec_...) to sign with")
-    if values["intake_url"] and not (values["intake_token_secret_arn"] or values["intake_token"]):
-        raise ConfigError("INTAKE_URL needs INTAKE_TOKEN_SECRET_ARN or INTAKE_TOKEN (the webhooks it arms send it)")
-    return Settings(**values)
+def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:
+    return SweeperSettings(**_read(os.environ if env is None else env, SWEEPER_SECTIONS))

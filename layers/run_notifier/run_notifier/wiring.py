@@ -25,6 +25,7 @@ from run_notifier.adapters.secret_store import Secret, SecretStore
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
 from run_notifier.config import IntakeSettings, Settings, SweeperSettings
+from run_notifier.destinations import may_announce_running
 from run_notifier.domain.ports import PushArming, Telemetry
 from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import telemetry as powertools_telemetry
@@ -108,32 +109,20 @@ def build_finishing(
 ) -> Finishing:
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
+    from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
     from run_notifier.domain.notifier import Notifier
 
     aws = clients.session
-    events = Lazy(lambda: aws.client("events", config=_BOTO_CONFIG))
-    ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
-    from run_notifier.adapters.follow_ups import FollowUps
-    from run_notifier.adapters.live_messages import DynamoLiveMessages
-    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
+    aws_clients: Memo[Any] = Memo()
 
-    context = DestinationContext(
-        settings,
-        clients.http,
-        clients.secrets,
-        events,
-        now,
-        clients.apify.get_log_tail,
-        DynamoLiveMessages(clients.table),
-        clients.apify.start_run,
-        FollowUps(
-            clients.table, Lazy(lambda: SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url))
-        ).started,
-    )
-    directory = RoutedDestinations(routes_source(settings, ssm), context)
+    def aws_client(service: str) -> Any:
+        return aws_clients.get(service, lambda: aws.client(service, config=_BOTO_CONFIG))
+
+    context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
+    directory = RoutedDestinations(routes_source(settings, lambda: aws_client("ssm")), context)
     return Finishing(
         ledger=clients.ledger,
         notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, telemetry, now),
@@ -168,7 +157,7 @@ def build_components(
         now=now,
         watch_ledger=clients.ledger,
         push=build_push_arming(settings, clients),
-        live_possible=bool(settings.slack_bot_token_secret_arn or settings.slack_bot_token),
+        announces_running=may_announce_running(settings.destinations),
     )
     return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)
 

@@ -1,28 +1,56 @@
-"""Where a finished run is announced: one module per destination kind, and their registry.
+"""Where a finished run is announced: the registry of destination kinds.
 
-A destination module says its `KIND`, the keys its route target accepts (`SCHEMA`), its
-default target from the settings (`default_target`), and how to build itself from a target
-(`build`); the object it builds implements `ports.Destination`. Adding a kind means a new
-module here, one line in `KINDS`, and its settings and permissions in config.py and the template.
+A kind is a module (or a package) in this package that says its `KIND`, its settings section
+(`SETTINGS`), the keys its route target accepts (`SCHEMA`), its default target (`default_target`)
+and how to build itself (`build`); see `context.DestinationKind`. The registry finds kinds by
+looking for `KIND` in this package's modules: it names none, and neither does the watcher.
+Capabilities (`context.RunningAnnouncer`) are asked of the built destination, never of a kind by name.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from types import ModuleType
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-from run_notifier.destinations import eventbridge, follow_up, slack, webhook
-from run_notifier.destinations.context import DestinationContext, DestinationKind, Target
-from run_notifier.domain.deadline import Deadline
+from run_notifier.destinations.context import DestinationContext, DestinationKind, RunningAnnouncer, Target
 from run_notifier.domain.ports import Destination, TargetSchema, TransientDeliveryError, log
-from run_notifier.domain.routing import Routes
-from run_notifier.domain.run_summary import RunSummary
 
-_MODULES: tuple[ModuleType, ...] = (slack, webhook, eventbridge, follow_up)
-KINDS: dict[str, DestinationKind] = {module.KIND: cast(DestinationKind, module) for module in _MODULES}
+if TYPE_CHECKING:
+    from run_notifier.config_sections import Section
+    from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.routing import Routes
+    from run_notifier.domain.run_summary import RunSummary
+
+
+def _discover() -> dict[str, DestinationKind]:
+    """Every module or package here that declares a `KIND`, in name order."""
+    found: dict[str, DestinationKind] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module: ModuleType = importlib.import_module(f"{__name__}.{info.name}")
+        kind = getattr(module, "KIND", None)
+        if isinstance(kind, str):
+            if kind in found:
+                raise RuntimeError(f"two destination modules declare KIND {kind!r}")
+            found[kind] = cast(DestinationKind, module)
+    return found
+
+
+KINDS: dict[str, DestinationKind] = _discover()
 #: What routing validates a routes document against.
 SCHEMAS: dict[str, TargetSchema] = {kind: module.SCHEMA for kind, module in KINDS.items()}
+#: Each kind's environment variables (composed into the watcher's configuration, config.py).
+SECTIONS: dict[str, Section] = {kind: module.SETTINGS for kind, module in KINDS.items() if module.SETTINGS}
+
+
+def may_announce_running(destinations: dict[str, Any] | Any) -> bool:
+    """Whether any kind's settings allow announcing runs first seen running."""
+    return any(
+        bool(getattr(module, "may_announce_running", lambda _section: False)(destinations.get(kind)))
+        for kind, module in KINDS.items()
+    )
 
 
 class Unusable:
@@ -37,28 +65,40 @@ class Unusable:
 
 
 class RoutedDestinations:
-    """`ports.DestinationDirectory`: the routes pick a target per kind; the kind builds the destination."""
+    """`ports.DestinationDirectory` and `ports.LiveAnnouncer`: the routes pick a target per kind,
+    the kind builds the destination, and capabilities are asked of what was built."""
 
     def __init__(self, routes: Callable[[], Routes], context: DestinationContext) -> None:
         self._routes = routes
         self._context = context
         self._defaults: dict[str, Target | None] = {
-            kind: module.default_target(context.settings) for kind, module in KINDS.items()
+            kind: module.default_target(context.section(kind)) for kind, module in KINDS.items()
         }
 
+    def _targets(self, summary: RunSummary) -> list[tuple[str, Target]]:
+        chosen = []
+        for kind, choice in self._routes().targets_for(summary).items():
+            target = self._defaults[kind] if choice is True else (choice or None)
+            if target is not None:
+                chosen.append((kind, target))
+        return chosen
+
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
-        """`ports.LiveAnnouncer`: the live Slack message, when the route for this run asks for one."""
-        choice = self._routes().targets_for(summary).get(slack.KIND, True)
-        target = self._defaults[slack.KIND] if choice is True else (choice or None)
-        if target and target.get("live") and "channel" in target:
-            slack.build_bot(target, self._context).post_running(summary, deadline)
+        """Every routed destination that can announce a running run does; one failing does not stop the rest."""
+        for kind, target in self._targets(summary):
+            try:
+                destination = KINDS[kind].build(target, self._context)
+                if isinstance(destination, RunningAnnouncer):
+                    destination.announce_running(summary, deadline)
+            except Exception as error:  # a courtesy: the final alert never depends on it
+                log.warning(
+                    "No running announcement",
+                    extra={"destination": kind, "reason": f"{type(error).__name__}: {error}"[:300]},
+                )
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         chosen: list[Destination] = []
-        for kind, choice in self._routes().targets_for(summary).items():
-            target = self._defaults[kind] if choice is True else (choice or None)
-            if target is None:
-                continue
+        for kind, target in self._targets(summary):
             try:
                 chosen.append(KINDS[kind].build(target, self._context))
             except Exception as error:

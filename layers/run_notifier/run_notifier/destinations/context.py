@@ -1,47 +1,70 @@
-"""What a destination kind may use to build itself: the shared clients, secrets and settings."""
+"""What every destination kind is given, and what every kind module provides.
+
+The context is the shared infrastructure, the same for every kind: it never grows a field for
+one kind. A kind builds the few adapters it needs from it (Slack its live-message store on the
+runs table, follow-ups their queue client) inside its own module.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
-
-from run_notifier.adapters.http_client import HttpClient
-from run_notifier.adapters.secret_store import SecretStore
-from run_notifier.domain.ports import Destination, TargetSchema
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from run_notifier.adapters.live_messages import DynamoLiveMessages
+    from run_notifier.adapters.apify_api import ApifyClient
+    from run_notifier.adapters.dynamodb import RunsTable
+    from run_notifier.adapters.http_client import HttpClient
+    from run_notifier.adapters.secret_store import SecretStore
     from run_notifier.config import Settings
+    from run_notifier.config_sections import Section
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.ports import Destination, TargetSchema
+    from run_notifier.domain.run_summary import RunSummary
 
-#: A destination's target: a route's object, or the default one built from the settings.
+#: A destination's target: a route's object, or the default one built from the kind's settings.
 Target = Mapping[str, Any]
-#: A run's log, streamed to its end: (the last ``keep_bytes`` as text, how many bytes came before).
-LogTail = Callable[[str, int, "Deadline"], tuple[str, int]]
 
 
 class DestinationContext(NamedTuple):
+    """The shared clients a kind builds itself from (one per container, built lazily)."""
+
     settings: Settings
     http: HttpClient
     secrets: SecretStore
-    events_client: Callable[[], Any]
     clock: Callable[[], datetime]
-    #: For the Slack thread under a failed run; None: no log replies.
-    log_tail: LogTail | None = None
-    #: Where runs' live Slack messages are (adapters/live_messages.py); None: no live messages.
-    live_messages: DynamoLiveMessages | None = None
-    #: Follow-up runs: start one (ApifyClient.start_run), then watch it and record who started it.
-    start_run: Callable[..., dict[str, Any]] | None = None
-    follow_up_started: Callable[[str, str], None] | None = None
+    #: A boto3 client by service name ("events", "sqs"), built on first use and kept.
+    aws: Callable[[str], Any]
+    apify: ApifyClient
+    table: RunsTable
+
+    def section(self, kind: str) -> Any:
+        """The kind's own settings section (its module's `SETTINGS`), as read at cold start."""
+        return self.settings.destinations.get(kind)
 
 
 class DestinationKind(Protocol):
-    """What each destination module provides (see `destinations/__init__.py`)."""
+    """What each destination module (or package) provides; the registry finds it by `KIND`.
+
+    Optional, module level: ``may_announce_running(section) -> bool``, true when this kind's
+    settings allow a destination with the `RunningAnnouncer` capability (so the watcher builds
+    the finishing side for a run first seen running only when some kind could use it).
+    """
 
     KIND: str
+    #: Its environment variables (config_sections.Section), or None.
+    SETTINGS: Section | None
     SCHEMA: TargetSchema
 
-    def default_target(self, settings: Settings) -> Target | None: ...
+    def default_target(self, section: Any) -> Target | None:
+        """The target when no route names one, from the kind's own settings; None: no default."""
+        ...
 
     def build(self, target: Target, context: DestinationContext) -> Destination: ...
+
+
+@runtime_checkable
+class RunningAnnouncer(Protocol):
+    """Capability: announce a run first seen running (Slack's live message). Best effort, once per run."""
+
+    def announce_running(self, summary: RunSummary, deadline: Deadline) -> None: ...

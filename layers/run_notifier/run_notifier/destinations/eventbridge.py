@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
 
-if TYPE_CHECKING:
-    from run_notifier.config import Settings
-
 KIND = "eventbridge"
+
+
+class EventBridgeSettings(NamedTuple):
+    event_bus_name: str | None
+
+
+SETTINGS = Section((Variable("EVENT_BUS_NAME", text, None),), model=EventBridgeSettings)
 SCHEMA = TargetSchema(keys=frozenset({"eventBusName"}), required_one_of=frozenset({"eventBusName"}))
 
 SOURCE = "apify.run-notifier"
@@ -23,12 +28,12 @@ DETAIL_TYPE = "Apify Run Finished"
 _PERMANENT_CODES = {"AccessDeniedException", "ValidationException", "ResourceNotFoundException"}
 
 
-def default_target(settings: Settings) -> Target | None:
-    return {"eventBusName": settings.event_bus_name} if settings.event_bus_name else None
+def default_target(section: EventBridgeSettings) -> Target | None:
+    return {"eventBusName": section.event_bus_name} if section.event_bus_name else None
 
 
 def build(target: Target, context: DestinationContext) -> EventBridgeDestination:
-    return EventBridgeDestination(context.events_client(), str(target["eventBusName"]))
+    return EventBridgeDestination(context.aws("events"), str(target["eventBusName"]))
 
 
 class EventBridgeDestination:

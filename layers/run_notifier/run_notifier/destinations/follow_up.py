@@ -16,7 +16,7 @@ what started what (`followUpRunId` on the source, `startedBy` on the started run
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from run_notifier.destinations.context import DestinationContext, Target
@@ -34,10 +34,9 @@ from run_notifier.domain.ports import (
 )
 from run_notifier.domain.run_summary import RunSummary
 
-if TYPE_CHECKING:
-    from run_notifier.config import Settings
-
 KIND = "followUp"
+#: No settings of its own: follow-ups are named by routes only.
+SETTINGS = None
 #: Run options the start takes as query parameters (Apify's names), from the target's keys.
 OPTIONS = {"build": "build", "memoryMbytes": "memory", "timeoutSecs": "timeout"}
 
@@ -62,7 +61,7 @@ SCHEMA = TargetSchema(
 )
 
 
-def default_target(settings: Settings) -> Target | None:
+def default_target(section: None) -> Target | None:
     return None  # follow-ups are named by routes only
 
 
@@ -73,14 +72,16 @@ Started = Callable[[str, str], None]
 
 
 def build(target: Target, context: DestinationContext) -> FollowUpDestination:
-    if context.start_run is None or context.follow_up_started is None:
-        raise ValueError("follow-up runs need the Apify client and the run queue")
+    from run_notifier.adapters.follow_ups import FollowUps
+    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
+
+    follow_ups = FollowUps(context.table, lambda: SqsEnqueue(context.aws("sqs"), context.settings.run_queue_url))
     if "actorTaskId" in target:
         path = f"/v2/actor-tasks/{quote(str(target['actorTaskId']), safe='~')}/runs"
     else:
         path = f"/v2/acts/{quote(str(target['actorId']), safe='~')}/runs"
     query = {name: str(target[key]) for key, name in OPTIONS.items() if key in target}
-    return FollowUpDestination(path, query, dict(target.get("input", {})), context.start_run, context.follow_up_started)
+    return FollowUpDestination(path, query, dict(target.get("input", {})), context.apify.start_run, follow_ups.started)
 
 
 class FollowUpDestination:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from standardwebhooks import Webhook
+from typing import Any, NamedTuple
 
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_secret
+from run_notifier.config_sections import Section, Variable, one_of_needed, signing_secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
 from run_notifier.domain.deadline import Deadline
@@ -18,10 +17,27 @@ from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
-if TYPE_CHECKING:
-    from run_notifier.config import Settings
-
 KIND = "webhook"
+
+
+class WebhookSettings(NamedTuple):
+    webhook_url: str | None
+    webhook_secret_arn: str | None
+    webhook_secret: Secret | None
+
+
+SETTINGS = Section(
+    (
+        Variable("WEBHOOK_URL", text, None),
+        Variable("WEBHOOK_SECRET_ARN", text, None),
+        Variable("WEBHOOK_SECRET", signing_secret, None),
+    ),
+    urls=("WEBHOOK_URL",),
+    check=lambda v: one_of_needed(
+        v, "WEBHOOK_URL", "WEBHOOK_SECRET_ARN", "WEBHOOK_SECRET", why="(whsec_...) to sign with"
+    ),
+    model=WebhookSettings,
+)
 SCHEMA = TargetSchema(keys=frozenset({"url", "secretArn", "secret"}), required_one_of=frozenset({"url"}))
 
 EVENT_TYPE = "apify.run.finished"
@@ -45,6 +61,8 @@ def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[
     msg_id = message_id(summary)
     if not is_signing_secret(secret.reveal()):  # from Secrets Manager: checked when read, never shown
         raise PermanentDeliveryError("the webhook signing secret is not a Standard Webhooks secret (whsec_<base64>)")
+    from standardwebhooks import Webhook  # only a run that ends signs: kept out of the cold start
+
     signature = Webhook(secret.reveal()).sign(msg_id=msg_id, timestamp=now, data=body)
     headers = {
         "webhook-id": msg_id,
@@ -54,28 +72,32 @@ def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[
     return body.encode(), headers
 
 
-def default_target(settings: Settings) -> Target | None:
-    if not settings.webhook_url:
+def default_target(section: WebhookSettings) -> Target | None:
+    if not section.webhook_url:
         return None
-    target: dict[str, str | Secret] = {"url": settings.webhook_url}
-    if settings.webhook_secret_arn:
-        target["secretArn"] = settings.webhook_secret_arn
-    elif settings.webhook_secret:
-        target["secret"] = settings.webhook_secret
+    target: dict[str, str | Secret] = {"url": section.webhook_url}
+    if section.webhook_secret_arn:
+        target["secretArn"] = section.webhook_secret_arn
+    elif section.webhook_secret:
+        target["secret"] = section.webhook_secret
     return target
 
 
 def build(target: Target, context: DestinationContext) -> WebhookDestination:
     """A routed target without a secret of its own signs with the default webhook secret."""
-    settings = context.settings
+    section: WebhookSettings = context.section(KIND)
     if "secretArn" in target or "secret" in target:
         secret = context.secrets.source(
             str(target.get("secretArn") or "") or None, target.get("secret"), "webhook signing"
         )
     else:
-        secret = context.secrets.source(settings.webhook_secret_arn, settings.webhook_secret, "webhook signing")
+        secret = context.secrets.source(section.webhook_secret_arn, section.webhook_secret, "webhook signing")
     return WebhookDestination(
-        context.http, str(target["url"]), secret, context.clock, allow_loopback_http=settings.allow_loopback_http
+        context.http,
+        str(target["url"]),
+        secret,
+        context.clock,
+        allow_loopback_http=context.settings.allow_loopback_http,
     )
 
 

@@ -214,7 +214,7 @@ class Destination(Protocol):
 
 class LiveAnnouncer(Protocol):
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
-        """Post the routes' live messages for a run first seen running (at most once per run).
+        """Announce a run first seen running where its routes ask (at most once per run and destination).
 
         Best effort: the caller logs and goes on when it raises; the final alert never depends on it.
         """

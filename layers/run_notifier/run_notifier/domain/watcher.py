@@ -76,7 +76,7 @@ class Finishing(NamedTuple):
     ledger: RunLedger
     notifier: Notifier
     actor_names: ActorNames
-    #: Live messages for runs first seen running (Slack bot mode, opt-in per route); None: none.
+    #: Announcements of runs first seen running (a destination capability, opt-in per route); None: none.
     live: LiveAnnouncer | None = None
 
 
@@ -92,10 +92,11 @@ class RunWatcher:
         now: Callable[[], datetime],
         watch_ledger: WatchLedger,
         push: PushArming | None = None,
-        live_possible: bool = False,
+        announces_running: bool = False,
     ) -> None:
-        """``live_possible``: live messages may be routed (a Slack bot token is configured), so a run
-        first seen running builds the finishing side to ask; without it, that side stays unbuilt."""
+        """``announces_running``: some destination could announce a run first seen running (its
+        kind's settings allow it), so such a run builds the finishing side to ask; without it,
+        that side stays unbuilt."""
         self._apify = apify
         self._requeue = requeue
         self._finishing = finishing
@@ -105,7 +106,7 @@ class RunWatcher:
         self._now = now
         self._watch_ledger = watch_ledger
         self._push = push
-        self._live_possible = live_possible
+        self._announces_running = announces_running
 
     def watch(self, request: WatchRequest, deadline: Deadline) -> Outcome:
         now = self._now()
@@ -138,7 +139,7 @@ class RunWatcher:
             return self._requeue_or_expire(request, first_seen, deadline, reason=str(error), last_run=None)
         status = str(run.get("status"))
         if not is_terminal(status):
-            if request.attempt == 0 and self._live_possible:
+            if request.attempt == 0 and self._announces_running:
                 self._announce_running(run, request, deadline)
             return self._requeue_or_expire(request, first_seen, deadline, reason=f"run is {status}", last_run=run)
         summary = RunSummary.from_run(run, request.run_id)
@@ -174,7 +175,7 @@ class RunWatcher:
         return self._finish(summary, request, first_seen, deadline, costs_settled=costs_settled)
 
     def _announce_running(self, run: dict[str, Any], request: WatchRequest, deadline: Deadline) -> None:
-        """The live messages of a run first seen running; never fails the watch (the final alert does not need them)."""
+        """Announce a run first seen running where routes ask; never fails the watch (the alert does not need it)."""
         try:
             finishing = self._finishing()
             if finishing.live is None:
@@ -183,7 +184,7 @@ class RunWatcher:
             finishing.live.announce_running(summary, deadline.sooner(self._schedule.safety_margin_secs))
         except Exception as error:  # a live message is a courtesy
             log.warning(
-                "No live message for the running run", extra={"reason": f"{type(error).__name__}: {error}"[:300]}
+                "No running announcement for the run", extra={"reason": f"{type(error).__name__}: {error}"[:300]}
             )
 
     def _is_safety_net(self, request: WatchRequest) -> bool:

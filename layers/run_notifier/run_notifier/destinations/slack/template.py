@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from run_notifier.destinations.placeholders import PLACEHOLDER, PLACEHOLDERS, unknown_placeholders, values_for
-from run_notifier.destinations.slack_message import escape
+from run_notifier.destinations.slack.message import escape
 from run_notifier.domain.run_summary import RunSummary
 
 

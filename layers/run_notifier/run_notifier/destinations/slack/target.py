@@ -1,0 +1,63 @@
+"""A Slack route target: the keys it accepts, their rules, and the style of its messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from run_notifier.destinations.slack.message import DEFAULT_MENTION_ON, build_message, mention_markup, with_mentions
+from run_notifier.destinations.slack.template import render, template_problem
+from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.statuses import NOTIFIABLE
+
+
+def check_target(target: Mapping[str, Any]) -> str | None:
+    """Slack's own rules on a route target (routing has checked the keys and value types)."""
+    bad = [m for m in target.get("mention", []) if mention_markup(m) is None]
+    if bad:
+        return f"mention has entries Slack cannot notify: {bad[:3]} (use @here, @channel, <!subteam^ID>, <@USERID>)"
+    unknown = sorted(set(target.get("mentionOn", [])) - NOTIFIABLE)
+    if unknown:
+        return f"mentionOn has unknown statuses {unknown}; allowed: {sorted(NOTIFIABLE)}"
+    if "channel" in target and ("webhookUrl" in target or "webhookUrlSecretArn" in target):
+        return "give a channel (bot token) or a webhook URL, not both"
+    if target.get("live") and "channel" not in target:
+        return "live needs a channel (bot-token mode): an incoming webhook cannot update its message"
+    if "template" in target:
+        return template_problem(target["template"])
+    return None
+
+
+SCHEMA = TargetSchema(
+    keys=frozenset({"webhookUrl", "webhookUrlSecretArn", "channel", "mention", "mentionOn", "template", "live"}),
+    required_one_of=frozenset({"webhookUrl", "webhookUrlSecretArn", "channel"}),
+    list_keys=frozenset({"mention", "mentionOn"}),
+    object_keys=frozenset({"template"}),
+    bool_keys=frozenset({"live"}),
+    check=check_target,
+)
+
+
+class Style:
+    """How a route's messages look: its template (or the standard message) and its mentions."""
+
+    def __init__(self, mentions: list[str], mention_on: frozenset[str], template: Mapping[str, Any] | None) -> None:
+        self.mentions = mentions
+        self.mention_on = mention_on
+        self.template = template
+
+    def called(self, summary: RunSummary) -> list[str]:
+        return self.mentions if summary.status in self.mention_on else []
+
+    def message(self, summary: RunSummary) -> dict[str, Any]:
+        called = self.called(summary)
+        standard = build_message(summary)
+        if self.template is None:
+            return with_mentions(standard, called)
+        return with_mentions(render(self.template, summary, standard["text"]), called)
+
+
+def style_of(target: Mapping[str, Any]) -> Style:
+    mentions = [m for m in (mention_markup(str(m)) for m in target.get("mention", [])) if m]
+    return Style(mentions, frozenset(target.get("mentionOn", [])) or DEFAULT_MENTION_ON, target.get("template"))
