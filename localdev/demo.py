@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5"
 SLACK_PATH = "/services/TDEMO/BDEMO/demo"
 HOOK_PATH = "/hooks/apify"
+#: Where the receiver plays a Teams Workflows webhook and a Discord webhook.
+TEAMS_PATH = "/teams/workflows/demo/invoke"
+DISCORD_PATH = "/discord/api/webhooks/1100/demo"
 
 #: (run ID, seconds until it ends, final status, exit code, settled USD)
 DEMO_RUNS = [
@@ -115,6 +118,14 @@ def _print_received(received: Any) -> None:
             f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
             f"id={received.headers.get('webhook-id')} - {check}"
         )
+    elif received.path.startswith(TEAMS_PATH):
+        card = received.json()["attachments"][0]["content"]
+        facts = " | ".join(f"{f['title']} {f['value']}" for f in card["body"][1]["facts"][:4])
+        _say(f"  [teams]   Adaptive Card {card['version']} (HTTP {received.status}): {facts}")
+    elif received.path.startswith(DISCORD_PATH):
+        [embed] = received.json()["embeds"]
+        fields = " | ".join(f"{f['name']} {f['value']}" for f in embed["fields"][:4])
+        _say(f"  [discord] embed #{embed['color']:06x} (HTTP {received.status}, pings nobody): {fields}")
     elif received.path.startswith(SLACK_API_PATH + "/"):
         message, method = received.json(), received.path.rsplit("/", 1)[1]
         where = f"#{message.get('channel')}"
@@ -303,6 +314,8 @@ def main() -> int:
         env["ROUTES_JSON"] = json.dumps(LIVE_ROUTES)
         env["APIFY_API_BASE_URL"] = sim.base_url
         env["APIFY_TOKEN"] = sim.token or ""
+        env["TEAMS_WEBHOOK_URL"] = receiver.base_url + TEAMS_PATH
+        env["DISCORD_WEBHOOK_URL"] = receiver.base_url + DISCORD_PATH
         run_ids = [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN, PIPELINE_RUN] + [r[0] for r in LIVE_RUNS]
         _say(
             f"Apify simulator at {sim.base_url}: {len(DEMO_RUNS) + 2 + len(LIVE_RUNS)} runs of 3-40 s and one unknown "
@@ -316,7 +329,7 @@ def main() -> int:
         env["INTAKE_URL"] = intake_url
         env["INTAKE_TOKEN"] = demo_ways_in.INTAKE_TOKEN
         env["SAFETY_NET_DELAY_SCHEDULE"] = str(DEMO_SAFETY_NET_SECS)
-    _say(f"Slack and webhook receiver at {receiver.base_url}\n")
+    _say(f"Slack, webhook, Teams and Discord receiver at {receiver.base_url}\n")
 
     handler = _load_handler(env)
     if not real:
@@ -393,15 +406,24 @@ def main() -> int:
         moto.stop()
         return 1
     _print_table(store, expected, sqs, resources.dlq_url, followup_url, _alert_latencies(sim, receiver, expected))
+
+    def delivered(run_id: str, path: str) -> int:
+        return len([m for m in receiver.messages if m.path.startswith(path) and run_id in m.body.decode()])
+
     posts = {
         run_id: (
             len(_slack_posts(receiver, run_id)),
-            len([m for m in receiver.messages if m.path == HOOK_PATH and run_id in m.body.decode()]),
+            delivered(run_id, HOOK_PATH),
+            delivered(run_id, TEAMS_PATH),
+            delivered(run_id, DISCORD_PATH),
         )
         for run_id in expected
     }
-    _say("Posts per run (Slack, webhook): " + ", ".join(f"{r}={p[0]},{p[1]}" for r, p in sorted(posts.items())))
-    if not real and any(p != (1, 1) for p in posts.values()):
+    _say(
+        "Posts per run (Slack, webhook, Teams, Discord): "
+        + ", ".join(f"{r}={','.join(map(str, p))}" for r, p in sorted(posts.items()))
+    )
+    if not real and any(p != (1, 1, 1, 1) for p in posts.values()):
         ok = False
     _say(
         f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
@@ -454,13 +476,14 @@ def _print_table(
     _say("\nRuns in DynamoDB:")
     header = (
         f"{'runId':<19}{'came in by':<15}{'end heard by':<14}{'alert after end':<17}{'status':<11}{'exit':<6}"
-        f"{'usd':<9}{'attempts':<10}{'slack':<8}{'webhook':<9}{'events':<8}"
+        f"{'usd':<9}{'attempts':<10}{'slack':<8}{'webhook':<9}{'events':<8}{'teams':<8}{'discord':<8}"
     )
     _say(header)
     _say("-" * len(header))
     for run_id in sorted(run_ids):
         item = store.get(run_id) or {}
-        state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in ("slack", "webhook", "eventbridge")}
+        kinds = ("slack", "webhook", "eventbridge", "teams", "discord")
+        state = {k: (item.get(f"{k}Notification") or {}).get("state", "-") for k in kinds}
         usd = item.get("usageTotalUsd")
         way = demo_ways_in.WAYS.get(run_id, "follow-up" if item.get("startedBy") else "queue")
         heard = PROGRESS.heard_by.get(run_id, "-")
@@ -469,7 +492,7 @@ def _print_table(
         _say(
             f"{run_id:<19}{way:<15}{heard:<14}{latency:<17}{status:<11}{exit_code!s:<6}"
             f"{'-' if usd is None else f'{float(usd):.4f}':<9}{item.get('watchAttempts', '-')!s:<10}"
-            f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}"
+            f"{state['slack']:<8}{state['webhook']:<9}{state['eventbridge']:<8}{state['teams']:<8}{state['discord']:<8}"
         )
     dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
     for message in dead:

@@ -4,7 +4,12 @@ Paths ending in `/chat.postMessage` and `/chat.update` answer like Slack's Web A
 auth against ``slack_tokens``, a `channel` required, `{"ok": true, "channel", "ts"}` with a
 fresh `ts` for a post, `message_not_found` for an update of a message that is not there (see
 `delete_slack_message`), and errors the Slack way (HTTP 200, `{"ok": false, "error"}`). The
-channel's messages as they stand are in ``slack_messages``. Scripted answers still come first.
+channel's messages as they stand are in ``slack_messages``.
+
+Paths under `/teams/` answer like a Teams Workflows webhook (202 for a message whose one
+attachment is an Adaptive Card, 400 otherwise); paths under `/discord/` like a Discord webhook
+with `?wait=true` (200 and the message with its `id`; 400 with Discord's error shape for a body
+that breaks its embed limits or lacks `allowed_mentions`). Scripted answers still come first.
 """
 
 from __future__ import annotations
@@ -95,6 +100,11 @@ class Receiver(LoopbackService):
         """Called with the lock held: Slack's Web API for its paths, else a plain 200."""
         if path.endswith(("/chat.postMessage", "/chat.update")):
             return _slack_web_api(self, path.rsplit("/", 1)[1], headers, body)
+        if path.startswith(TEAMS_PREFIX):
+            return _teams_workflow(body)
+        if path.startswith(DISCORD_PREFIX):
+            self._ts += 1
+            return _discord_webhook(path, body, self._ts)
         return 200, {}, "ok"
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
@@ -140,6 +150,69 @@ def _slack_web_api(
     ts = f"{int(time.time())}.{receiver._ts:06d}"
     receiver.slack_messages[(channel, ts)] = message
     return answer({"ok": True, "channel": channel, "ts": ts})
+
+
+TEAMS_PREFIX = "/teams/"
+DISCORD_PREFIX = "/discord/"
+_JSON = {"Content-Type": "application/json"}
+
+
+def _teams_workflow(body: bytes) -> tuple[int, dict[str, str], str]:
+    """A Workflows webhook accepts a message whose attachment is an Adaptive Card (it then runs its flow)."""
+    import json
+
+    try:
+        message = json.loads(body)
+        [attachment] = message["attachments"]
+        card = attachment["content"]
+        ok = (
+            message.get("type") == "message"
+            and attachment.get("contentType") == "application/vnd.microsoft.card.adaptive"
+            and card.get("type") == "AdaptiveCard"
+            and isinstance(card.get("body"), list)
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        return 400, _JSON, json.dumps({"error": {"code": "InvalidRequestContent", "message": "not an Adaptive Card"}})
+    return 202, {}, ""
+
+
+#: Discord's embed limits: (title, description, field value, fields, total characters).
+_DISCORD_LIMITS = (256, 4096, 1024, 25, 6000)
+
+
+def _discord_webhook(path: str, body: bytes, serial: int) -> tuple[int, dict[str, str], str]:
+    import json
+
+    def invalid(why: str) -> tuple[int, dict[str, str], str]:
+        return 400, _JSON, json.dumps({"code": 50035, "message": f"Invalid Form Body: {why}"})
+
+    if "wait=true" not in path:
+        return 204, {}, ""  # Discord's answer without wait: no body, nothing to say whether it was shown
+    try:
+        message = json.loads(body)
+        embeds = message.get("embeds") or []
+    except (ValueError, AttributeError):
+        return invalid("not JSON")
+    if not embeds and not message.get("content"):
+        return invalid("cannot send an empty message")
+    title, description, value, fields, total = _DISCORD_LIMITS
+    for embed in embeds:
+        size = len(embed.get("title", "")) + len(embed.get("description", ""))
+        size += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", []))
+        if (
+            len(embed.get("title", "")) > title
+            or len(embed.get("description", "")) > description
+            or len(embed.get("fields", [])) > fields
+            or any(len(f.get("value", "")) > value or not f.get("value") for f in embed.get("fields", []))
+            or size > total
+            or not isinstance(embed.get("color", 0), int)
+        ):
+            return invalid("embed over Discord's limits")
+    if "allowed_mentions" not in message:
+        return invalid("this receiver insists on allowed_mentions")
+    return 200, _JSON, json.dumps({"id": f"11{serial:016d}", "channel_id": "1100000000000000001", **message})
 
 
 def _make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:

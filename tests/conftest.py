@@ -48,6 +48,8 @@ SUITE_SECRETS = (
     "slacksecretpart0123",
     "intake-token-7f3a9c0d2b",
     "botsecretpart",
+    "teamssecretpart",
+    "discordsecretpart",
 )
 
 

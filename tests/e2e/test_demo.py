@@ -52,8 +52,8 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "a forged webhook -> HTTP 401 token-not-valid, nothing enqueued" in out
     assert "[sweep]" in out
     assert "SIGNATURE INVALID" not in out
-    posts = out.split("Posts per run (Slack, webhook): ", 1)[1].splitlines()[0]
-    assert posts.count("=1,1") == 14
+    posts = out.split("Posts per run (Slack, webhook, Teams, Discord): ", 1)[1].splitlines()[0]
+    assert posts.count("=1,1,1,1") == 14
     # a two-step pipeline: the scraper's success starts the loader with its dataset, both announced in order
     started = re.search(r"\[follow\]  DemoPipeline00001 succeeded -> started run (\w+) of demo~sheet-loader", out)
     assert started

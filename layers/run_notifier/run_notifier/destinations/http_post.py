@@ -42,6 +42,8 @@ class DeliveryReceipt(NamedTuple):
 
 #: Looks at a 2xx answer: None accepts it, a Retry tries again, PermanentDeliveryError gives up.
 AnswerCheck = Callable[[HttpResponse], Retry | None]
+#: Seconds a 429 answer asks to wait (None: the jittered backoff); default: its `Retry-After` header.
+RateLimitWait = Callable[[HttpResponse], float | None]
 
 
 def post_json(
@@ -55,6 +57,7 @@ def post_json(
     allow_loopback_http: bool,
     sleep: Callable[[float], None] = time.sleep,
     check_answer: AnswerCheck | None = None,
+    rate_limit_wait: RateLimitWait | None = None,
 ) -> DeliveryReceipt:
     try:
         check_url(url, allow_loopback_http=allow_loopback_http)
@@ -83,7 +86,8 @@ def post_json(
             retry = check_answer(response) if check_answer else None
             return retry if retry is not None else DeliveryReceipt(status, attempts, response.body)
         if status == 429:
-            return Retry("HTTP 429 rate limited", retry_after(response.headers.get("Retry-After")))
+            wait = rate_limit_wait(response) if rate_limit_wait else retry_after(response.headers.get("Retry-After"))
+            return Retry("HTTP 429 rate limited", wait)
         if status >= 500:
             return Retry(f"HTTP {status}")
         detail = response.text[:200].strip()

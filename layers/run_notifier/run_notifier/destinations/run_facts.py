@@ -1,0 +1,56 @@
+"""A finished run as plain (label, value) facts and a title, for the card-shaped destinations.
+
+Teams' FactSet and Discord's embed fields show the same facts; each kind escapes them for its
+own markup (the values come from the run, so they are text, never markup).
+"""
+
+from __future__ import annotations
+
+from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
+
+#: A status's mark in titles (plain Unicode: card hosts have no Slack-style :emoji: codes).
+STATUS_MARK = {
+    "SUCCEEDED": "✅",
+    "FAILED": "❌",
+    "TIMED-OUT": "⌛",
+    "ABORTED": "⛔",
+    "WATCH_EXPIRED": "⚠️",
+    "NOT_FOUND": "❔",
+}
+
+
+def actor_of(summary: RunSummary) -> str:
+    return summary.actor_name or summary.act_id or "unknown Actor"
+
+
+def title(summary: RunSummary) -> str:
+    return f"{STATUS_MARK.get(summary.status, 'ℹ️')} {summary.status}: {actor_of(summary)}"
+
+
+def facts(summary: RunSummary) -> list[tuple[str, str]]:
+    found = [
+        ("Status", summary.status),
+        ("Actor", actor_of(summary)),
+        ("Run ID", summary.run_id),
+        ("Exit code", "n/a" if summary.exit_code is None else str(summary.exit_code)),
+        ("Cost", format_usd(summary.usage_total_usd)),
+        ("Duration", human_duration(summary.duration_secs)),
+    ]
+    if summary.actor_task_id:
+        found.append(("Task", summary.actor_task_id))
+    if summary.compute_units is not None:
+        found.append(("Compute units", f"{summary.compute_units:.4f}"))
+    if summary.charged_event_counts:
+        events = ", ".join(f"{k}: {v}" for k, v in sorted(summary.charged_event_counts.items()))
+        found.append(("Charged events", events[:1000]))
+    return found
+
+
+def links(summary: RunSummary) -> list[tuple[str, str]]:
+    """(text, URL): the run in the Console, its dataset, its items; never a token in a link."""
+    found = [("Run in Console", summary.console_url)]
+    if summary.dataset_console_url:
+        found.append(("Dataset", summary.dataset_console_url))
+    if summary.dataset_items_url:
+        found.append(("Items (JSON)", summary.dataset_items_url))
+    return found
