@@ -8,6 +8,8 @@ SAM_VENV := .venv-sam
 SMOKE_VENV := .venv-smoke
 CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
+# Tools and scripts run as modules (python -m ...) with the layer importable as Lambda has it.
+export PYTHONPATH := $(CURDIR)/layers/run_notifier:$(CURDIR)
 STACK ?= apify-run-notifier
 
 .PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive invoke ci clean
@@ -54,6 +56,7 @@ test: $(VENV)/.installed lint
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/run_notifier/run_notifier functions
 
 validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
@@ -86,7 +89,7 @@ smoke: $(VENV)/.installed $(SMOKE_VENV)/.installed
 	REQUIRE_BUILT_ARTIFACT=1 $(VENV)/bin/pytest tests/e2e/test_built_artifact.py
 
 bench: $(VENV)/.installed
-	$(VENV)/bin/python scripts/bench.py
+	$(VENV)/bin/python -m scripts.bench
 
 ## Zero lost alerts under faults and kills: make chaos CHAOS_ARGS="--runs 200 --workers 4 --kill-every 4"
 chaos: $(VENV)/.installed
@@ -94,11 +97,11 @@ chaos: $(VENV)/.installed
 
 ## Apify webhooks for your Actors/tasks -> the intake: make enroll STACK=apify-run-notifier ENROLL_ARGS="--actor ID"
 enroll: $(VENV)/.installed
-	$(VENV)/bin/python scripts/enroll.py --stack-name $(STACK) $(ENROLL_ARGS)
+	$(VENV)/bin/python -m scripts.enroll --stack-name $(STACK) $(ENROLL_ARGS)
 
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed
-	$(VENV)/bin/python scripts/enqueue.py --stack-name $(STACK) $(RUN_IDS)
+	$(VENV)/bin/python -m scripts.enqueue --stack-name $(STACK) $(RUN_IDS)
 
 ## A function on an event file, no Docker: make invoke EVENT=events/sqs_run_id.json [FUNCTION=...] [INVOKE_ARGS="--real --env-vars my-env.json"]
 EVENT ?= events/sqs_run_id.json
@@ -108,7 +111,7 @@ invoke: $(VENV)/.installed
 
 ## The DLQ back to the run queue (after fixing the cause): make redrive STACK=apify-run-notifier [REDRIVE_ARGS=...]
 redrive: $(VENV)/.installed
-	$(VENV)/bin/python scripts/redrive.py --stack-name $(STACK) $(REDRIVE_ARGS)
+	$(VENV)/bin/python -m scripts.redrive --stack-name $(STACK) $(REDRIVE_ARGS)
 
 ci: test test-py313 test-py312 validate build smoke
 

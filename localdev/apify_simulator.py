@@ -78,6 +78,10 @@ class SimRun:
             return self.finished_mono
         return self.created_mono + self.duration_secs
 
+    def ended_wall(self) -> float:
+        """When the run ends (or ended), on the wall clock (epoch seconds): what alert latency is measured from."""
+        return self.created_wall.timestamp() + (self.end_mono() - self.created_mono)
+
     def status_at(self, now: float) -> str:
         elapsed = now - self.created_mono
         if elapsed < min(0.2, self.duration_secs) and self.finished_mono is None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import random
 import signal
@@ -32,11 +31,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from localdev.lambda_paths import as_in_lambda
+from localdev.scoreboard import Scoreboard, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 SLACK_PATH = "/services/TCHAOS/BCHAOS/chaossecretpath01"
@@ -90,12 +91,11 @@ class Killer:
 def worker_main(settings_json: str) -> None:
     spec = json.loads(settings_json)
     os.environ.update(spec["env"])
-    for path in (ROOT / "functions" / "run_watcher", ROOT / "layers" / "run_notifier"):
-        sys.path.insert(0, str(path))
+    as_in_lambda("RunWatcherFunction")
     import boto3
-    from run_notifier.adapters import notification_claims as claims_module
     from run_notifier.config import load_settings
-    from run_notifier.domain.ports import ClaimResult
+    from run_notifier.domain import events as e
+    from run_notifier.observability import events
     from run_notifier.sqs_handler import make_handler
     from run_notifier.wiring import build_components
 
@@ -106,25 +106,17 @@ def worker_main(settings_json: str) -> None:
     def note(line: str) -> None:
         journal.write(line + "\n")
 
-    claims = claims_module.DynamoNotificationClaims
-    original_claim = claims.claim
+    def journal_event(event: Any) -> None:
+        """The product's own events: the claims this worker holds, and the messages it rejected."""
+        match event:
+            case e.ClaimTaken(run_id=run_id, destination=kind):
+                note(f"claim {run_id} {kind}")
+            case e.ClaimClosed(run_id=run_id, destination=kind):
+                note(f"close {run_id} {kind}")
+            case e.MessageRejected():
+                note(f"rejected {event.message_id} {json.dumps(event.reason)}")
 
-    def claim(self: Any, run_id: str, kind: str, generation: str, **kwargs: Any) -> Any:
-        result = original_claim(self, run_id, kind, generation, **kwargs)
-        if result.result is ClaimResult.CLAIMED:
-            note(f"claim {run_id} {kind}")
-        return result
-
-    def closing(method: Any) -> Any:
-        def close(self: Any, run_id: str, kind: str, generation: str, **kwargs: Any) -> None:
-            method(self, run_id, kind, generation, **kwargs)
-            note(f"close {run_id} {kind}")
-
-        return close
-
-    claims.claim = claim  # type: ignore[method-assign]
-    for name in ("mark_sent", "mark_failed", "release"):
-        setattr(claims, name, closing(getattr(claims, name)))
+    events.subscribe(journal_event)
 
     handler = make_handler(build_components(load_settings()))
     poller = boto3.session.Session(region_name="us-east-1").client("sqs", endpoint_url=spec["moto"])
@@ -185,9 +177,7 @@ class Chaos:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         sys.setswitchinterval(0.001)  # moto, the simulator and the proxy share this process: keep the killer on time
-        for path in (ROOT / "functions" / "run_watcher", ROOT / "layers" / "run_notifier"):
-            if str(path) not in sys.path:
-                sys.path.insert(0, str(path))
+        as_in_lambda("RunWatcherFunction")
         config = self.config
         started = time.monotonic()
         moto, endpoint = start_moto()
@@ -430,20 +420,11 @@ class Chaos:
         done: bool,
         started: float,
     ) -> int:
-        delivered: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for message in receiver.messages:
-            if message.status >= 300:
-                continue
-            if message.path == SLACK_PATH:
-                run_id = _run_in(message.body.decode(), run_ids)
-                if run_id:
-                    delivered[(run_id, "slack")].append(message.at)
-            elif message.path == HOOK_PATH:
-                delivered[(message.json()["data"]["runId"], "webhook")].append(message.at)
+        board = Scoreboard(run_ids).read(receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
         for event in _drain(sqs, target_url):
-            delivered[(json.loads(event["Body"])["detail"]["runId"], "eventbridge")].append(0.0)
-        lost = [(run_id, kind) for run_id in run_ids for kind in KINDS if not delivered.get((run_id, kind))]
-        duplicates = {key: len(times) - 1 for key, times in delivered.items() if len(times) > 1}
+            board.add(json.loads(event["Body"])["detail"]["runId"], "eventbridge", 0.0)
+        lost = board.lost(KINDS)
+        duplicates = board.duplicates()
         lost_answers = _lost_event_answers(proxy.lost_answers)
         attributed = {key: n for key, n in duplicates.items() if key in self.killer.windows}
         answer_lost = {key: n for key, n in duplicates.items() if key in lost_answers and key not in attributed}
@@ -452,15 +433,9 @@ class Chaos:
         reasons = _rejections(self.work)
         poison_bodies = set(POISON)
         valid_in_dlq = [m for m in dlq if m["Body"] not in poison_bodies]
-        latencies = []
-        for run_id in run_ids:
-            run = sim.runs[run_id]
-            ended = (run.created_wall + timedelta(seconds=run.end_mono() - run.created_mono)).timestamp()
-            firsts = [min(delivered[(run_id, kind)]) for kind in ("slack", "webhook") if delivered.get((run_id, kind))]
-            if firsts:
-                latencies.append(min(firsts) - ended)
-        latencies.sort()
-        per_run = Counter(tuple(len(delivered.get((run_id, kind), [])) for kind in KINDS) for run_id in run_ids)
+        ended = {run_id: sim.runs[run_id].ended_wall() for run_id in run_ids}
+        latencies = sorted(board.latencies(ended, ("slack", "webhook")).values())
+        per_run = Counter(board.per_run(KINDS).values())
         print()
         print(f"| chaos ({time.monotonic() - started:.0f} s, {'finished' if done else 'TIMED OUT'}) | |")
         print("|---|---|")
@@ -488,8 +463,7 @@ class Chaos:
             reason = reasons.get(message["MessageId"], "no log line found")
             print(f"|   {message['MessageId'][:8]} | {reason[:100]} |")
         if latencies:
-            p50 = latencies[len(latencies) // 2]
-            p95 = latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+            p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
             print(
                 f"| latency from run end to first alert | p50 {p50:.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s |"
             )
@@ -534,12 +508,6 @@ def _open_claims(journal: Path) -> set[tuple[str, str]]:
     return held
 
 
-def _run_in(text: str, run_ids: list[str]) -> str | None:
-    start = text.find("Chaos")
-    candidate = text[start : start + 16] if start >= 0 else ""
-    return candidate if candidate in set(run_ids) else None
-
-
 def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     while True:
@@ -554,17 +522,14 @@ def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def _rejections(work: Path) -> dict[str, str]:
-    """message ID -> reason, from the workers' "Rejected message" log lines."""
+    """message ID -> reason, from the MessageRejected events the workers journaled."""
     reasons: dict[str, str] = {}
-    for log in work.glob("worker*.log"):
-        for line in log.read_text(errors="replace").splitlines():
-            if '"Rejected message' not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            reasons[entry.get("message_id", "?")] = entry.get("reason", "?")
+    for journal in work.glob("worker*.journal"):
+        for line in journal.read_text(errors="replace").splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "rejected":
+                message_id, _, reason = rest.partition(" ")
+                reasons[message_id] = json.loads(reason)
     return reasons
 
 

@@ -8,7 +8,6 @@ does. With APIFY_TOKEN and RUN_IDS set, real runs on the real Apify API are watc
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from localdev import demo_ways_in
+from localdev.lambda_paths import as_in_lambda, load_app
+from localdev.scoreboard import Scoreboard
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5"
@@ -85,19 +86,6 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _slack_posts(receiver: Any, run_id: str) -> list[Any]:
-    """A run's Slack messages: incoming-webhook posts, and bot posts that are not thread replies."""
-    return [
-        m
-        for m in receiver.messages
-        if run_id in m.body.decode()
-        and (
-            m.path == SLACK_PATH
-            or (m.path == SLACK_API_PATH + "/chat.postMessage" and "thread_ts" not in json.loads(m.body))
-        )
-    ]
-
-
 def _slack_line(message: dict[str, Any]) -> str:
     fields = next((b["fields"] for b in message["blocks"] if b.get("fields")), [])
     parts = [f["text"].replace("\n", " ").replace("*", "") for f in fields]
@@ -139,94 +127,109 @@ def _print_received(received: Any) -> None:
         _say(f"  [slack]   {_slack_line(received.json())}")
 
 
-class _Progress(logging.Handler):
-    """Turns the handler's own log lines into readable demo output."""
+class _Progress:
+    """Turns the product's typed events (run_notifier.domain.events) into readable demo output."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.rejections: dict[str, str] = {}  # message ID -> reason
         self.heard_by: dict[str, str] = {}  # run ID -> how its end was first heard of
         #: Set when a run cannot be watched at all (Apify refused the token): the demo stops and says so.
         self.fatal: str | None = None
 
-    def emit(self, record: logging.LogRecord) -> None:
-        from run_notifier.observability import logger
+    def __call__(self, event: Any) -> None:
+        from run_notifier.domain import events as e
 
-        keys = logger.thread_safe_get_current_keys()  # per-record keys live with the worker thread
-        message = record.getMessage()
-        run_id = keys.get("run_id", "?")
-        if message == "Re-enqueued" and record.push in ("adhoc", "actor"):
-            _say(f"  [watch]   {run_id} still running -> safety-net check in {record.delay_secs} s (push armed)")
-        elif message == "Re-enqueued":
-            _say(
-                f"  [watch]   {run_id} still running -> re-enqueued, attempt {record.next_attempt}, "
-                f"DelaySeconds={record.delay_secs}"
-            )
-        elif message == "Push armed":
-            _say(f"  [push]    {run_id} running -> ad-hoc Apify webhook {record.webhook_id} armed for its end")
-        elif message.startswith("Run ended"):
-            self.heard_by.setdefault(run_id, record.heard_by)
-            how = {
-                "push": f"its webhook came {record.finished_ago_secs:.1f} s after the end (webhook -> intake -> queue)",
-                "safety-net": f"its webhook never came; the safety-net read found it {record.finished_ago_secs:.1f} s "
-                "after the end",
-                "first-read": "already over at the first read",
-                "poll": "seen by a poll",
-            }[record.heard_by]
-            delay = getattr(record, "delay_secs", 0)
-            then = f"reading again in {delay} s for settled costs" if delay else "costs settled"
-            tag = "[push]   " if record.heard_by == "push" else "[watch]  "
-            _say(f"  {tag} {run_id} ended {record.status}: {how} -> {then}")
-        elif message.startswith("Safety-net message"):
-            _say(f"  [watch]   {run_id}: safety-net check after the push-notified finish -> dropped, no Apify call")
-        elif message.startswith("Run not found"):
-            _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
-        elif message == "Notified" and getattr(record, "destination", "") == "followUp":
-            _say(f"  [follow]  {run_id} succeeded -> {record.detail} of {FOLLOW_UP['actorId']} with its dataset")
-        elif message == "Destination already handled":
-            _say(f"  [dedupe]  {run_id}: {record.destination} already notified ({record.claim}) - not posted again")
-        elif message == "Request refused; nothing enqueued":
-            _say(f"  [intake]  HTTP {record.status} {record.error_type}: {record.reason}")
-        elif message == "Enqueued":
-            _say(f"  [intake]  {record.event_type or 'POST /runs'} -> enqueued {', '.join(record.run_ids)}")
-        elif message == "Sweep done" and record.enrolled:
-            _say(f"  [sweep]   {record.listed} runs listed since the watermark, {record.enrolled} new to the sweep")
-        elif message.startswith("Rejected message"):
-            self.rejections[keys.get("message_id", "?")] = record.reason
-            _say(
-                f"  [intake]  rejected ({record.reason}); receive #{record.receive_count}, "
-                "SQS moves it to the DLQ after maxReceiveCount"
-            )
-        elif message.startswith("Watching failed"):
+        match event:
+            case e.RunRequeued(run_id=run_id, push="adhoc" | "actor"):
+                _say(f"  [watch]   {run_id} still running -> safety-net check in {event.delay_secs} s (push armed)")
+            case e.RunRequeued(run_id=run_id):
+                _say(
+                    f"  [watch]   {run_id} still running -> re-enqueued, attempt {event.next_attempt}, "
+                    f"DelaySeconds={event.delay_secs}"
+                )
+            case e.RunPushArmed(run_id=run_id):
+                _say(f"  [push]    {run_id} running -> ad-hoc Apify webhook {event.webhook_id} armed for its end")
+            case e.RunEnded(run_id=run_id):
+                self._ended(event)
+            case e.SafetyNetDropped(run_id=run_id):
+                _say(f"  [watch]   {run_id}: safety-net check after the push-notified finish -> dropped, no Apify call")
+            case e.RunNotFoundRecorded(run_id=run_id):
+                _say(f"  [watch]   {run_id} not found on Apify -> recording NOT_FOUND")
+            case e.NotificationSent(run_id=run_id, destination="followUp"):
+                _say(f"  [follow]  {run_id} succeeded -> {event.detail} of {FOLLOW_UP['actorId']} with its dataset")
+            case e.NotificationAlreadyDone(run_id=run_id):
+                _say(f"  [dedupe]  {run_id}: {event.destination} already notified ({event.claim}) - not posted again")
+            case e.IntakeRequestRefused():
+                _say(f"  [intake]  HTTP {event.status} {event.error_type}: {event.reason}")
+            case e.IntakeEnqueued():
+                _say(f"  [intake]  {event.event_type or 'POST /runs'} -> enqueued {', '.join(event.run_ids)}")
+            case e.SweepDone(enrolled=enrolled) if enrolled:
+                _say(f"  [sweep]   {event.listed} runs listed since the watermark, {enrolled} new to the sweep")
+            case e.MessageRejected():
+                self.rejections[event.message_id] = event.reason
+                _say(
+                    f"  [intake]  rejected ({event.reason}); receive #{event.receive_count}, "
+                    "SQS moves it to the DLQ after maxReceiveCount"
+                )
+            case e.WatchFailed(run_id=run_id, reason=reason):
+                _say(f"  [error]   {run_id}: {reason}")
+                if reason.startswith("ApifyAuthError"):
+                    self.fatal = reason.removeprefix("ApifyAuthError: ")
+            case (
+                e.NotificationDeferred()
+                | e.NotificationFailedPermanently()
+                | e.RunVanished()
+                | e.ApifyUnreachable()
+                | e.RunPushDeferred()
+                | e.WaitingForClaims()
+                | e.WatchExpired()
+                | e.CourtesySkipped()
+            ):
+                fields = event._asdict()
+                run_id, reason = fields.pop("run_id", "?"), fields.pop("reason", "")
+                what = " ".join(f"{k}={v}" for k, v in fields.items())
+                _say(f"  [warning] {run_id}: {type(event).__name__} {what}{f' ({reason})' if reason else ''}")
+
+    def _ended(self, event: Any) -> None:
+        run_id, heard, ago = event.run_id, event.heard_by, event.finished_ago_secs or 0.0
+        self.heard_by.setdefault(run_id, heard)
+        how = {
+            "push": f"its webhook came {ago:.1f} s after the end (webhook -> intake -> queue)",
+            "safety-net": f"its webhook never came; the safety-net read found it {ago:.1f} s after the end",
+            "first-read": "already over at the first read",
+            "poll": "seen by a poll",
+        }[heard]
+        delay = event.settle_delay_secs
+        then = f"reading again in {delay} s for settled costs" if delay else "costs settled"
+        tag = "[push]   " if heard == "push" else "[watch]  "
+        _say(f"  {tag} {run_id} ended {event.status}: {how} -> {then}")
+
+
+class _AdapterWarnings(logging.Handler):
+    """Warnings that are not events (an adapter's own: a secret unreadable, a refused push for the
+    whole container), printed by level as they come; an event's own line (it has an `event`
+    field) is left to the event printer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING and not hasattr(record, "event"):  # events print themselves
             reason = getattr(record, "reason", "")
-            _say(f"  [error]   {run_id}: {reason}")
-            if reason.startswith("ApifyAuthError"):
-                self.fatal = reason.removeprefix("ApifyAuthError: ")
-        elif record.levelno >= logging.WARNING:
-            reason = getattr(record, "reason", "")
-            _say(f"  [{record.levelname.lower()}] {run_id}: {message}{f' ({reason})' if reason else ''}")
+            _say(f"  [{record.levelname.lower()}] {record.getMessage()}{f' ({reason})' if reason else ''}")
 
 
 PROGRESS = _Progress()
 
 
-def _as_lambda_paths() -> None:
-    for path in (ROOT / "functions" / "run_watcher", ROOT / "layers" / "run_notifier"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))  # as Lambda puts the function root and /opt/python on the path
-
-
 def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
-    _as_lambda_paths()
     os.environ.update(env)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from run_notifier.domain.ports import SERVICE
-    from run_notifier.observability import logger  # noqa: F401 - Powertools adds its handler here; replace it below
+    from run_notifier.observability import events
 
     service_logger = logging.getLogger(SERVICE)
-    service_logger.handlers.clear()  # the JSON lines go to our readable progress printer instead
-    service_logger.addHandler(PROGRESS)
-    return importlib.import_module("app").lambda_handler
+    service_logger.handlers.clear()  # no JSON lines: the events, printed readably, tell the story
+    service_logger.addHandler(_AdapterWarnings())
+    events.subscribe(PROGRESS)
+    return load_app("RunWatcherFunction").lambda_handler
 
 
 def main() -> int:
@@ -235,7 +238,7 @@ def main() -> int:
     from localdev.event_source import EventSource
     from localdev.receiver import Receiver
 
-    _as_lambda_paths()
+    as_in_lambda("RunWatcherFunction")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     real_ids = [r for r in os.environ.get("RUN_IDS", "").replace(",", " ").split() if r]
     real = bool(os.environ.get("APIFY_TOKEN") and real_ids)
@@ -405,20 +408,10 @@ def main() -> int:
         receiver.stop()
         moto.stop()
         return 1
-    _print_table(store, expected, sqs, resources.dlq_url, followup_url, _alert_latencies(sim, receiver, expected))
-
-    def delivered(run_id: str, path: str) -> int:
-        return len([m for m in receiver.messages if m.path.startswith(path) and run_id in m.body.decode()])
-
-    posts = {
-        run_id: (
-            len(_slack_posts(receiver, run_id)),
-            delivered(run_id, HOOK_PATH),
-            delivered(run_id, TEAMS_PATH),
-            delivered(run_id, DISCORD_PATH),
-        )
-        for run_id in expected
-    }
+    board = Scoreboard(expected).read(list(receiver.messages), slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
+    ended = {run_id: sim.runs[run_id].ended_wall() for run_id in expected if run_id in sim.runs}
+    _print_table(store, expected, sqs, resources.dlq_url, followup_url, board.latencies(ended, ("slack",)))
+    posts = board.per_run(("slack", "webhook", "teams", "discord"))
     _say(
         "Posts per run (Slack, webhook, Teams, Discord): "
         + ", ".join(f"{r}={','.join(map(str, p))}" for r, p in sorted(posts.items()))
@@ -439,35 +432,6 @@ def main() -> int:
         return 1
     _say("Every run notified exactly once per destination.")
     return 0
-
-
-def _final_slack_messages(receiver: Any, run_id: str) -> list[Any]:
-    """The messages that carried a run's final summary: a post, or the update of its live message."""
-    finals = []
-    for m in receiver.messages:
-        if run_id not in m.body.decode():
-            continue
-        text = json.loads(m.body).get("text", "") if m.path.startswith(SLACK_API_PATH) else ""
-        live_running = m.path.endswith("/chat.postMessage") and text.startswith(":arrow_forward: running")
-        if (
-            m.path == SLACK_PATH
-            or m.path.endswith("/chat.update")
-            or (m.path.endswith("/chat.postMessage") and not live_running and "thread_ts" not in json.loads(m.body))
-        ):
-            finals.append(m)
-    return finals
-
-
-def _alert_latencies(sim: Any, receiver: Any, run_ids: set[str]) -> dict[str, float]:
-    """Seconds from each simulated run's end to its first Slack post (measured, not estimated)."""
-    latencies = {}
-    for run_id in run_ids:
-        run = sim.runs.get(run_id)
-        first = next((m for m in _final_slack_messages(receiver, run_id)), None)
-        if run is not None and first is not None:
-            ended = run.created_wall.timestamp() + (run.end_mono() - run.created_mono)
-            latencies[run_id] = first.at - ended
-    return latencies
 
 
 def _print_table(

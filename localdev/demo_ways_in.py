@@ -4,7 +4,6 @@ Plus a forged webhook, answered 401 with nothing enqueued."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import urllib.error
 import urllib.request
@@ -68,11 +67,8 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
 
     session = boto3.session.Session(region_name="us-east-1")
 
-    spec = importlib.util.spec_from_file_location("enroll", ROOT_SCRIPTS / "enroll.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError("scripts/enroll.py is missing")
-    enroll = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(enroll)
+    from scripts import enroll
+
     sim.add_actor(HOOKED_ACTOR, "demo", "hooked-scraper")
     for line in enroll.enroll(enroll.Apify(sim.base_url, sim.token), intake_url, INTAKE_TOKEN, [HOOKED_ACTOR], []):
         say(f"  make enroll: {line}")

@@ -39,7 +39,6 @@ RESULT_TIMEOUT_SECS = 120
 
 def run_ids_in(event: dict[str, Any]) -> list[str]:
     """The runs an SQS event's records name (bodies the watcher accepts; others are skipped)."""
-    sys.path.insert(0, str(ROOT / "layers" / "run_notifier"))
     from run_notifier.domain.watch_request import InvalidMessage, parse_body
 
     ids = []

@@ -34,14 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "functions" / "run_watcher"), str(ROOT / "layers" / "run_notifier")]
+from run_notifier.config import load_settings  # the one table of defaults
+from run_notifier.domain.schedules import Schedule  # the real scheduling code, imported
 
-import bench_push  # noqa: E402 - push + safety net, beside this script
-from bench_push import LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD, SQS_REQUEST_USD  # noqa: E402
-from bench_push import percentile as _pct  # noqa: E402
-from run_notifier.config import load_settings  # noqa: E402 - the one table of defaults
-from run_notifier.domain.schedules import Schedule  # noqa: E402 - the real scheduling code, imported
+from localdev.lambda_paths import load_app
+from scripts import bench_push  # push + safety net
+from scripts.bench_push import LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD, SQS_REQUEST_USD
+from scripts.bench_push import percentile as _pct
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DOCS = ROOT / "docs"
 RUN_END_SECS = 3.0
@@ -81,10 +82,7 @@ def _serve_simulator(conn: Any) -> None:
         if command == "stop":
             break
         if command == "facts":  # each run's end on the wall clock, webhook creates, run reads
-            ends = {
-                r: sim.runs[r].created_wall.timestamp() + sim.runs[r].end_mono() - sim.runs[r].created_mono
-                for r in args
-            }
+            ends = {r: sim.runs[r].ended_wall() for r in args}
             wanted = {f"/v2/actor-runs/{r}" for r in args}
             reads = sum(1 for request in list(sim.requests) if request.path in wanted)
             conn.send((ends, len(sim.webhook_creates), reads))
@@ -163,14 +161,13 @@ def _event(run_ids: list[str]) -> dict[str, Any]:
 
 
 def bench_batches(sim: Any, env: dict[str, str]) -> dict[str, Any]:
-    import importlib
     import logging
 
     from localdev.lambda_context import FakeLambdaContext
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.update(env)
-    app = importlib.import_module("app")
+    app = load_app("RunWatcherFunction")
     walls: dict[int, list[float]] = {n: [] for n in BATCH_SIZES}
     for repeat in range(BATCH_REPEATS):
         for n in BATCH_SIZES:
@@ -184,6 +181,8 @@ def bench_batches(sim: Any, env: dict[str, str]) -> dict[str, Any]:
     # The finish path (run already ended and settled): read, DynamoDB write, Slack post.
     finish = []
     os.environ["SETTLE_SECONDS"] = "0"
+    import importlib
+
     app = importlib.reload(app)
     for repeat in range(BATCH_REPEATS):
         run_id = f"Fin{repeat:05d}"

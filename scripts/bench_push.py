@@ -1,6 +1,6 @@
 """Push + safety net in `make bench`: the simulated 1,000-run mix and 50 runs through the real local pipeline.
 
-Imported by scripts/bench.py (which puts the project on `sys.path`). Two measurements:
+Imported by scripts/bench.py. Two measurements:
 
 1. `simulate_push` runs each run of the same mix (same seed) through push as the watcher does
    it (domain/watcher.py, domain/push.py): a first plain read, the ad-hoc webhook, a second
@@ -33,6 +33,8 @@ from typing import Any
 
 from run_notifier.domain.schedules import Schedule
 
+from localdev.scoreboard import Scoreboard, percentile
+
 #: Public prices (us-east-1): Lambda arm64 per GB-s and per request; SQS standard per request.
 LAMBDA_GB_S_USD = 0.0000133334
 LAMBDA_REQUEST_USD = 0.20 / 1_000_000
@@ -43,12 +45,6 @@ LOSS_RATE = 0.05
 DUPLICATE_RATE = 0.01
 PIPELINE_RUNS = 50
 PIPELINE_SEED = 50
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """The nearest-rank percentile of an ascending list."""
-    index = min(len(sorted_values) - 1, max(0, math.ceil(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 @dataclass(frozen=True)
@@ -281,14 +277,8 @@ def bench_push_pipeline(sim: Any, env: dict[str, str], resources: Any, receiver:
     source = EventSource(sqs, resources.queue_url, resources.queue_arn, watcher, timeout_secs=90, batch_size=10)
 
     def posted() -> dict[str, float]:
-        first: dict[str, float] = {}
-        for message in list(receiver.messages):
-            if message.path == "/slack":
-                body = message.body.decode()
-                for run_id in ids:
-                    if run_id in body:
-                        first.setdefault(run_id, message.at)
-        return first
+        board = Scoreboard(ids).read(list(receiver.messages), slack_paths=("/slack",))
+        return {run_id: at for run_id in ids if (at := board.first_alert(run_id, ("slack",))) is not None}
 
     with contextlib.redirect_stdout(io.StringIO()):  # the handlers' EMF metric lines
         done = source.run_until(lambda: len(posted()) == len(ids), timeout_secs=240)

@@ -18,14 +18,11 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "layers" / "run_notifier")]
+from run_notifier.domain.watch_request import InvalidMessage, validate_run_id
 
-from aws_cli import Problem, aws_problem, session  # noqa: E402 - beside this script
-from run_notifier.domain.watch_request import InvalidMessage, validate_run_id  # noqa: E402 - the layer
+from scripts.aws_cli import Problem, aws_problem, session
 
 QUEUE_OUTPUT = "RunQueueUrl"
 DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name

@@ -20,11 +20,8 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "run_notifier"))
 
 from run_notifier.domain.push import PUSH_HEADER, RESURRECTED_EVENT, TERMINAL_EVENTS, PushMode
 

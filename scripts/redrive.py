@@ -20,12 +20,9 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from aws_cli import Problem, aws_problem, session
+from scripts.aws_cli import Problem, aws_problem, session
 
 DEFAULT_STACK = "apify-run-notifier"
 POLL_SECS = 2.0

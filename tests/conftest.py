@@ -31,8 +31,31 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+#: Child processes (`python -m localdev.demo`, `python -m scripts.enqueue`) import the layer the way
+#: `make` has them do (the Makefile exports the same PYTHONPATH); pytest's own `pythonpath` covers this process.
+_CHILD_PATH = [str(ROOT / "layers" / "run_notifier"), str(ROOT)]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    dict.fromkeys([*_CHILD_PATH, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+)
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_PATH = "/services/T0SIM/B0SIM/slacksecretpart0123"
+
+
+def run_script(name: str, args: list[str], env: dict[str, str], stdin: str | None = None) -> Any:
+    """`python -m scripts.<name>` as `make` runs it: from the project root, the layer on PYTHONPATH."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", f"scripts.{name}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": os.environ["PYTHONPATH"]},
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
 
 
 def require_shared_reference() -> Path:

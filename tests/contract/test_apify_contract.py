@@ -16,7 +16,9 @@ import yaml
 from conftest import require_shared_reference
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from run_notifier.domain.run_summary import RunSummary
+from run_notifier.adapters.apify_links import console_url
+from run_notifier.adapters.apify_runs import summary_from_run
+from run_notifier.destinations.run_payload import run_data
 from run_notifier.domain.watch_request import parse_body
 
 from localdev.apify_simulator import ApifySimulator
@@ -87,11 +89,11 @@ def test_reference_run_examples_parse_into_summaries(run_schema):
         (reference / "apify-examples/run_get_response_ABORTED__openapi_AbortedRunExample.json").read_text()
     )["data"]
     assert _errors(run_schema, aborted) == []
-    summary = RunSummary.from_run(aborted)
+    summary = summary_from_run(aborted)
     assert summary.status == "ABORTED"
     assert summary.usage_total_usd == 0.2654
-    assert summary.console_url == "https://console.apify.com/actors/janedoe~my-actor/runs/HG7ML7M8z78YcAPEB"
-    assert summary.data()["durationSecs"] > 0
+    assert console_url(summary) == "https://console.apify.com/actors/janedoe~my-actor/runs/HG7ML7M8z78YcAPEB"
+    assert run_data(summary)["durationSecs"] > 0
 
 
 def test_reference_webhook_payloads_are_accepted_by_intake():
@@ -140,16 +142,12 @@ def test_the_simulator_run_list_matches_list_of_runs_response():
 
 
 def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schemas():
-    import importlib.util
-
-    from conftest import ROOT
 
     reference = require_shared_reference()
     create = _validator(reference / "apify-openapi/components/schemas/webhooks/WebhookCreate.yaml")
     webhook = _validator(reference / "apify-openapi/components/schemas/webhooks/Webhook.yaml")
-    spec = importlib.util.spec_from_file_location("enroll", ROOT / "scripts" / "enroll.py")
-    enroll = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(enroll)
+    from scripts import enroll
+
     sent: list[dict[str, Any]] = []
 
     class Recording(enroll.Apify):

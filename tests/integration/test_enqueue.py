@@ -1,24 +1,14 @@
-"""scripts/enqueue.py against moto's server."""
+"""`python -m scripts.enqueue` against moto's server."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from conftest import ROOT
+from conftest import run_script
 
 
 def _run(args, env, stdin=None):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "enqueue.py"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_script("enqueue", args, env, stdin)
 
 
 def _env(moto_endpoint):

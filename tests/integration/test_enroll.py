@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import boto3
 import pytest
-from conftest import ROOT
+from conftest import run_script
 from run_notifier.config import load_intake_settings
 from run_notifier.function_url_handler import make_intake_handler
 from run_notifier.wiring import build_intake
@@ -37,14 +36,7 @@ def enroll(sim, *args: str, apify_token: str | None = None) -> subprocess.Comple
         "APIFY_API_BASE_URL": sim.base_url,
         "INTAKE_TOKEN": INTAKE_TOKEN,
     }
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "enroll.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_script("enroll", args, env)
 
 
 def test_enroll_twice_makes_one_webhook_per_actor_then_test_and_remove(sim, front):

@@ -49,7 +49,7 @@ def test_stale_message_cannot_overwrite_a_later_finish(aws_session, resources):
     assert result.stored_generation == "2026-11-28T10:05:00.000Z"
     assert table.get("RunStale00000001")["status"] == "SUCCEEDED"
     # a NOT_FOUND outcome cannot overwrite a finished run either
-    gone = RunSummary.watcher_outcome("RunStale00000001", "NOT_FOUND", "gone")
+    gone = RunSummary("RunStale00000001", "NOT_FOUND", status_message="gone")
     assert not store.record(gone, now=now, attempts=1, first_seen_at=None, costs_settled=False).written
 
 

@@ -3,22 +3,18 @@ task's progress against a recorded sequence of its answers."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import subprocess
-import sys
 
-from conftest import ROOT
+from conftest import run_script
 
 from localdev.aws import aws_env
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("redrive", ROOT / "scripts" / "redrive.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from scripts import redrive
+
+    return redrive
 
 
 def test_redrive_in_batches_moves_every_dead_message_back(moto_endpoint, aws_session, resources):
@@ -26,21 +22,10 @@ def test_redrive_in_batches_moves_every_dead_message_back(moto_endpoint, aws_ses
     bodies = [json.dumps({"runId": f"RunDead{i:09d}"}) for i in range(23)]
     for body in bodies:
         sqs.send_message(QueueUrl=resources.dlq_url, MessageBody=body)
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "redrive.py"),
-            "--dlq-url",
-            resources.dlq_url,
-            "--queue-url",
-            resources.queue_url,
-            "--in-batches",
-        ],
-        env={**os.environ, **aws_env(moto_endpoint)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_script(
+        "redrive",
+        ["--dlq-url", resources.dlq_url, "--queue-url", resources.queue_url, "--in-batches"],
+        {**os.environ, **aws_env(moto_endpoint)},
     )
     assert result.returncode == 0, result.stderr
     assert "23 message(s) in the DLQ" in result.stdout

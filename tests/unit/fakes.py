@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from run_notifier.adapters.apify_runs import summary_from_run
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import (
@@ -42,12 +43,12 @@ class FakeApify:
         self.answers = list(answers)
         self.calls: list[tuple[str, int]] = []
 
-    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> RunSummary:
         self.calls.append((run_id, wait_secs))
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return summary_from_run(answer, run_id)  # as the Apify adapter does
 
 
 class FakePushArming:
@@ -206,15 +207,20 @@ class FakeDirectory:
         return list(self.destinations)
 
 
-class FakeTelemetry:
+class FakeEvents:
+    """`events.Events` that keeps what was emitted, for assertions on what happened."""
+
     def __init__(self) -> None:
-        self.counts: dict[str, float] = {}
+        self.emitted: list[Any] = []
+        self._lock = threading.Lock()
 
-    def count(self, name: str, value: float = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + value
+    def emit(self, event: Any) -> None:
+        with self._lock:
+            self.emitted.append(event)
 
-    def count_by(self, name: str, dimension: str, value: str) -> None:
-        self.count(f"{name}[{dimension}={value}]")
+    def of(self, kind: type) -> list[Any]:
+        with self._lock:
+            return [e for e in self.emitted if isinstance(e, kind)]
 
 
 def not_found() -> RunNotFound:

@@ -10,14 +10,14 @@ from run_notifier.domain.notifier import LEASE_MARGIN_SECS, Notifier
 from run_notifier.domain.ports import NotificationsIncomplete, NotificationState
 from run_notifier.domain.run_summary import RunSummary
 
-from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeDirectory, FakeTelemetry
+from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeDirectory, FakeEvents
 
 SUMMARY = RunSummary(run_id="RunNotify0000001", status="FAILED", finished_at="2026-11-28T10:00:00.000Z")
 ALL = frozenset({"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED", "WATCH_EXPIRED"})
 
 
 def _notifier(claims: FakeClaims, *destinations: FakeDestination, notify_on=ALL, clock=None) -> Notifier:
-    return Notifier(claims, FakeDirectory(*destinations), notify_on, FakeTelemetry(), clock or Clock())
+    return Notifier(claims, FakeDirectory(*destinations), notify_on, FakeEvents(), clock or Clock())
 
 
 def test_each_destination_is_claimed_sent_and_marked_once():

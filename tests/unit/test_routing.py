@@ -18,12 +18,13 @@ DOC = {
 def test_first_matching_route_decides_per_kind():
     routes = parse_routes(json.dumps(DOC), SCHEMAS)
     failed = routes.targets_for(RunSummary(run_id="r", status="FAILED", act_id="A1"))
-    assert failed == {"slack": {"webhookUrlSecretArn": "arn:x"}, "webhook": True, "eventbridge": True, "followUp": True}
+    every_default = dict.fromkeys(SCHEMAS, True)
+    assert failed == {**every_default, "slack": {"webhookUrlSecretArn": "arn:x"}}
     task = routes.targets_for(RunSummary(run_id="r", status="SUCCEEDED", act_id="A1", actor_task_id="T1"))
     assert task["slack"] is False
     assert task["webhook"] == {"url": "https://jobs.example.com/h"}
     other = routes.targets_for(RunSummary(run_id="r", status="SUCCEEDED", act_id="A2"))
-    assert other == {"slack": True, "webhook": True, "eventbridge": True, "followUp": True}  # no default follow-up
+    assert other == every_default  # followUp's True still builds nothing: it has no default target
 
 
 @pytest.mark.parametrize(

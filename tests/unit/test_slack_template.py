@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from run_notifier.adapters.apify_runs import summary_from_run
 from run_notifier.destinations import SCHEMAS
 from run_notifier.destinations.slack.template import render, template_problem
 from run_notifier.domain.routing import RoutesError, parse_routes
@@ -24,7 +25,7 @@ RUN = {
 
 
 def summary() -> RunSummary:
-    return RunSummary.from_run(RUN, "RunTemplate00001")._replace(actor_name="jane/<scraper>")
+    return summary_from_run(RUN, "RunTemplate00001")._replace(actor_name="jane/<scraper>")
 
 
 SECTION = "{{emoji}} {{statusMessage}} ({{cost}}, {{duration}})"

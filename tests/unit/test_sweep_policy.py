@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from run_notifier.domain.ports import ListedRun
 from run_notifier.domain.sweep import SweepPolicy
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ def test_later_sweeps_start_at_the_watermark_minus_the_overlap():
 def test_the_filter_keeps_named_actors_and_tasks_or_everything_when_empty():
     everything = SweepPolicy(60, 0, frozenset(), frozenset())
     named = SweepPolicy(60, 0, frozenset({"ActorA"}), frozenset({"TaskB"}))
-    assert everything.wants({"actId": "Other"})
-    assert named.wants({"actId": "ActorA"})
-    assert named.wants({"actId": "Other", "actorTaskId": "TaskB"})
-    assert not named.wants({"actId": "Other", "actorTaskId": None})
+    assert everything.wants(ListedRun("R1", "Other", None, None))
+    assert named.wants(ListedRun("R1", "ActorA", None, None))
+    assert named.wants(ListedRun("R1", "Other", "TaskB", None))
+    assert not named.wants(ListedRun("R1", "Other", None, None))

@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from run_notifier.config import load_settings
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.events import RunRecorded, WaitingForClaims
 from run_notifier.domain.notifier import Notifier
+from run_notifier.domain.policy import MAX_SECS_PER_ATTEMPT
 from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
 from run_notifier.domain.watch_request import WatchRequest
-from run_notifier.domain.watcher import MAX_SECS_PER_ATTEMPT, Action, Finishing, RunWatcher
+from run_notifier.domain.watcher import Action, Finishing, RunWatcher
 
 from tests.unit.fakes import (
     Clock,
@@ -19,10 +21,10 @@ from tests.unit.fakes import (
     FakeClaims,
     FakeDestination,
     FakeDirectory,
+    FakeEvents,
     FakeLedger,
     FakePushArming,
     FakeRequeue,
-    FakeTelemetry,
     not_found,
 )
 
@@ -38,17 +40,18 @@ class World:
         self.ledger = FakeLedger()
         self.requeue = FakeRequeue()
         self.slack = FakeDestination("slack")
-        self.telemetry = FakeTelemetry()
+        self.events = FakeEvents()
         self.claims = FakeClaims()
-        notifier = Notifier(self.claims, FakeDirectory(self.slack), settings.notify_on, self.telemetry, self.clock)
+        notifier = Notifier(self.claims, FakeDirectory(self.slack), settings.notify_on, self.events, self.clock)
         finishing = Finishing(self.ledger, notifier, FakeActorNames())
+        self.finishing, self.schedule = finishing, settings.schedule
         self.watcher = RunWatcher(
             self.apify,
             self.requeue,
             lambda: finishing,
             settings.schedule,
             settings.max_watch_seconds,
-            self.telemetry,
+            self.events,
             self.clock,
             watch_ledger=self.ledger,
             push=push,
@@ -95,7 +98,7 @@ def test_a_settled_terminal_run_is_recorded_and_notified():
     assert (outcome.action, outcome.status) == (Action.FINISHED, "FAILED")
     assert world.ledger.items[RUN]["costs_settled"]
     assert world.slack.sent == [RUN]
-    assert world.telemetry.counts["RunsFinished[status=FAILED]"] == 1
+    assert [e.status for e in world.events.of(RunRecorded)] == ["FAILED"]
 
 
 def test_an_older_finish_arriving_late_is_stale_and_notifies_nothing():
@@ -173,7 +176,7 @@ def test_a_held_claim_sends_the_run_round_again_as_a_fresh_message_after_the_lea
     assert (request.attempt, request.settle) == (3, True)
     assert delay >= 70
     assert world.slack.sent == []
-    assert world.telemetry.counts["RunsWaitingForClaims"] == 1
+    assert len(world.events.of(WaitingForClaims)) == 1
 
 
 def test_a_held_claim_fails_the_record_with_the_lease_when_the_queue_refuses_the_new_message():

@@ -20,15 +20,15 @@ class FakeLive:
 
 
 def watcher_with(world: World, live: FakeLive, announces_running: bool = True) -> RunWatcher:
-    finishing = world.watcher._finishing()
+    finishing = world.finishing
     with_live = Finishing(finishing.ledger, finishing.notifier, finishing.actor_names, live)
     return RunWatcher(
         world.apify,
         world.requeue,
         lambda: with_live,
-        world.watcher._schedule,
+        world.schedule,
         7200,
-        world.telemetry,
+        world.events,
         world.clock,
         watch_ledger=world.ledger,
         announces_running=announces_running,

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from run_notifier.adapters.intake_tokens import IntakeTokens, TokenUnavailable
 from run_notifier.adapters.sqs_enqueue import EnqueueFailed, SqsEnqueue
+from run_notifier.domain.events import IntakeEnqueued, IntakeIgnored, IntakeQueueRefused, IntakeRequestRefused
 from run_notifier.domain.intake_request import (
     IntakeDecision,
     IntakeRefused,
@@ -28,7 +29,7 @@ from run_notifier.domain.intake_request import (
     from_run_list,
 )
 from run_notifier.domain.push import PUSH_HEADER
-from run_notifier.observability import logger, metrics, telemetry
+from run_notifier.observability import events, logger, metrics
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 ROUTES = {"/apify/webhooks": from_apify_webhook, "/runs": from_run_list}
@@ -66,7 +67,6 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         except TokenUnavailable:
             return _error(503, "service-unavailable", "the intake cannot check tokens right now; retry later")
         if not authorised:
-            telemetry.count("IntakeUnauthorized")
             raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
         body = raw_body()
         check_size(body)
@@ -75,19 +75,18 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             raise IntakeRefused(415, "unsupported-media-type", "send the body as Content-Type: application/json")
         decision = parse(body)
         if decision.is_test:
-            logger.info("Apify test dispatch received")
+            events.emit(IntakeIgnored("TEST"))
             return _json(200, {"ok": True, "enqueued": False})
         if not decision.run_ids:
-            logger.info("Event type not acted on", extra={"event_type": decision.event_type})
+            events.emit(IntakeIgnored(decision.event_type))
             return _json(202, {"eventType": decision.event_type, "enqueued": False})
         try:
             push_header = app.current_event.headers.get(PUSH_HEADER.lower())
             components.queue.enqueue(decision.run_ids, decision.message_fields(push_header))
         except EnqueueFailed as error:
-            logger.error("The run queue refused; answering 503 so the sender retries", extra={"reason": str(error)})
+            events.emit(IntakeQueueRefused(str(error)))
             return _error(503, "service-unavailable", "the run queue is unavailable; retry later")
-        telemetry.count("IntakeRunsEnqueued", len(decision.run_ids))
-        logger.info("Enqueued", extra={"run_ids": list(decision.run_ids)[:10], "event_type": decision.event_type})
+        events.emit(IntakeEnqueued(tuple(decision.run_ids)[:10], len(decision.run_ids), decision.event_type))
         if parse is from_run_list:
             return _json(202, {"runIds": list(decision.run_ids), "enqueued": True})
         return _json(202, {"runId": decision.run_ids[0], "enqueued": True})
@@ -111,11 +110,7 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
 
     @app.exception_handler(IntakeRefused)
     def refused(error: IntakeRefused) -> Response:
-        telemetry.count("IntakeRefused")
-        logger.warning(
-            "Request refused; nothing enqueued",
-            extra={"status": error.status, "error_type": error.error_type, "reason": str(error)},
-        )
+        events.emit(IntakeRequestRefused(error.status, error.error_type, str(error)))
         return _error(error.status, error.error_type, str(error))
 
     @logger.inject_lambda_context(clear_state=True)

@@ -1,4 +1,4 @@
-"""The one place for Logger, Metrics and the optional Tracer, and the `ports.Telemetry` they back.
+"""The one place for Logger and Metrics, and the `events.Events` adapter they back.
 
 The domain logs through the standard logger named `ports.SERVICE`; Powertools' Logger is
 that same logger with its JSON formatter, so every line is structured and carries the keys
@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from run_notifier.adapters.secret_store import known_secret_values
-from run_notifier.domain.ports import SERVICE
+from run_notifier.domain.ports import SERVICE, log
+from run_notifier.observability_table import RENDERINGS
+
+if TYPE_CHECKING:
+    from run_notifier.domain.events import Event
 
 NAMESPACE = "ApifyRunNotifier"
 
@@ -72,19 +78,56 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 _metrics_lock = threading.Lock()
 
 
-class PowertoolsTelemetry:
-    """`ports.Telemetry` on Powertools Metrics (CloudWatch EMF)."""
-
-    def count(self, name: str, value: float = 1) -> None:
+def _count(name: str, value: float, dimension: tuple[str, str] | None) -> None:
+    """One EMF count; with a dimension of its own it is flushed at once (single_metric)."""
+    if dimension is None:
         with _metrics_lock:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-    def count_by(self, name: str, dimension: str, value: str) -> None:
-        """A count with its own dimension, flushed at once (single_metric ignores the disabled flag)."""
-        if os.getenv("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":
-            return
-        with _metrics_lock, single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-            metric.add_dimension(name=dimension, value=value)
+        return
+    if os.getenv("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":
+        return  # single_metric ignores the disabled flag
+    with _metrics_lock, single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name=dimension[0], value=dimension[1])
 
 
-telemetry = PowertoolsTelemetry()
+class EventLog:
+    """`events.Events` on Powertools: each event as one structured log line and its metrics
+    (observability_table.RENDERINGS), then to every subscriber (the demo, chaos, the benchmark).
+
+    A subscriber that raises is logged and kept out of the product's path: an event never fails a run.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: tuple[Callable[[Event], None], ...] = ()
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on (in the emitting thread); returns the unsubscribe."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers = tuple(s for s in self._subscribers if s is not listener)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        rendering = RENDERINGS[type(event)]
+        level = rendering.level(event) if callable(rendering.level) else rendering.level
+        if level is not None and log.isEnabledFor(level):
+            message = rendering.message if isinstance(rendering.message, str) else rendering.message(event)
+            fields = {"event": type(event).__name__, **event._asdict()}
+            log.log(level, message, extra=fields, exc_info=rendering.exc_info)
+        dimension = (rendering.dimension, str(getattr(event, rendering.dimension))) if rendering.dimension else None
+        for name, value in rendering.metrics(event):
+            if value:
+                _count(name, value, dimension)
+        for listener in self._subscribers:
+            try:
+                listener(event)
+            except Exception as error:  # a tool's bug must not fail a run
+                log.warning("An event subscriber failed", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+
+
+events = EventLog()

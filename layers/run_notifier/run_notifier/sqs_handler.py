@@ -19,9 +19,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.events import MessageRejected, WatchFailed
 from run_notifier.domain.ports import NotificationsIncomplete
 from run_notifier.domain.watch_request import InvalidMessage, parse_body
-from run_notifier.observability import logger, metrics, telemetry
+from run_notifier.observability import events, logger, metrics
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS, Components
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -46,11 +47,7 @@ def make_handler(components: Components) -> Handler:
             try:
                 request = parse_body(record.body)
             except InvalidMessage as error:
-                telemetry.count("InvalidMessages")
-                logger.error(
-                    "Rejected message; it fails alone and goes to the DLQ after maxReceiveCount",
-                    extra={"reason": str(error), "receive_count": receive_count},
-                )
+                events.emit(MessageRejected(record.message_id, str(error), receive_count))
                 redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
                 raise
             logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
@@ -58,10 +55,7 @@ def make_handler(components: Components) -> Handler:
                 return watcher.watch(request, deadline).action.value
             except Exception as error:
                 not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
-                logger.exception(
-                    "Watching failed; SQS will redeliver the message",
-                    extra={"reason": f"{type(error).__name__}: {str(error)[:500]}", "not_before_secs": not_before},
-                )
+                events.emit(WatchFailed(request.run_id, f"{type(error).__name__}: {str(error)[:500]}", not_before))
                 redelivery.after_failure(
                     record.event_source_arn,
                     record.receipt_handle,
@@ -80,9 +74,10 @@ def make_handler(components: Components) -> Handler:
         return await loop.run_in_executor(executor, context.run, watch_record, record, deadline)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return async_process_partial_response(
+        response = async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        return {"batchItemFailures": response.get("batchItemFailures", [])}
 
     if components.settings.enable_tracer:  # off by default: X-Ray costs ~400 ms of cold start
         from aws_lambda_powertools import Tracer

@@ -26,9 +26,10 @@ from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
 from run_notifier.config import IntakeSettings, Settings, SweeperSettings
 from run_notifier.destinations import may_announce_running
-from run_notifier.domain.ports import PushArming, Telemetry
+from run_notifier.domain.events import Events
+from run_notifier.domain.ports import PushArming
 from run_notifier.domain.watcher import Finishing, RunWatcher
-from run_notifier.observability import telemetry as powertools_telemetry
+from run_notifier.observability import events as event_log
 
 if TYPE_CHECKING:
     from run_notifier.domain.routing import Routes
@@ -104,9 +105,7 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
     return ApifyPushArming(clients.apify, settings.push_url, token)
 
 
-def build_finishing(
-    settings: Settings, clients: Clients, telemetry: Telemetry, now: Callable[[], datetime]
-) -> Finishing:
+def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
     from run_notifier.adapters.memo import Memo
@@ -125,7 +124,7 @@ def build_finishing(
     directory = RoutedDestinations(routes_source(settings, lambda: aws_client("ssm")), context)
     return Finishing(
         ledger=clients.ledger,
-        notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, telemetry, now),
+        notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, events, now),
         actor_names=CachedActorNames(clients.apify),
         live=directory,
     )
@@ -135,7 +134,7 @@ def build_components(
     settings: Settings,
     session: boto3.session.Session | None = None,
     *,
-    telemetry: Telemetry = powertools_telemetry,
+    events: Events = event_log,
     now: Callable[[], datetime] = utc_now,
 ) -> Components:
     aws = session or boto3.session.Session()
@@ -150,10 +149,10 @@ def build_components(
     watcher = RunWatcher(
         apify=clients.apify,
         requeue=SqsRequeue(sqs, settings.run_queue_url),
-        finishing=Lazy(lambda: build_finishing(settings, clients, telemetry, now)),
+        finishing=Lazy(lambda: build_finishing(settings, clients, events, now)),
         schedule=settings.schedule,
         max_watch_secs=settings.max_watch_seconds,
-        telemetry=telemetry,
+        events=events,
         now=now,
         watch_ledger=clients.ledger,
         push=build_push_arming(settings, clients),
@@ -182,7 +181,7 @@ def build_sweeper(
     settings: SweeperSettings,
     session: boto3.session.Session | None = None,
     *,
-    telemetry: Telemetry = powertools_telemetry,
+    events: Events = event_log,
     now: Callable[[], datetime] = utc_now,
     page_limit: int = 1000,
 ) -> Sweeper:
@@ -207,7 +206,7 @@ def build_sweeper(
         ),
         SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url),
         policy,
-        telemetry,
+        events,
         now,
         page_limit,
     )

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from run_notifier.adapters.apify_runs import listed_run, summary_from_run
 from run_notifier.adapters.http_client import HttpClient, HttpError, HttpResponse
 from run_notifier.adapters.retry import RetriesExhausted, Retry, retry_within
 from run_notifier.adapters.secret_store import Secret
@@ -21,8 +22,10 @@ from run_notifier.domain.ports import (
     ApifyAuthError,
     ApifyRequestError,
     ApifyUnavailable,
+    ListedRun,
     RunNotFound,
 )
+from run_notifier.domain.run_summary import RunSummary
 
 #: Seconds of 404s tolerated right after a run starts (replica lag), as the official client.
 NOT_FOUND_GRACE_SECS = 3.0
@@ -48,19 +51,20 @@ class ApifyClient:
         self._sleep = sleep
         self._http = http
 
-    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
-        """`GET /v2/actor-runs/{runId}?waitForFinish=N`; returns the Run object."""
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> RunSummary:
+        """`GET /v2/actor-runs/{runId}?waitForFinish=N`: the run, as the domain's typed summary."""
         params = {"waitForFinish": str(wait_secs)} if wait_secs > 0 else None
-        return self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}", grace_404=True)
+        run = self._get(f"/v2/actor-runs/{run_id}", params, wait_secs, deadline, f"run {run_id}", grace_404=True)
+        return summary_from_run(run, run_id)
 
-    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[dict[str, Any]]:
+    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[ListedRun]:
         """`GET /v2/actor-runs?startedAfter=...`, ascending by startedAt: one page of RunShort items."""
         params = {"startedAfter": started_after, "offset": str(offset), "limit": str(limit)}
         data = self._get("/v2/actor-runs", params, 0, deadline, "the run list", grace_404=False)
         items = data.get("items")
         if not isinstance(items, list):
             raise ApifyUnavailable("Apify sent a run list without items")
-        return [item for item in items if isinstance(item, dict)]
+        return [listed_run(item) for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
     def get_actor(self, actor_id: str, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""

@@ -72,7 +72,7 @@ _current = threading.local()
 
 
 class _TrackedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _track(self)
         super().request(*args, **kwargs)
 
@@ -82,7 +82,7 @@ class _TrackedHTTPSConnection(HTTPSConnection):
         _track(self)
         super().connect()
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _track(self)
         super().request(*args, **kwargs)
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from run_notifier.adapters.apify_links import console_url, dataset_items_url
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.domain.isotime import format_iso, parse_iso
 from run_notifier.domain.ports import RecordResult
@@ -46,8 +47,8 @@ class DynamoRunLedger:
             "startedAt": summary.started_at,
             "finishedAt": summary.finished_at,
             "durationSecs": _decimal(summary.duration_secs),
-            "consoleUrl": summary.console_url,
-            "datasetItemsUrl": summary.dataset_items_url,
+            "consoleUrl": console_url(summary),
+            "datasetItemsUrl": dataset_items_url(summary),
             "watchAttempts": attempts,
             "firstSeenAt": format_iso(first_seen_at) if first_seen_at else None,
             "recordedAt": format_iso(now),

@@ -15,6 +15,7 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from run_notifier.adapters.apify_links import console_url
 from run_notifier.adapters.http_client import HttpClient, HttpResponse
 from run_notifier.adapters.secret_store import Secret, SecretSource
 from run_notifier.config_sections import Section, Variable, secret, text
@@ -78,7 +79,7 @@ def embed(summary: RunSummary) -> dict[str, Any]:
         description.insert(0, escape(summary.status_message))
     found: dict[str, Any] = {
         "title": escape(title(summary))[:MAX_TITLE],
-        "url": summary.console_url,
+        "url": console_url(summary),
         "description": "\n\n".join(description)[:MAX_DESCRIPTION],
         "color": COLOURS.get(summary.status, OTHER_COLOUR),
         "fields": [

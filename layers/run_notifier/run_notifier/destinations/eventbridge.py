@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
@@ -48,7 +49,7 @@ class EventBridgeDestination:
             "Source": SOURCE,
             "DetailType": DETAIL_TYPE,
             # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
-            "Detail": json.dumps({**summary.data(), "notificationId": summary.notification_id}),
+            "Detail": json.dumps({**run_data(summary), "notificationId": notification_id(summary)}),
             "EventBusName": self._bus,
             "Resources": [],
         }

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)\s*\}\}")
@@ -47,9 +48,9 @@ PLACEHOLDERS: dict[str, Callable[[RunSummary], str]] = {
     "durationSecs": lambda s: _text(s.duration_secs),
     "duration": lambda s: human_duration(s.duration_secs),
     "defaultDatasetId": lambda s: _text(s.default_dataset_id),
-    "datasetItemsUrl": lambda s: _text(s.dataset_items_url),
-    "datasetConsoleUrl": lambda s: _text(s.dataset_console_url),
-    "consoleUrl": lambda s: s.console_url,
+    "datasetItemsUrl": lambda s: _text(dataset_items_url(s)),
+    "datasetConsoleUrl": lambda s: _text(dataset_console_url(s)),
+    "consoleUrl": console_url,
 }
 
 

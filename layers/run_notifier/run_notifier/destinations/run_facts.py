@@ -6,6 +6,7 @@ own markup (the values come from the run, so they are text, never markup).
 
 from __future__ import annotations
 
+from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
 #: A status's mark in titles (plain Unicode: card hosts have no Slack-style :emoji: codes).
@@ -48,9 +49,9 @@ def facts(summary: RunSummary) -> list[tuple[str, str]]:
 
 def links(summary: RunSummary) -> list[tuple[str, str]]:
     """(text, URL): the run in the Console, its dataset, its items; never a token in a link."""
-    found = [("Run in Console", summary.console_url)]
-    if summary.dataset_console_url:
-        found.append(("Dataset", summary.dataset_console_url))
-    if summary.dataset_items_url:
-        found.append(("Items (JSON)", summary.dataset_items_url))
+    found = [("Run in Console", console_url(summary))]
+    if dataset := dataset_console_url(summary):
+        found.append(("Dataset", dataset))
+    if items := dataset_items_url(summary):
+        found.append(("Items (JSON)", items))
     return found

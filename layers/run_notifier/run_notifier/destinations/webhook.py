@@ -12,6 +12,7 @@ from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_
 from run_notifier.config_sections import Section, Variable, one_of_needed, signing_secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
+from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
@@ -47,13 +48,13 @@ def build_payload(summary: RunSummary, now: datetime) -> dict[str, Any]:
     return {
         "type": EVENT_TYPE,
         "timestamp": format_iso(now),
-        "data": summary.data(),
+        "data": run_data(summary),
     }
 
 
 def message_id(summary: RunSummary) -> str:
     """Stable per run and finish, so a receiver can de-duplicate on `webhook-id`."""
-    return summary.notification_id
+    return notification_id(summary)
 
 
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:

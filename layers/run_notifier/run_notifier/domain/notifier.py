@@ -26,6 +26,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.events import (
+    ClaimClosed,
+    ClaimTaken,
+    Events,
+    NotificationAlreadyDone,
+    NotificationDeferred,
+    NotificationFailedPermanently,
+    NotificationSent,
+    NotifyFiltered,
+)
 from run_notifier.domain.ports import (
     ClaimResult,
     Destination,
@@ -33,9 +43,7 @@ from run_notifier.domain.ports import (
     NotificationClaims,
     NotificationsIncomplete,
     PermanentDeliveryError,
-    Telemetry,
     TransientDeliveryError,
-    log,
 )
 from run_notifier.domain.run_summary import RunSummary
 
@@ -67,13 +75,13 @@ class Notifier:
         claims: NotificationClaims,
         directory: DestinationDirectory,
         notify_on: frozenset[str],
-        telemetry: Telemetry,
+        events: Events,
         now: Callable[[], datetime],
     ) -> None:
         self._claims = claims
         self._directory = directory
         self._notify_on = notify_on
-        self._telemetry = telemetry
+        self._events = events
         self._now = now
         # Deliveries this container is sending now, by (run, kind, generation): a duplicate record of
         # the same batch waits for the one that holds the claim instead of failing as BUSY.
@@ -81,9 +89,14 @@ class Notifier:
         self._sending_lock = threading.Lock()
 
     def notify(self, summary: RunSummary, deadline: Deadline) -> NotifyReport:
+        """Every routed destination of this run, once each; returns what each came to.
+
+        Raises NotificationsIncomplete when any destination is not SENT or FAILED for good, with
+        the time before which the record must not come back (a lease it leaves held).
+        """
         report = NotifyReport()
         if summary.status not in self._notify_on:
-            log.info("Not notifying: status filtered by NOTIFY_ON", extra={"status": summary.status})
+            self._events.emit(NotifyFiltered(summary.run_id, summary.status))
             return report
         destinations = self._directory.destinations_for(summary)
         for index, destination in enumerate(destinations):
@@ -91,7 +104,7 @@ class Notifier:
             # but never less than MIN_SEND_SECS: a destination that cannot have that waits for the redelivery.
             left = deadline.left()
             if left < MIN_SEND_SECS:
-                self._not_done(report, destination.kind, None, f"only {left:.1f} s left; sent on redelivery")
+                self._not_done(report, summary, destination.kind, None, f"only {left:.1f} s left; sent on redelivery")
                 continue
             share = deadline.within(max(left / (len(destinations) - index), MIN_SEND_SECS))
             self._notify_one(destination, summary, share, report)
@@ -109,7 +122,7 @@ class Notifier:
         key = (summary.run_id, destination.kind, summary.generation)
         with self._one_sender_here(key, share.left()) as waited:
             if waited and share.left() < MIN_SEND_SECS:  # the local holder released it too late for us
-                self._not_done(report, destination.kind, None, "waited for this container's other delivery")
+                self._not_done(report, summary, destination.kind, None, "waited for this container's other delivery")
                 return
             self._claim_and_send(destination, summary, share, report)
 
@@ -146,59 +159,57 @@ class Notifier:
         try:
             claim = self._claims.claim(run_id, kind, generation, owner=owner, now=asked_at, lease_secs=lease_secs)
         except Exception as error:  # the write may have landed: assume we hold it until the lease ends
-            self._not_done(report, kind, asked_at + timedelta(seconds=lease_secs), f"claim failed: {_kind(error)}")
+            held = asked_at + timedelta(seconds=lease_secs)
+            self._not_done(report, summary, kind, held, f"claim failed: {_kind(error)}")
             return
         if claim.result is ClaimResult.BUSY:
             # Another delivery holds a live lease. It may finish, or crash: this record comes back after
             # the lease, and then finds the destination done or claimable.
-            self._not_done(report, kind, claim.lease_until, "another delivery holds the claim")
+            self._not_done(report, summary, kind, claim.lease_until, "another delivery holds the claim")
             return
         if claim.result is not ClaimResult.CLAIMED:
             report.already.append(kind)
-            log.info("Destination already handled", extra={"destination": kind, "claim": claim.result.value})
+            self._events.emit(NotificationAlreadyDone(run_id, kind, claim.result.value))
             return
         held_until = claim.lease_until or asked_at + timedelta(seconds=lease_secs)
+        self._events.emit(ClaimTaken(run_id, kind))
 
-        def close(mark: Callable[..., None], **text: str) -> bool:
+        def close(mark: Callable[..., None], outcome: str, **text: str) -> bool:
             """Record the outcome on our claim; if that fails, the claim stays held until its lease ends."""
             try:
                 mark(run_id, kind, generation, owner=owner, now=self._now(), **text)
             except Exception as error:
-                self._not_done(report, kind, held_until, f"could not record the outcome: {_kind(error)}")
+                self._not_done(report, summary, kind, held_until, f"could not record the outcome: {_kind(error)}")
                 return False
+            self._events.emit(ClaimClosed(run_id, kind, outcome))
             return True
 
         try:
             detail = destination.send(summary, share)
         except PermanentDeliveryError as error:
-            if close(self._claims.mark_failed, error=str(error)):
+            if close(self._claims.mark_failed, "failed", error=str(error)):
                 report.failed_permanently.append(kind)
-                self._telemetry.count("NotificationFailures")
-                self._telemetry.count("NotificationsFailedPermanently")  # the template's NotificationFailedAlarm
-                log.error(
-                    "Notification failed permanently; not retrying",
-                    extra={"destination": kind, "run_id": run_id, "reason": str(error)},
-                )
+                self._events.emit(NotificationFailedPermanently(run_id, kind, str(error)))
             return
         except TransientDeliveryError as error:
             reason = str(error)
         except Exception as error:  # an unexpected bug must not leave the claim held
             reason = f"unexpected {_kind(error)}"
         else:
-            if close(self._claims.mark_sent, detail=detail):
+            if close(self._claims.mark_sent, "sent", detail=detail):
                 report.sent.append(kind)
-                self._telemetry.count("NotificationsSent")
-                log.info("Notified", extra={"destination": kind, "detail": detail})
+                self._events.emit(NotificationSent(run_id, kind, detail))
             return
-        if close(self._claims.release, error=reason):  # released: the next delivery may claim it at once
-            self._not_done(report, kind, None, reason)
+        if close(self._claims.release, "released", error=reason):  # released: the next delivery may claim it at once
+            self._not_done(report, summary, kind, None, reason)
 
-    def _not_done(self, report: NotifyReport, kind: str, held_until: datetime | None, reason: str) -> None:
+    def _not_done(
+        self, report: NotifyReport, summary: RunSummary, kind: str, held_until: datetime | None, reason: str
+    ) -> None:
         report.retrying.append(kind)
         if held_until is not None:
             report.held_until.append(held_until)
-        self._telemetry.count("NotificationFailures")
-        log.warning("Notification not done; will retry on redelivery", extra={"destination": kind, "reason": reason})
+        self._events.emit(NotificationDeferred(summary.run_id, kind, reason))
 
 
 class _Sender:

@@ -47,8 +47,11 @@ class ApifyUnavailable(ApifyError):
 
 
 class RunReader(Protocol):
-    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> dict[str, Any]:
-        """The Run object, after waiting up to ``wait_secs`` for it to finish."""
+    def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> RunSummary:
+        """The run as it stands, after waiting up to ``wait_secs`` for it to finish.
+
+        Raises RunNotFound (404 after the replica-lag grace), ApifyUnavailable (429, 5xx, network
+        until the deadline), ApifyAuthError / ApifyRequestError (asking again will not help)."""
         ...
 
 
@@ -58,8 +61,17 @@ class ActorNames(Protocol):
         ...
 
 
+class ListedRun(NamedTuple):
+    """One entry of Apify's run list, as the sweep needs it."""
+
+    run_id: str
+    act_id: str | None
+    actor_task_id: str | None
+    started_at: datetime | None
+
+
 class RunLister(Protocol):
-    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[dict[str, Any]]:
+    def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[ListedRun]:
         """One page of the user's runs started at or after ``started_after``, ascending by startedAt."""
         ...
 
@@ -240,14 +252,3 @@ class TargetSchema(NamedTuple):
     bool_keys: frozenset[str] = frozenset()
     #: The kind's own rules on a target's values: what is wrong, or None.
     check: Callable[[Mapping[str, Any]], str | None] | None = None
-
-
-# --- metrics -------------------------------------------------------------------------------
-
-
-class Telemetry(Protocol):
-    def count(self, name: str, value: float = 1) -> None: ...
-
-    def count_by(self, name: str, dimension: str, value: str) -> None:
-        """A count with its own dimension (e.g. runs finished by status)."""
-        ...

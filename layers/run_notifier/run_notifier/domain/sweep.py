@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.isotime import format_iso, parse_iso
-from run_notifier.domain.ports import Enqueue, Enrollments, RunLister, Telemetry, log
+from run_notifier.domain.events import Events, SweepDone
+from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.ports import Enqueue, Enrollments, ListedRun, RunLister
 from run_notifier.domain.watch_request import RUN_ID_PATTERN
 
 PAGE_LIMIT = 1000  # Apify's maximum
@@ -39,10 +40,10 @@ class SweepPolicy(NamedTuple):
         start = watermark if watermark is not None else now - timedelta(seconds=self.lookback_secs)
         return start - timedelta(seconds=self.overlap_secs)
 
-    def wants(self, run: dict[str, object]) -> bool:
+    def wants(self, run: ListedRun) -> bool:
         if not (self.actor_ids or self.task_ids):
             return True
-        return run.get("actId") in self.actor_ids or run.get("actorTaskId") in self.task_ids
+        return run.act_id in self.actor_ids or run.actor_task_id in self.task_ids
 
 
 class SweepReport(NamedTuple):
@@ -61,7 +62,7 @@ class Sweeper:
         enrollments: Enrollments,
         queue: Enqueue,
         policy: SweepPolicy,
-        telemetry: Telemetry,
+        events: Events,
         now: Callable[[], datetime],
         page_limit: int = PAGE_LIMIT,
     ) -> None:
@@ -69,7 +70,7 @@ class Sweeper:
         self._enrollments = enrollments
         self._queue = queue
         self._policy = policy
-        self._telemetry = telemetry
+        self._events = events
         self._now = now
         self._page_limit = page_limit
 
@@ -92,7 +93,7 @@ class Sweeper:
                 reason = f"{type(error).__name__}: {str(error)[:200]}"
                 break
             pages, listed, enrolled = pages + 1, listed + len(page), enrolled + len(fresh)
-            latest = max((t for t in (parse_iso(run.get("startedAt")) for run in page) if t), default=None)
+            latest = max((run.started_at for run in page if run.started_at), default=None)
             if latest is not None and (read_up_to is None or latest > read_up_to):
                 read_up_to = latest
             if len(page) < self._page_limit:
@@ -104,21 +105,10 @@ class Sweeper:
         if read_up_to is not None and (watermark is None or read_up_to > watermark):
             self._enrollments.save_watermark(read_up_to)
             watermark = read_up_to
-        self._telemetry.count("SweepRunsEnrolled", enrolled)
         report = SweepReport(pages, listed, enrolled, complete, format_iso(watermark) if watermark else None, reason)
-        if complete:
-            log.info("Sweep done", extra=report._asdict())
-        else:
-            self._telemetry.count("SweepsIncomplete")
-            log.warning(
-                "Sweep stopped early; the watermark stays at the last page read completely", extra=report._asdict()
-            )
+        self._events.emit(SweepDone(*report))
         return report
 
-    def _fresh_runs(self, page: list[dict[str, object]]) -> list[str]:
-        ids = [
-            run_id
-            for run in page
-            if self._policy.wants(run) and isinstance(run_id := run.get("id"), str) and RUN_ID_PATTERN.fullmatch(run_id)
-        ]
+    def _fresh_runs(self, page: list[ListedRun]) -> list[str]:
+        ids = [run.run_id for run in page if self._policy.wants(run) and RUN_ID_PATTERN.fullmatch(run.run_id)]
         return self._enrollments.not_enrolled(list(dict.fromkeys(ids))) if ids else []

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
 from run_notifier.destinations.placeholders import STATUS_EMOJI
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
@@ -61,11 +62,11 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
         fields.append(f"*Charged events*\n{events[:1900]}")
     if summary.actor_task_id:
         fields.append(f"*Task*\n`{summary.actor_task_id}`")
-    links = [f"<{summary.console_url}|Run in Console>"]
-    if summary.dataset_console_url:
-        links.append(f"<{summary.dataset_console_url}|Dataset>")
-    if summary.dataset_items_url:
-        links.append(f"<{summary.dataset_items_url}|Items (JSON)>")
+    links = [f"<{console_url(summary)}|Run in Console>"]
+    if dataset := dataset_console_url(summary):
+        links.append(f"<{dataset}|Dataset>")
+    if items := dataset_items_url(summary):
+        links.append(f"<{items}|Items (JSON)>")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -129,6 +130,6 @@ def running_message(summary: RunSummary) -> dict[str, Any]:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"▶ running: {name}"[:150]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"<{summary.console_url}|Run in Console>"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"<{console_url(summary)}|Run in Console>"}},
     ]
     return {"text": f":arrow_forward: running: {actor} run {summary.run_id} (started {started})", "blocks": blocks}

@@ -1,0 +1,299 @@
+"""What happened, as typed values: the domain reports through one port, `Events.emit`.
+
+The domain never formats a log line or names a metric. The observability adapter
+(run_notifier/observability.py) renders each event as one structured log line and its metrics,
+from one table; the demo, chaos and the benchmark subscribe to the same events, so no tool
+reads log text. Events are NamedTuples: cheap to make at cold start, and `_asdict()` is the
+log line's fields.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+# --- the watcher ---------------------------------------------------------------------------
+
+
+class RunWatched(NamedTuple):
+    """A queue message for this run is being looked at."""
+
+    run_id: str
+    attempt: int
+
+
+class SafetyNetDropped(NamedTuple):
+    """A safety-net message for a run the ledger shows finished and notified: dropped without an Apify call."""
+
+    run_id: str
+
+
+class RunRequeued(NamedTuple):
+    """Still going (or Apify unreachable): back on the queue after ``delay_secs``."""
+
+    run_id: str
+    delay_secs: int
+    next_attempt: int
+    reason: str
+    push: str | None
+
+
+class RunVanished(NamedTuple):
+    """A run seen before now answers 404 (an Apify incident or a deleted run): watching goes on."""
+
+    run_id: str
+    reason: str
+
+
+class ApifyUnreachable(NamedTuple):
+    """Apify did not answer usably within the time (429, 5xx, network): the run is re-enqueued."""
+
+    run_id: str
+    reason: str
+
+
+class RunNotFoundRecorded(NamedTuple):
+    """Apify does not know the run: it is recorded and announced as NOT_FOUND."""
+
+    run_id: str
+    reason: str
+
+
+class RunPushArmed(NamedTuple):
+    """The run's end will be pushed: its ad-hoc webhook exists (``mode`` adhoc), or its Actor's (actor)."""
+
+    run_id: str
+    mode: str
+    webhook_id: str | None
+
+
+class RunPushRefused(NamedTuple):
+    """Apify refused the run's webhook: it is watched by polling."""
+
+    run_id: str
+    reason: str
+
+
+class RunPushDeferred(NamedTuple):
+    """Apify could not be asked for the webhook now: this attempt polls, the next tries again."""
+
+    run_id: str
+    reason: str
+
+
+class RunEnded(NamedTuple):
+    """The watcher saw the run terminal: how it heard (push, safety-net, poll, first-read), how long
+    after the end, and the wait before the costs are read again (0: settled already)."""
+
+    run_id: str
+    status: str
+    heard_by: str
+    finished_ago_secs: float | None
+    settle_delay_secs: int
+
+
+class WatchExpired(NamedTuple):
+    """Watched longer than MAX_WATCH_SECONDS: recorded and announced as WATCH_EXPIRED."""
+
+    run_id: str
+    reason: str
+
+
+class RunRecorded(NamedTuple):
+    """The run's finish is written to the ledger (its alerts follow)."""
+
+    run_id: str
+    status: str
+
+
+class RunStale(NamedTuple):
+    """A later finish of the run is already recorded: this message is done."""
+
+    run_id: str
+    status: str
+    stored_generation: str | None
+
+
+class RunFinished(NamedTuple):
+    """Recorded, and every destination done: what was sent now, done before, or failed for good."""
+
+    run_id: str
+    status: str
+    exit_code: int | None
+    usage_total_usd: float | None
+    sent: tuple[str, ...]
+    already: tuple[str, ...]
+    failed_permanently: tuple[str, ...]
+
+
+class WaitingForClaims(NamedTuple):
+    """Another delivery holds a destination's claim: a fresh message comes back after its lease."""
+
+    run_id: str
+    delay_secs: int
+    reason: str
+
+
+class CourtesySkipped(NamedTuple):
+    """A best-effort step did not happen (a running announcement, the notified mark); no alert depends on it."""
+
+    run_id: str
+    what: str
+    reason: str
+
+
+# --- the notifier --------------------------------------------------------------------------
+
+
+class NotifyFiltered(NamedTuple):
+    """The status is not in NOTIFY_ON: nobody is told."""
+
+    run_id: str
+    status: str
+
+
+class ClaimTaken(NamedTuple):
+    """This delivery holds the destination's claim and sends now."""
+
+    run_id: str
+    destination: str
+
+
+class ClaimClosed(NamedTuple):
+    """This delivery closed its claim: ``outcome`` sent, failed (for good) or released."""
+
+    run_id: str
+    destination: str
+    outcome: str
+
+
+class NotificationSent(NamedTuple):
+    run_id: str
+    destination: str
+    detail: str
+
+
+class NotificationAlreadyDone(NamedTuple):
+    """Sent (or failed for good) by an earlier delivery, or the item moved on: not sent again."""
+
+    run_id: str
+    destination: str
+    claim: str
+
+
+class NotificationFailedPermanently(NamedTuple):
+    """The destination refused for good: recorded, counted for the alarm, never retried."""
+
+    run_id: str
+    destination: str
+    reason: str
+
+
+class NotificationDeferred(NamedTuple):
+    """Not done in this delivery: the message comes back (after any lease it leaves held)."""
+
+    run_id: str
+    destination: str
+    reason: str
+
+
+# --- the queue handler, the intake, the sweep ----------------------------------------------
+
+
+class MessageRejected(NamedTuple):
+    """A body that names no run: it fails alone and reaches the DLQ after maxReceiveCount."""
+
+    message_id: str
+    reason: str
+    receive_count: int
+
+
+class WatchFailed(NamedTuple):
+    """Watching raised: the record fails and SQS redelivers it (not before ``not_before_secs``)."""
+
+    run_id: str
+    reason: str
+    not_before_secs: float
+
+
+class IntakeEnqueued(NamedTuple):
+    """Runs put on the queue (the first ten named, ``count`` in all)."""
+
+    run_ids: tuple[str, ...]
+    enqueued: int
+    event_type: str | None
+
+
+class IntakeIgnored(NamedTuple):
+    """Apify's TEST dispatch, or an event type the intake does not act on: answered, nothing enqueued."""
+
+    event_type: str | None
+
+
+class IntakeRequestRefused(NamedTuple):
+    """A request answered 4xx: nothing enqueued."""
+
+    status: int
+    error_type: str
+    reason: str
+
+
+class IntakeQueueRefused(NamedTuple):
+    """SQS refused: answered 503 so the sender retries."""
+
+    reason: str
+
+
+class SweepDone(NamedTuple):
+    pages: int
+    listed: int
+    enrolled: int
+    complete: bool
+    watermark: str | None
+    reason: str
+
+
+Event = (
+    RunWatched
+    | SafetyNetDropped
+    | RunRequeued
+    | RunVanished
+    | ApifyUnreachable
+    | RunNotFoundRecorded
+    | RunPushArmed
+    | RunPushRefused
+    | RunPushDeferred
+    | RunEnded
+    | WatchExpired
+    | RunRecorded
+    | RunStale
+    | RunFinished
+    | WaitingForClaims
+    | CourtesySkipped
+    | NotifyFiltered
+    | ClaimTaken
+    | ClaimClosed
+    | NotificationSent
+    | NotificationAlreadyDone
+    | NotificationFailedPermanently
+    | NotificationDeferred
+    | MessageRejected
+    | WatchFailed
+    | IntakeEnqueued
+    | IntakeIgnored
+    | IntakeRequestRefused
+    | IntakeQueueRefused
+    | SweepDone
+)
+
+
+class Events(Protocol):
+    """The one port the domain reports through."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class NoEvents:
+    """Events nobody listens to."""
+
+    def emit(self, event: Event) -> None:
+        return None

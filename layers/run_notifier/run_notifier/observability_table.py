@@ -1,0 +1,131 @@
+"""How each domain event is rendered: its log line (level and message) and its metrics.
+
+The one table of metric names (`Metric`): the template's alarms and dashboards name these, and
+nothing else in the code writes a metric name. The messages are for people reading CloudWatch;
+tools subscribe to the events themselves (observability.EventLog.subscribe).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from run_notifier.domain import events as e
+
+
+class Metric(StrEnum):
+    RUNS_WATCHED = "RunsWatched"
+    SAFETY_NET_MESSAGES_DROPPED = "SafetyNetMessagesDropped"
+    RUNS_REQUEUED = "RunsRequeued"
+    RUNS_SETTLING = "RunsSettling"
+    RUNS_FINISHED = "RunsFinished"  # by status
+    RUNS_WAITING_FOR_CLAIMS = "RunsWaitingForClaims"
+    PUSH_ARMED = "PushArmed"
+    PUSH_ARMING_REFUSED = "PushArmingRefused"
+    NOTIFICATIONS_SENT = "NotificationsSent"
+    NOTIFICATION_FAILURES = "NotificationFailures"
+    #: The template's NotificationFailedAlarm.
+    NOTIFICATIONS_FAILED_PERMANENTLY = "NotificationsFailedPermanently"
+    INVALID_MESSAGES = "InvalidMessages"
+    INTAKE_RUNS_ENQUEUED = "IntakeRunsEnqueued"
+    INTAKE_REFUSED = "IntakeRefused"
+    INTAKE_UNAUTHORIZED = "IntakeUnauthorized"
+    SWEEP_RUNS_ENROLLED = "SweepRunsEnrolled"
+    SWEEPS_INCOMPLETE = "SweepsIncomplete"
+
+
+Counts = Callable[[Any], Iterable[tuple[Metric, float]]]
+
+
+def _none(_: Any) -> Iterable[tuple[Metric, float]]:
+    return ()
+
+
+def _one(*names: Metric) -> Counts:
+    return lambda _: ((name, 1) for name in names)
+
+
+class Rendering(NamedTuple):
+    #: None: no log line (a metric only); or the level for this event.
+    level: int | Callable[[Any], int] | None
+    message: str | Callable[[Any], str]
+    metrics: Counts = _none
+    #: An event field whose value is the metrics' own dimension (RunsFinished by status).
+    dimension: str | None = None
+    #: Log the exception being handled with the line (the event is emitted in an except block).
+    exc_info: bool = False
+
+
+INFO, WARNING, ERROR, DEBUG = logging.INFO, logging.WARNING, logging.ERROR, logging.DEBUG
+
+RENDERINGS: dict[type, Rendering] = {
+    e.RunWatched: Rendering(None, "", _one(Metric.RUNS_WATCHED)),
+    e.SafetyNetDropped: Rendering(
+        INFO,
+        "Safety-net message for a run already finished and notified; dropped without an Apify call",
+        _one(Metric.SAFETY_NET_MESSAGES_DROPPED),
+    ),
+    e.RunRequeued: Rendering(INFO, "Re-enqueued", _one(Metric.RUNS_REQUEUED)),
+    e.RunVanished: Rendering(WARNING, "Run seen before is now not found; watching on"),
+    e.ApifyUnreachable: Rendering(WARNING, "Apify unavailable; re-enqueueing"),
+    e.RunNotFoundRecorded: Rendering(WARNING, "Run not found; recording NOT_FOUND"),
+    e.RunPushArmed: Rendering(INFO, "Push armed", _one(Metric.PUSH_ARMED)),
+    # INFO: the adapter warns once per container about a refusal that applies to every run.
+    e.RunPushRefused: Rendering(INFO, "Push not armed; watching by polling", _one(Metric.PUSH_ARMING_REFUSED)),
+    e.RunPushDeferred: Rendering(WARNING, "Could not arm push now; polling this attempt"),
+    e.RunEnded: Rendering(
+        INFO,
+        lambda ev: (
+            "Run ended; re-reading after the costs settle"
+            if ev.settle_delay_secs
+            else "Run ended; costs already settled"
+        ),
+        lambda ev: ((Metric.RUNS_SETTLING, 1 if ev.settle_delay_secs else 0),),
+    ),
+    e.WatchExpired: Rendering(WARNING, "Giving up on the run"),
+    e.RunRecorded: Rendering(None, "", _one(Metric.RUNS_FINISHED), dimension="status"),
+    e.RunStale: Rendering(INFO, "Stale message: a later finish is already recorded"),
+    e.RunFinished: Rendering(INFO, "Run finished"),
+    e.WaitingForClaims: Rendering(
+        WARNING,
+        "A destination's claim is held; re-enqueued to come back after its lease",
+        _one(Metric.RUNS_WAITING_FOR_CLAIMS),
+    ),
+    e.CourtesySkipped: Rendering(WARNING, lambda ev: f"Best-effort step skipped: {ev.what}"),
+    e.NotifyFiltered: Rendering(INFO, "Not notifying: status filtered by NOTIFY_ON"),
+    e.ClaimTaken: Rendering(DEBUG, "Claim taken"),
+    e.ClaimClosed: Rendering(DEBUG, "Claim closed"),
+    e.NotificationSent: Rendering(INFO, "Notified", _one(Metric.NOTIFICATIONS_SENT)),
+    e.NotificationAlreadyDone: Rendering(INFO, "Destination already handled"),
+    e.NotificationFailedPermanently: Rendering(
+        ERROR,
+        "Notification failed permanently; not retrying",
+        _one(Metric.NOTIFICATION_FAILURES, Metric.NOTIFICATIONS_FAILED_PERMANENTLY),
+    ),
+    e.NotificationDeferred: Rendering(
+        WARNING, "Notification not done; will retry on redelivery", _one(Metric.NOTIFICATION_FAILURES)
+    ),
+    e.MessageRejected: Rendering(
+        ERROR,
+        "Rejected message; it fails alone and goes to the DLQ after maxReceiveCount",
+        _one(Metric.INVALID_MESSAGES),
+    ),
+    e.WatchFailed: Rendering(ERROR, "Watching failed; SQS will redeliver the message", exc_info=True),
+    e.IntakeEnqueued: Rendering(INFO, "Enqueued", lambda ev: ((Metric.INTAKE_RUNS_ENQUEUED, ev.enqueued),)),
+    e.IntakeIgnored: Rendering(INFO, "Dispatch not acted on"),
+    e.IntakeRequestRefused: Rendering(
+        WARNING,
+        "Request refused; nothing enqueued",
+        lambda ev: ((Metric.INTAKE_REFUSED, 1), (Metric.INTAKE_UNAUTHORIZED, 1 if ev.status == 401 else 0)),
+    ),
+    e.IntakeQueueRefused: Rendering(ERROR, "The run queue refused; answering 503 so the sender retries"),
+    e.SweepDone: Rendering(
+        lambda ev: INFO if ev.complete else WARNING,
+        lambda ev: (
+            "Sweep done" if ev.complete else "Sweep stopped early; the watermark stays at the last page read completely"
+        ),
+        lambda ev: ((Metric.SWEEP_RUNS_ENROLLED, ev.enrolled), (Metric.SWEEPS_INCOMPLETE, 0 if ev.complete else 1)),
+    ),
+}
