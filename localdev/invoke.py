@@ -99,25 +99,17 @@ def _bearer(event: dict[str, Any]) -> str | None:
 
 def _local_env(event: dict[str, Any], function: str) -> tuple[dict[str, str], list[Any]]:
     """moto, the simulator and a receiver for this one invocation; returns the env and what to stop."""
-    import logging
+    from localdev.aws import aws_env
+    from localdev.stack import LocalStack
 
-    from localdev.apify_simulator import ApifySimulator
-    from localdev.aws import aws_env, create_resources, session_for, start_moto
-    from localdev.receiver import Receiver
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto, endpoint = start_moto()
-    resources = create_resources(session_for(endpoint), prefix="invoke")
-    sim = ApifySimulator()
-    sim.start()
+    stack = LocalStack("invoke").start()
+    sim, receiver, endpoint = stack.sim, stack.receiver, stack.endpoint
     for run_id in run_ids_in(event):
         sim.add_run(run_id, 0.0, settle_secs=0)
-    receiver = Receiver()
-    receiver.start()
     env = {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
         **aws_env(endpoint),
-        **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + SLACK_PATH),
+        **stack.watcher_env(slack_path=SLACK_PATH),
         "SETTLE_SECONDS": "0",
         "INTAKE_TOKEN": _bearer(event) or LOCAL_INTAKE_TOKEN,
         "ALLOW_LOOPBACK_HTTP": "true",  # the simulator and receiver are on loopback, as the Runtime API is
@@ -129,7 +121,7 @@ def _local_env(event: dict[str, Any], function: str) -> tuple[dict[str, str], li
         f"{sim.base_url} ({len(sim.runs)} run(s) from the event, just ended), Slack receiver at {receiver.base_url}",
         flush=True,
     )
-    return env, [receiver, sim, moto]
+    return env, [stack]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,11 @@
 """make enroll: point Apify's webhooks for the Actors and tasks you name at the notifier's intake.
 
-    APIFY_TOKEN=apify_api_... python scripts/enroll.py --stack-name apify-run-notifier --actor moJRLRc85AitArpNN
+    APIFY_TOKEN=apify_api_... make enroll ENROLL_ARGS="--actor moJRLRc85AitArpNN"
+    (python -m scripts.enroll --stack-name apify-run-notifier --actor ...)
     ... --list | --remove [--actor ID ...] | --test
+
+The webhook's body is the layer's (adapters/apify_webhooks.py, shared with the watcher's ad-hoc
+webhooks), and every Apify call goes through the layer's client (deadlines, retries, errors).
 
 One webhook per Actor or task, for ACTOR.RUN.CREATED, .RESURRECTED and the four terminal
 events, `requestUrl` = the stack's `IntakeUrl` + `apify/webhooks`, the intake token in
@@ -14,113 +18,93 @@ comes from `INTAKE_TOKEN` or the stack's `IntakeTokenSecretArn`; neither token i
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from run_notifier.domain.push import PUSH_HEADER, RESURRECTED_EVENT, TERMINAL_EVENTS, PushMode
+from run_notifier.adapters.apify_api import ApifyClient
+from run_notifier.adapters.apify_webhooks import DESCRIPTION, intake_webhook_url, key_of, webhook_spec
+from run_notifier.adapters.http_client import HttpClient
+from run_notifier.adapters.secret_store import Secret
+from run_notifier.adapters.url_policy import UrlRefused, check_url
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import ApifyError, RunNotFound
+from run_notifier.domain.push import RESURRECTED_EVENT, TERMINAL_EVENTS, PushMode
+
+from scripts.aws_cli import aws_problem, session
 
 #: A run's start, its resurrection and every way it ends (the intake enqueues the run for each).
 EVENT_TYPES = ["ACTOR.RUN.CREATED", RESURRECTED_EVENT, *sorted(TERMINAL_EVENTS)]
-DESCRIPTION = "apify-run-notifier"
 DEFAULT_STACK = "apify-run-notifier"  # samconfig.toml's stack_name
+#: Each Apify call gets this long (429/5xx retried within it by the layer's client).
+CALL_SECS = 60.0
 
 
 class EnrollError(Exception):
     """A one-line reason for the user."""
 
 
-class Apify:
-    def __init__(self, base_url: str, token: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise EnrollError("APIFY_API_BASE_URL must be https (plain http only to loopback)")
-        self._base = base_url.rstrip("/")
-        self._token = token
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        request = urllib.request.Request(
-            self._base + path,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-            method=method,
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else {}
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                return error.code, json.loads(raw)
-            except ValueError:
-                return error.code, {}
-        except OSError as error:
-            raise EnrollError(f"cannot reach the Apify API at {urlsplit(self._base).hostname}: {error}") from None
+def apify_client(base_url: str, token: str) -> ApifyClient:
+    """The layer's Apify client (deadlines, retries, Apify's errors), for a command line: https, or
+    plain http to loopback (a local simulator)."""
+    try:
+        check_url(base_url, allow_loopback_http=True)
+    except UrlRefused as error:
+        raise EnrollError(f"APIFY_API_BASE_URL {error}") from None
+    return ApifyClient(base_url, lambda: Secret(token), HttpClient(pool_size=2))
 
 
-def _error_text(answer: dict[str, Any]) -> str:
-    error = answer.get("error") or {}
-    return f"{error.get('type', 'unknown')}: {error.get('message', '')}".strip()
+def _deadline() -> Deadline:
+    return Deadline.after(CALL_SECS)
 
 
 def idempotency_key(request_url: str, kind: str, target: str) -> str:
-    return hashlib.sha256(f"{DESCRIPTION}|{request_url}|{kind}|{target}".encode()).hexdigest()[:40]
+    return key_of(DESCRIPTION, request_url, kind, target)
 
 
-def notifier_webhooks(apify: Apify) -> list[dict[str, Any]]:
-    status, answer = apify.call("GET", "/v2/webhooks?limit=1000")
-    if status != 200:
-        raise EnrollError(f"listing webhooks failed: HTTP {status} {_error_text(answer)}")
-    items = answer.get("data", {}).get("items", [])
+def notifier_webhooks(apify: ApifyClient) -> list[dict[str, Any]]:
+    try:
+        items = apify.list_webhooks(_deadline())
+    except ApifyError as error:
+        raise EnrollError(f"listing webhooks failed: {error}") from None
     # The watcher's per-run ad-hoc webhooks (push) are not enrollments: never listed, never removed here.
     return [w for w in items if str(w.get("description") or "").startswith(DESCRIPTION) and not w.get("isAdHoc")]
 
 
-def enroll(apify: Apify, intake_url: str, intake_token: str, actors: list[str], tasks: list[str]) -> list[str]:
-    request_url = intake_url.rstrip("/") + "/apify/webhooks"
+def enroll(apify: ApifyClient, intake_url: str, intake_token: str, actors: list[str], tasks: list[str]) -> list[str]:
+    request_url = intake_webhook_url(intake_url)
     lines = []
     for kind, target in [("actorId", a) for a in actors] + [("actorTaskId", t) for t in tasks]:
-        if kind == "actorId":
-            status, answer = apify.call("GET", f"/v2/acts/{target}")
-            if status == 404:
-                raise EnrollError(f"unknown Actor {target}")
-            if status != 200:
-                raise EnrollError(f"Actor {target}: HTTP {status} {_error_text(answer)}")
-        status, answer = apify.call(
-            "POST",
-            "/v2/webhooks",
-            {
-                "eventTypes": EVENT_TYPES,
-                "condition": {kind: target},
-                "requestUrl": request_url,
-                "headersTemplate": json.dumps(
-                    {"Authorization": f"Bearer {intake_token}", PUSH_HEADER: PushMode.ACTOR.value}
-                ),
-                "description": f"{DESCRIPTION}: {kind} {target}",
-                "idempotencyKey": idempotency_key(request_url, kind, target),
-            },
+        try:
+            if kind == "actorId":
+                apify.get_actor(target, _deadline())
+        except RunNotFound:
+            raise EnrollError(f"unknown Actor {target}") from None
+        except ApifyError as error:
+            raise EnrollError(f"Actor {target}: {error}") from None
+        spec = webhook_spec(
+            condition={kind: target},
+            request_url=request_url,
+            intake_token=intake_token,
+            push_mode=PushMode.ACTOR,
+            event_types=EVENT_TYPES,
+            idempotency_key=idempotency_key(request_url, kind, target),
+            description=f"{kind} {target}",
         )
-        if status not in (200, 201):
-            raise EnrollError(f"creating the webhook for {kind} {target} failed: HTTP {status} {_error_text(answer)}")
-        lines.append(f"{kind} {target}: webhook {answer['data']['id']} -> {urlsplit(request_url).hostname}")
+        try:
+            webhook = apify.create_webhook(spec, _deadline())
+        except ApifyError as error:
+            raise EnrollError(f"creating the webhook for {kind} {target} failed: {error}") from None
+        lines.append(f"{kind} {target}: webhook {webhook.get('id')} -> {urlsplit(request_url).hostname}")
     return lines
 
 
 def _intake_from_stack(stack_name: str, region: str | None, profile: str | None) -> tuple[str, str | None]:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
-        session = boto3.session.Session(region_name=region, profile_name=profile)
-        [stack] = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-    except (ClientError, BotoCoreError, ValueError) as error:
-        raise EnrollError(f"stack {stack_name}: {type(error).__name__}: {str(error)[:200]}") from None
+        [stack] = session(region, profile).client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as error:  # botocore's, as one line
+        raise EnrollError(str(aws_problem(error, f"stack {stack_name}"))) from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     if "IntakeUrl" not in outputs:
@@ -133,13 +117,10 @@ def _intake_token(secret_arn: str | None, region: str | None, profile: str | Non
         return os.environ["INTAKE_TOKEN"]
     if not secret_arn:
         raise EnrollError("no intake token: set INTAKE_TOKEN or pass --intake-token-secret-arn")
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
-        session = boto3.session.Session(region_name=region, profile_name=profile)
-        return session.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"].strip()
-    except (ClientError, BotoCoreError, KeyError) as error:
+        secrets = session(region, profile).client("secretsmanager")
+        return str(secrets.get_secret_value(SecretId=secret_arn)["SecretString"]).strip()
+    except Exception as error:  # botocore's; never the secret
         raise EnrollError(f"cannot read the intake token secret: {type(error).__name__}") from None
 
 
@@ -162,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         token = os.environ.get("APIFY_TOKEN", "").strip()
         if not token:
             raise EnrollError("APIFY_TOKEN is not set (an Apify API token with access to the Actors)")
-        apify = Apify(os.environ.get("APIFY_API_BASE_URL", "https://api.apify.com"), token)
+        apify = apify_client(os.environ.get("APIFY_API_BASE_URL", "https://api.apify.com"), token)
         if args.list or args.remove or args.test:
             return _manage(apify, args)
         if not (args.actor or args.task):
@@ -182,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _manage(apify: Apify, args: argparse.Namespace) -> int:
+def _manage(apify: ApifyClient, args: argparse.Namespace) -> int:
     webhooks = notifier_webhooks(apify)
     named = {("actorId", a) for a in args.actor} | {("actorTaskId", t) for t in args.task}
     if named:
@@ -196,20 +177,21 @@ def _manage(apify: Apify, args: argparse.Namespace) -> int:
         where = urlsplit(str(webhook.get("requestUrl"))).hostname
         if args.list:
             print(f"{webhook['id']}  {condition}  -> {where}")
-        elif args.remove:
-            status, answer = apify.call("DELETE", f"/v2/webhooks/{webhook['id']}")
-            ok = status in (200, 204)
-            failed += not ok
-            print(f"{webhook['id']}  {condition}: {'removed' if ok else f'HTTP {status} {_error_text(answer)}'}")
-        else:
-            status, answer = apify.call("POST", f"/v2/webhooks/{webhook['id']}/test")
-            dispatch = answer.get("data") or {}
-            calls = dispatch.get("calls") or [{}]
-            answered = calls[-1].get("responseStatus") or calls[-1].get("errorMessage") or "no answer"
-            ok = status in (200, 201) and dispatch.get("status") == "SUCCEEDED"
-            failed += not ok
-            outcome = dispatch.get("status", status)
-            print(f"{webhook['id']}  {condition}: test dispatch {outcome}, intake answered {answered}")
+            continue
+        try:
+            if args.remove:
+                apify.delete_webhook(str(webhook["id"]), _deadline())
+                print(f"{webhook['id']}  {condition}: removed")
+                continue
+            dispatch = apify.test_webhook(str(webhook["id"]), _deadline())
+        except ApifyError as error:
+            failed += 1
+            print(f"{webhook['id']}  {condition}: {error}")
+            continue
+        calls = dispatch.get("calls") or [{}]
+        answered = calls[-1].get("responseStatus") or calls[-1].get("errorMessage") or "no answer"
+        failed += dispatch.get("status") != "SUCCEEDED"
+        print(f"{webhook['id']}  {condition}: test dispatch {dispatch.get('status')}, intake answered {answered}")
     return 1 if failed else 0
 
 

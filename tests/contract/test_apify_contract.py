@@ -146,20 +146,24 @@ def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schema
     reference = require_shared_reference()
     create = _validator(reference / "apify-openapi/components/schemas/webhooks/WebhookCreate.yaml")
     webhook = _validator(reference / "apify-openapi/components/schemas/webhooks/Webhook.yaml")
+    from run_notifier.adapters.apify_api import ApifyClient
+    from run_notifier.adapters.http_client import HttpClient
+    from run_notifier.adapters.secret_store import Secret
+    from run_notifier.domain.deadline import Deadline
+
     from scripts import enroll
 
     sent: list[dict[str, Any]] = []
 
-    class Recording(enroll.Apify):
-        def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-            if method == "POST" and path == "/v2/webhooks":
-                sent.append(body or {})
-            return super().call(method, path, body)
+    class Recording(ApifyClient):
+        def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+            sent.append(spec)
+            return super().create_webhook(spec, deadline)
 
     with ApifySimulator() as sim:
         sim.add_actor("SchemaActor00001", "jane", "scraper")
         enroll.enroll(
-            Recording(sim.base_url, sim.token),
+            Recording(sim.base_url, lambda: Secret(sim.token or ""), HttpClient(pool_size=2)),
             "https://x.lambda-url.eu-west-1.on.aws/",
             "t0k3n",
             ["SchemaActor00001"],

@@ -177,7 +177,9 @@ class Settings(NamedTuple):
     @property
     def push_url(self) -> str | None:
         """Where ad-hoc webhooks post: the intake's `/apify/webhooks` route (None: push off)."""
-        return f"{self.intake_url.rstrip('/')}/apify/webhooks" if self.intake_url else None
+        from run_notifier.adapters.apify_webhooks import intake_webhook_url
+
+        return intake_webhook_url(self.intake_url) if self.intake_url else None
 
 
 class IntakeSettings(NamedTuple):

@@ -49,6 +49,8 @@ def _error(status: int, error_type: str, message: str) -> Response:
 
 
 def make_intake_handler(components: IntakeComponents) -> Handler:
+    """The intake's Lambda handler: authenticate, validate, enqueue; nothing is enqueued for a 4xx,
+    and a refused enqueue answers 503 so that Apify retries."""
     app = LambdaFunctionUrlResolver()
 
     def raw_body() -> bytes:

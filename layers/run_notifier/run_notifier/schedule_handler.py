@@ -20,6 +20,8 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def make_sweep_handler(sweeper: Sweeper) -> Handler:
+    """The sweep's Lambda handler: one sweep within the invocation's time; returns its report."""
+
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -137,6 +137,7 @@ def build_components(
     events: Events = event_log,
     now: Callable[[], datetime] = utc_now,
 ) -> Components:
+    """The run watcher's components from its settings; the finishing side is built on first use."""
     aws = session or boto3.session.Session()
     sqs = aws.client("sqs", config=_BOTO_CONFIG)
     table = RunsTable(aws.client("dynamodb", config=_BOTO_CONFIG), settings.runs_table_name)

@@ -115,6 +115,20 @@ class ApifyClient:
             json_body=run_input,
         )
 
+    def list_webhooks(self, deadline: Deadline) -> list[dict[str, Any]]:
+        """`GET /v2/webhooks` (the first 1,000): the account's webhooks."""
+        data = self._get("/v2/webhooks", {"limit": "1000"}, 0, deadline, "the webhook list", grace_404=False)
+        items = data.get("items")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def delete_webhook(self, webhook_id: str, deadline: Deadline) -> None:
+        """`DELETE /v2/webhooks/{id}` (Apify answers 204)."""
+        self._get(f"/v2/webhooks/{webhook_id}", None, 0, deadline, f"webhook {webhook_id}", False, "DELETE")
+
+    def test_webhook(self, webhook_id: str, deadline: Deadline) -> dict[str, Any]:
+        """`POST /v2/webhooks/{id}/test`: Apify dispatches a TEST event; returns the dispatch."""
+        return self._get(f"/v2/webhooks/{webhook_id}/test", None, 0, deadline, "the test dispatch", False, "POST")
+
     def create_webhook(self, spec: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
         """`POST /v2/webhooks` (`WebhookCreate`); returns the Webhook. Retried on 429/5xx: give
         ``spec`` an `idempotencyKey`, so that a retry of a create whose answer was lost makes nothing new."""
@@ -159,6 +173,8 @@ class ApifyClient:
                 return Retry(f"network error {error}")
             if response.status in (200, 201):
                 return _data(response, what)
+            if response.status == 204:  # a delete: nothing to say
+                return {}
             error_type, message = _error_of(response)
             status = response.status
             if status == 404:

@@ -12,17 +12,16 @@ cost one refused call per run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
 
 from run_notifier.adapters.apify_api import ApifyClient
+from run_notifier.adapters.apify_webhooks import key_of, webhook_spec
 from run_notifier.adapters.secret_store import SecretSource, SecretUnavailable
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import ApifyAuthError, ApifyRequestError, ApifyUnavailable, RunNotFound, log
-from run_notifier.domain.push import ADHOC_EVENT_TYPES, PUSH_HEADER, PushArmed, PushMode
+from run_notifier.domain.push import ADHOC_EVENT_TYPES, PushArmed, PushMode
 
 #: Arming takes at most this long: the run is read (and polled) in the same invocation.
 ARMING_BUDGET_SECS = 10.0
@@ -33,7 +32,7 @@ MAX_REASON = 300
 
 def idempotency_key(push_url: str, run_id: str) -> str:
     """Stable per run and deployment (the intake's URL names the deployment)."""
-    return "arn-push-" + hashlib.sha256(f"{push_url}|{run_id}".encode()).hexdigest()[:40]
+    return "arn-push-" + key_of(push_url, run_id)
 
 
 class ApifyPushArming:
@@ -60,17 +59,16 @@ class ApifyPushArming:
             token = self._intake_token()
         except SecretUnavailable as error:
             raise ApifyUnavailable(f"cannot arm push without the intake token: {error}") from None
-        spec = {
-            "eventTypes": list(ADHOC_EVENT_TYPES),
-            "condition": {"actorRunId": run_id},
-            "requestUrl": self._push_url,
-            "isAdHoc": True,
-            "idempotencyKey": idempotency_key(self._push_url, run_id),
-            "headersTemplate": json.dumps(
-                {"Authorization": f"Bearer {token.reveal()}", PUSH_HEADER: PushMode.ADHOC.value}
-            ),
-            "description": f"apify-run-notifier push for run {run_id}",
-        }
+        spec = webhook_spec(
+            condition={"actorRunId": run_id},
+            request_url=self._push_url,
+            intake_token=token.reveal(),
+            push_mode=PushMode.ADHOC,
+            event_types=ADHOC_EVENT_TYPES,
+            idempotency_key=idempotency_key(self._push_url, run_id),
+            description=f"push for run {run_id}",
+            ad_hoc=True,
+        )
         try:
             webhook = self._apify.create_webhook(spec, deadline.within(ARMING_BUDGET_SECS))
         except ApifyAuthError as error:

@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 
 class Deadline(NamedTuple):
+    """The one time budget an invocation passes through every I/O call."""
+
     ends_at: float
     clock: Callable[[], float] = time.monotonic
 

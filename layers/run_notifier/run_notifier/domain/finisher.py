@@ -70,6 +70,8 @@ def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> R
 
 
 class Finisher:
+    """Records a finished run and notifies it; see the module docstring for every end a message can have."""
+
     def __init__(
         self,
         finishing: Callable[[], Finishing],

@@ -70,6 +70,8 @@ class NotifyReport:
 
 
 class Notifier:
+    """Announces a finished run to every routed destination, exactly once each (claims on the run's item)."""
+
     def __init__(
         self,
         claims: NotificationClaims,

@@ -47,6 +47,8 @@ class ApifyUnavailable(ApifyError):
 
 
 class RunReader(Protocol):
+    """Reads one run from Apify."""
+
     def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> RunSummary:
         """The run as it stands, after waiting up to ``wait_secs`` for it to finish.
 
@@ -77,6 +79,8 @@ class RunLister(Protocol):
 
 
 class PushArming(Protocol):
+    """Creates a run's ad-hoc webhook to the intake."""
+
     def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
         """Create (or find, by its idempotency key) the run's ad-hoc webhook.
 
@@ -94,12 +98,16 @@ class RequeueFailed(Exception):
 
 
 class Requeue(Protocol):
+    """Puts a run back on the run queue with a delay."""
+
     def send(self, request: WatchRequest, delay_secs: int) -> str:
         """Put the request on the run queue after ``delay_secs``; return the message ID."""
         ...
 
 
 class Enqueue(Protocol):
+    """Puts runs on the run queue now (the intake, the sweep, follow-ups)."""
+
     def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
         """Put these runs on the run queue now (with ``fields`` in each body); raises if any was not enqueued."""
         ...
@@ -114,6 +122,8 @@ class RecordResult(NamedTuple):
 
 
 class RunLedger(Protocol):
+    """The run's item: its finish, written so that an older finish never overwrites a newer one."""
+
     def record(
         self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
     ) -> RecordResult:
@@ -216,6 +226,8 @@ class NotificationsIncomplete(Exception):
 
 
 class Destination(Protocol):
+    """One place a finished run is announced."""
+
     #: Stable key for exactly-once bookkeeping ("slack", "webhook", "eventbridge").
     kind: str
 
@@ -225,6 +237,8 @@ class Destination(Protocol):
 
 
 class LiveAnnouncer(Protocol):
+    """Announces runs first seen running (a destination capability)."""
+
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
         """Announce a run first seen running where its routes ask (at most once per run and destination).
 
@@ -234,6 +248,8 @@ class LiveAnnouncer(Protocol):
 
 
 class DestinationDirectory(Protocol):
+    """Which destinations a run goes to, after routing."""
+
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         """The destinations this run is announced to, after routing."""
         ...

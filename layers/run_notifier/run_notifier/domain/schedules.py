@@ -1,8 +1,8 @@
 """When to look at a run again: the long-poll budget, the re-enqueue delay per attempt, and
 when a failed record comes back.
 
-This module is pure (no I/O, no clock) so that the benchmark's discrete-event simulation
-(`scripts/bench.py`) drives exactly this code with a virtual clock.
+This module is pure (no I/O, no clock), as is the policy that uses it (domain/policy.py): the
+benchmark runs the real watcher on a virtual clock (localdev/virtual_watch.py).
 
 Why these defaults (numbers from `make bench`, see docs/performance.md):
 

@@ -56,6 +56,8 @@ class SweepReport(NamedTuple):
 
 
 class Sweeper:
+    """The discovery sweep: enrolls every listed run nothing enqueued, without gaps or unbounded work."""
+
     def __init__(
         self,
         runs: RunLister,
@@ -75,6 +77,11 @@ class Sweeper:
         self._page_limit = page_limit
 
     def sweep(self, deadline: Deadline) -> SweepReport:
+        """Page Apify's run list from the watermark within the deadline; enqueue, then mark, each new run.
+
+        Never raises for Apify, queue or ledger errors: the report says how far it got, and the
+        watermark stays at the last page read completely, so the next sweep leaves no gap.
+        """
         watermark = self._enrollments.watermark()
         started_after = format_iso(self._policy.started_after(watermark, self._now()))
         pages = listed = enrolled = 0

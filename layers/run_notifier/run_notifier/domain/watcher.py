@@ -42,6 +42,9 @@ __all__ = ["Action", "Finishing", "Outcome", "RunWatcher"]
 
 
 class RunWatcher:
+    """One queue message of a run through to exactly one end: recorded and notified, re-enqueued,
+    failed (SQS redelivers), or dropped because the ledger proves the work done."""
+
     def __init__(
         self,
         apify: RunReader,

@@ -1,4 +1,4 @@
-"""make chaos: many "Lambda containers" on one queue, under faults and kills, and a count of every alert.
+"""`make chaos`: many "Lambda containers" on one queue, under faults and kills, and a count of every alert.
 
 What it runs, all on 127.0.0.1:
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import signal
@@ -31,44 +30,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localdev.chaos.config import HOOK_PATH, KINDS, POISON, SLACK_PATH, WEBHOOK_SECRET, Config
+from localdev.chaos.journal import last_line, open_claims
+from localdev.chaos.report import report
+from localdev.chaos.worker import worker_main
 from localdev.lambda_paths import as_in_lambda
-from localdev.scoreboard import Scoreboard, percentile
 
-ROOT = Path(__file__).resolve().parent.parent
-SLACK_PATH = "/services/TCHAOS/BCHAOS/chaossecretpath01"
-HOOK_PATH = "/hooks/chaos"
-WEBHOOK_SECRET = "whsec_Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTIz"
-KINDS = ("slack", "webhook", "eventbridge")
-POISON = (
-    "[" * 5000 + "]" * 5000,
-    json.dumps({"runId": "x" * 200_000}),
-    json.dumps({"runId": 12345}),
-    json.dumps({"runId": "AbC", "attempt": "many"}),
-    json.dumps({"eventData": {"actorRunId": ["not", "an", "id"]}}),
-    "not a run id; DROP TABLE runs",
-)
-
-
-@dataclass
-class Config:
-    runs: int = 200
-    workers: int = 4
-    fault_rate: float = 0.15
-    kill_every: float = 4.0
-    slow_rate: float = 0.3
-    seed: int = 20261129
-    timeout: float = 900.0
-    function_timeout: float = 20.0
-    visibility_timeout: int = 30
-    #: Push: the watcher arms each run's ad-hoc webhook to a real intake (through the fault proxy);
-    #: the simulator loses and duplicates dispatches, refuses some creates, and the safety net must cover.
-    push: bool = False
-    work_dir: str = ""
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -83,53 +55,6 @@ class Worker:
 class Killer:
     kills: int = 0
     windows: set[tuple[str, str]] = field(default_factory=set)  # (run, kind) claimed, not closed, at a kill
-
-
-# --- the worker: one "Lambda container" --------------------------------------------------------
-
-
-def worker_main(settings_json: str) -> None:
-    spec = json.loads(settings_json)
-    os.environ.update(spec["env"])
-    as_in_lambda("RunWatcherFunction")
-    import boto3
-    from run_notifier.config import load_settings
-    from run_notifier.domain import events as e
-    from run_notifier.observability import events
-    from run_notifier.sqs_handler import make_handler
-    from run_notifier.wiring import build_components
-
-    from localdev.event_source import EventSource
-
-    journal = open(spec["journal"], "a", buffering=1)  # noqa: SIM115 - lives as long as the process
-
-    def note(line: str) -> None:
-        journal.write(line + "\n")
-
-    def journal_event(event: Any) -> None:
-        """The product's own events: the claims this worker holds, and the messages it rejected."""
-        match event:
-            case e.ClaimTaken(run_id=run_id, destination=kind):
-                note(f"claim {run_id} {kind}")
-            case e.ClaimClosed(run_id=run_id, destination=kind):
-                note(f"close {run_id} {kind}")
-            case e.MessageRejected():
-                note(f"rejected {event.message_id} {json.dumps(event.reason)}")
-
-    events.subscribe(journal_event)
-
-    handler = make_handler(build_components(load_settings()))
-    poller = boto3.session.Session(region_name="us-east-1").client("sqs", endpoint_url=spec["moto"])
-    source = EventSource(
-        poller, spec["queue_url"], spec["queue_arn"], handler, timeout_secs=spec["function_timeout"], batch_size=10
-    )
-    while True:
-        note("invoke")
-        source.poll_once(wait_secs=1)
-        note("idle")
-
-
-# --- the orchestrator ----------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,32 +95,28 @@ class Chaos:
             return self.rng.uniform(low, high)
 
     def run(self) -> int:
-        from localdev.apify_simulator import ApifySimulator
-        from localdev.aws import aws_env, create_event_bus_with_queue, create_resources, session_for, start_moto
+        from localdev.aws import aws_env
         from localdev.fault_proxy import FaultProxy
         from localdev.receiver import Receiver
+        from localdev.stack import LocalStack
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         sys.setswitchinterval(0.001)  # moto, the simulator and the proxy share this process: keep the killer on time
         as_in_lambda("RunWatcherFunction")
         config = self.config
         started = time.monotonic()
-        moto, endpoint = start_moto()
-        os.environ.update(aws_env(endpoint))
-        aws = session_for(endpoint)
-        resources = create_resources(aws, prefix="chaos", visibility_timeout=config.visibility_timeout)
+        receiver = Receiver(latency=self._latency, fault=self._destination_fault)
+        stack = LocalStack(
+            "chaos", receiver=receiver, visibility_timeout=config.visibility_timeout, event_bus="chaos-bus"
+        ).start()
+        aws, resources, sim, endpoint = stack.aws, stack.resources, stack.sim, stack.endpoint
         sqs, ddb = aws.client("sqs"), aws.client("dynamodb")
-        target_url = create_event_bus_with_queue(aws, "chaos-bus")
+        target_url = stack.event_queue_url
         proxy = FaultProxy(endpoint, config.fault_rate, seed=config.seed)
         proxy.start()
-        sim = ApifySimulator()
         sim.add_actor("SimActor00000001", "chaos", "scraper")
-        sim.start()
-        receiver = Receiver(latency=self._latency, fault=self._destination_fault)
-        receiver.start()
         env = {
             **aws_env(proxy.base_url),
-            **resources.watcher_env(sim.base_url, sim.token, receiver.base_url + SLACK_PATH),
+            **stack.watcher_env(slack_path=SLACK_PATH),
             "WEBHOOK_URL": receiver.base_url + HOOK_PATH,
             "WEBHOOK_SECRET": WEBHOOK_SECRET,
             "EVENT_BUS_NAME": "chaos-bus",
@@ -236,14 +157,12 @@ class Chaos:
         for worker in self.workers:
             worker.process.kill()
             worker.process.wait(10)
-        report = self._report(sim, receiver, sqs, target_url, resources, run_ids, proxy, done, started)
+        verdict = report(self, sim, receiver, sqs, target_url, resources, run_ids, proxy, done, started)
         if front:
             front.stop()
-        receiver.stop()
-        sim.stop()
         proxy.stop()
-        moto.stop()
-        return report
+        stack.stop()
+        return verdict
 
     def _start_push(self, sim: Any, env: dict[str, str], aws_endpoint: str) -> Any:
         """The real intake behind a local Function URL, its AWS calls through the fault proxy; the
@@ -360,7 +279,7 @@ class Chaos:
             if self.stop.wait(max(0.0, next_kill - time.monotonic())):
                 return
             alive = [w for w in self.workers if w.process.poll() is None]
-            busy = [w for w in alive if _last_line(w.journal) == "invoke"]
+            busy = [w for w in alive if last_line(w.journal) == "invoke"]
             if not alive:
                 continue
             with self.rng_lock:
@@ -368,7 +287,7 @@ class Chaos:
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait(10)
             self.killer.kills += 1
-            self.killer.windows |= _open_claims(victim.journal)
+            self.killer.windows |= open_claims(victim.journal)
             self.workers[self.workers.index(victim)] = self._spawn(victim.slot, spec)
 
     # --- the end and the count ---
@@ -407,131 +326,3 @@ class Chaos:
                 )
             time.sleep(2)
         return False
-
-    def _report(
-        self,
-        sim: Any,
-        receiver: Any,
-        sqs: Any,
-        target_url: str,
-        resources: Any,
-        run_ids: list[str],
-        proxy: Any,
-        done: bool,
-        started: float,
-    ) -> int:
-        board = Scoreboard(run_ids).read(receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
-        for event in _drain(sqs, target_url):
-            board.add(json.loads(event["Body"])["detail"]["runId"], "eventbridge", 0.0)
-        lost = board.lost(KINDS)
-        duplicates = board.duplicates()
-        lost_answers = _lost_event_answers(proxy.lost_answers)
-        attributed = {key: n for key, n in duplicates.items() if key in self.killer.windows}
-        answer_lost = {key: n for key, n in duplicates.items() if key in lost_answers and key not in attributed}
-        unexplained = {key: n for key, n in duplicates.items() if key not in attributed and key not in answer_lost}
-        dlq = _drain(sqs, resources.dlq_url)
-        reasons = _rejections(self.work)
-        poison_bodies = set(POISON)
-        valid_in_dlq = [m for m in dlq if m["Body"] not in poison_bodies]
-        ended = {run_id: sim.runs[run_id].ended_wall() for run_id in run_ids}
-        latencies = sorted(board.latencies(ended, ("slack", "webhook")).values())
-        per_run = Counter(board.per_run(KINDS).values())
-        print()
-        print(f"| chaos ({time.monotonic() - started:.0f} s, {'finished' if done else 'TIMED OUT'}) | |")
-        print("|---|---|")
-        print(f"| runs | {len(run_ids)} ({self.enqueued} messages enqueued, {len(POISON)} of them poison) |")
-        every = (time.monotonic() - started) / max(1, self.killer.kills)
-        print(
-            f"| workers, kills | {self.config.workers}, {self.killer.kills} (SIGKILL of a busy worker, one every "
-            f"{every:.1f} s) |"
-        )
-        print(
-            f"| AWS faults (of {proxy.requests} requests) | "
-            + ", ".join(f"{kind} {count}" for kind, count in sorted(proxy.faults.items()))
-            + " |"
-        )
-        print(f"| notifications per run (slack, webhook, eventbridge) | {dict(sorted(per_run.items()))} |")
-        print(f"| lost | {len(lost)} {lost[:5] if lost else ''} |")
-        print(
-            f"| duplicates | {sum(duplicates.values())}: {sum(attributed.values())} in a kill window between a send "
-            f"and its record, {sum(answer_lost.values())} where EventBridge took the event and its answer was lost "
-            f"(the same notificationId), {sum(unexplained.values())} unexplained "
-            f"{list(unexplained)[:5] if unexplained else ''} |"
-        )
-        print(f"| DLQ | {len(dlq)}: {len(dlq) - len(valid_in_dlq)} poison, {len(valid_in_dlq)} valid |")
-        for message in dlq:
-            reason = reasons.get(message["MessageId"], "no log line found")
-            print(f"|   {message['MessageId'][:8]} | {reason[:100]} |")
-        if latencies:
-            p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-            print(
-                f"| latency from run end to first alert | p50 {p50:.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s |"
-            )
-        if self.config.push:
-            dispatched = Counter(d["status"] for d in sim.webhooks.dispatches)
-            print(
-                f"| push | {len(sim.webhooks.webhooks)} ad-hoc webhooks, creates answered "
-                f"{dict(sorted(Counter(sim.webhook_creates).items()))}, dispatches {dict(sorted(dispatched.items()))} |"
-            )
-        ok = done and not lost and not unexplained and not valid_in_dlq
-        print(f"\nchaos: {'PASS' if ok else 'FAIL'}", flush=True)
-        return 0 if ok else 1
-
-
-def _lost_event_answers(lost: list[tuple[str, bytes]]) -> set[tuple[str, str]]:
-    """(run, "eventbridge") for every PutEvents that was published but whose answer was dropped."""
-    windows: set[tuple[str, str]] = set()
-    for target, body in lost:
-        if not target.endswith("PutEvents"):
-            continue
-        for entry in json.loads(body).get("Entries", []):
-            windows.add((json.loads(entry["Detail"])["runId"], "eventbridge"))
-    return windows
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return ""
-    return lines[-1] if lines else ""
-
-
-def _open_claims(journal: Path) -> set[tuple[str, str]]:
-    held: set[tuple[str, str]] = set()
-    for line in journal.read_text().splitlines() if journal.exists() else []:
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "claim":
-            held.add((parts[1], parts[2]))
-        elif len(parts) == 3 and parts[0] == "close":
-            held.discard((parts[1], parts[2]))
-    return held
-
-
-def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        if not batch:
-            return messages
-        messages += batch
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
-        )
-
-
-def _rejections(work: Path) -> dict[str, str]:
-    """message ID -> reason, from the MessageRejected events the workers journaled."""
-    reasons: dict[str, str] = {}
-    for journal in work.glob("worker*.journal"):
-        for line in journal.read_text(errors="replace").splitlines():
-            kind, _, rest = line.partition(" ")
-            if kind == "rejected":
-                message_id, _, reason = rest.partition(" ")
-                reasons[message_id] = json.loads(reason)
-    return reasons
-
-
-if __name__ == "__main__":
-    sys.exit(main())

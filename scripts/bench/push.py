@@ -1,12 +1,12 @@
 """Push + safety net in `make bench`: the simulated 1,000-run mix and 50 runs through the real local pipeline.
 
-Imported by scripts/bench.py. Two measurements:
+Part of `make bench` (scripts/bench/main.py). Two measurements:
 
-1. `simulate_push` runs each run of the same mix (same seed) through push as the watcher does
-   it (domain/watcher.py, domain/push.py): a first plain read, the ad-hoc webhook, a second
-   read, then safety-net messages on `Schedule.safety_net_delay` (the real schedule code);
-   the run's webhook reaches the intake after a dispatch delay, unless it is lost; a safety-net
-   message after the push-notified finish ends from the ledger. `simulate_apify_alone` is
+1. `bench_push_simulation` runs each run of the same mix (same seed) through the product's own
+   RunWatcher with push armed, on a virtual clock (localdev/virtual_watch.py): a first plain
+   read, the ad-hoc webhook, a second read, then safety-net messages; the run's webhook reaches
+   the intake after a dispatch delay, unless it is lost; a safety-net message after the
+   push-notified finish ends from the ledger. `simulate_apify_alone` is
    Apify's webhooks posting straight to Slack: the dispatch delay, their duplicates, and lost
    events never announced.
 2. `bench_push_pipeline`: 50 runs on the Apify simulator (its own process), enqueued by ID;
@@ -28,12 +28,12 @@ import math
 import random
 import statistics
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from run_notifier.domain.schedules import Schedule
 
 from localdev.scoreboard import Scoreboard, percentile
+from localdev.virtual_watch import Costs, Dispatch, RunResult, simulate
 
 #: Public prices (us-east-1): Lambda arm64 per GB-s and per request; SQS standard per request.
 LAMBDA_GB_S_USD = 0.0000133334
@@ -45,15 +45,6 @@ LOSS_RATE = 0.05
 DUPLICATE_RATE = 0.01
 PIPELINE_RUNS = 50
 PIPELINE_SEED = 50
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """What happens to one run's terminal webhook."""
-
-    delay: float
-    lost: bool
-    duplicated: bool
 
 
 def draw_dispatches(count: int, seed: int) -> list[Dispatch]:
@@ -69,88 +60,8 @@ def draw_dispatches(count: int, seed: int) -> list[Dispatch]:
     ]
 
 
-@dataclass
-class PushCost:
-    latency: float
-    api_calls: int
-    sqs_messages: int
-    invocations: int
-    billed_secs: float
-    heard_by: str  # "push", "safety-net", "first-read" or "long-poll"
-
-
-@dataclass(frozen=True)
-class Overheads:
-    """Measured processing times (s): a plain read, a final read + write + post, one intake call."""
-
-    poll: float
-    finish: float
-    intake: float
-    pickup: float
-
-
-def _finish_from(detected: float, duration: float, schedule: Schedule, o: Overheads) -> tuple[float, int, int, float]:
-    """The terminal path from a read at ``detected``: (alert time, extra calls, extra messages, billed)."""
-    delay = schedule.settle_delay(detected + o.poll - duration)
-    if delay > 0:
-        return detected + o.poll + delay + o.pickup + o.finish, 1, 1, o.finish
-    return detected + o.poll + o.finish, 0, 0, o.finish
-
-
-def simulate_push(
-    duration: float, dispatch: Dispatch, schedule: Schedule, o: Overheads, first_wait: int = 0
-) -> PushCost:
-    t = o.pickup
-    calls, messages, invocations, billed = 1, 1, 1, o.poll
-    if duration <= t + first_wait:  # over at the first read (or during its long poll): no webhook needed
-        detected = max(t, duration)
-        billed += detected - t
-        alert, c, m, b = _finish_from(detected, duration, schedule, o)
-        return PushCost(
-            alert - duration,
-            calls + c,
-            messages + m,
-            invocations + m,
-            billed + b,
-            "first-read" if duration <= t else "long-poll",
-        )
-    billed += first_wait
-    t += first_wait + 2 * o.poll  # the webhook, then the second read
-    calls += 2
-    billed += 2 * o.poll
-    push_alert = math.inf
-    if not dispatch.lost:
-        for copy in range(2 if dispatch.duplicated else 1):
-            arrived = duration + dispatch.delay + o.intake + o.pickup + copy * 0.5
-            billed += o.intake  # the intake's invocation
-            messages += 1
-            invocations += 2
-            calls += 1
-            billed += o.poll
-            alert, c, m, b = _finish_from(arrived, duration, schedule, o)
-            calls, messages, invocations, billed = calls + c, messages + m, invocations + m, billed + b
-            push_alert = min(push_alert, alert)
-    attempt = 0
-    while True:
-        t += schedule.safety_net_delay(attempt) + o.pickup
-        attempt += 1
-        messages += 1
-        invocations += 1
-        if t >= push_alert:  # the ledger shows the push-notified finish: dropped, no Apify call
-            billed += o.poll
-            return PushCost(push_alert - duration, calls, messages, invocations, billed, "push")
-        calls += 1
-        billed += o.poll
-        if duration <= t:
-            alert, c, m, b = _finish_from(t, duration, schedule, o)
-            calls, messages, invocations, billed = calls + c, messages + m, invocations + m, billed + b
-            heard = "push" if push_alert <= alert else "safety-net"
-            return PushCost(min(alert, push_alert) - duration, calls, messages, invocations, billed, heard)
-        t += o.poll
-
-
 def summarize_push(
-    name: str, costs: list[PushCost], durations: list[float], dispatches: list[Dispatch], memory_gb: float
+    name: str, costs: list[RunResult], durations: list[float], dispatches: list[Dispatch], memory_gb: float
 ) -> dict[str, Any]:
     run_hours = sum(durations) / 3600
     pushed = sorted(c.latency for c, d in zip(costs, dispatches, strict=True) if not d.lost)
@@ -201,27 +112,37 @@ def bench_push_simulation(
     pickup: float,
     memory_gb: float,
     seed: int,
+    max_watch_secs: int,
+    timeout: float,
 ) -> dict[str, Any]:
+    """The mix through the product's own RunWatcher with push armed (localdev/virtual_watch.py), each
+    run's terminal webhook delayed, lost or duplicated as drawn."""
     dispatches = draw_dispatches(len(durations), seed)
-    o = Overheads(poll, finish, intake, pickup)
+    costs = Costs(poll, finish, intake, pickup)
 
-    def run(schedule: Schedule, first_wait: int = 0) -> list[PushCost]:
-        return [simulate_push(d, x, schedule, o, first_wait) for d, x in zip(durations, dispatches, strict=True)]
+    def run(schedule: Schedule) -> list[RunResult]:
+        return simulate(
+            durations,
+            schedule,
+            costs,
+            timeout_secs=timeout,
+            max_watch_secs=max_watch_secs,
+            push=True,
+            dispatches=dispatches,
+        )
 
     push = summarize_push("push + safety net (defaults)", run(default), durations, dispatches, memory_gb)
     variants = []
     for safety in (120, 300, 900):
-        for first_wait in (0, 60):
-            schedule = default._replace(safety_net_delays_secs=(safety,))
-            row = summarize_push(
-                f"safety net {safety} s, first wait {first_wait} s",
-                run(schedule, first_wait),
-                durations,
-                dispatches,
-                memory_gb,
-            )
-            row.update(safety=safety, first_wait=first_wait)
-            variants.append(row)
+        row = summarize_push(
+            f"safety net {safety} s",
+            run(default._replace(safety_net_delays_secs=(safety,))),
+            durations,
+            dispatches,
+            memory_gb,
+        )
+        row.update(safety=safety)
+        variants.append(row)
     return {
         "push": push,
         "apify": simulate_apify_alone(dispatches),
@@ -377,8 +298,8 @@ def report_section(sim: dict[str, Any], settle: int, memory_mb: int) -> list[str
         "",
         "### Tuning push",
         "",
-        "The safety-net period trades the lost-webhook latency against Apify calls; a first-attempt long poll "
-        "(as the poll design does) does not pay once the webhook tells of the end:",
+        "The safety-net period trades the lost-webhook latency against Apify calls (the policy never long-polls "
+        "a run whose end a webhook will tell of):",
         "",
         "| variant | p95 delivered (s) | p95 lost (s) | GB-s / run-hour | calls / run-hour | USD / 1,000 runs |",
         "|---|---|---|---|---|---|",
@@ -390,8 +311,7 @@ def report_section(sim: dict[str, Any], settle: int, memory_mb: int) -> list[str
         )
     lines += [
         "",
-        "The default, 900 s (SQS's cap), is the only period that keeps Apify calls within 8 per run-hour; the "
-        "60 s first long poll multiplies Lambda time by about 70 for no gain in delivered latency.",
+        "The default, 900 s (SQS's cap), is the only period that keeps Apify calls within 8 per run-hour.",
         "",
         "### The real local pipeline",
         "",

@@ -8,12 +8,10 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from localdev.function_url_front import FunctionUrlFront
 
-ROOT_SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 INTAKE_TOKEN = "demo-intake-token-5b1e0c"
 HOOKED_ACTOR = "DemoHookedActor01"
 WEBHOOK_RUN = "DemoViaWebhook001"
@@ -70,7 +68,9 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
     from scripts import enroll
 
     sim.add_actor(HOOKED_ACTOR, "demo", "hooked-scraper")
-    for line in enroll.enroll(enroll.Apify(sim.base_url, sim.token), intake_url, INTAKE_TOKEN, [HOOKED_ACTOR], []):
+    for line in enroll.enroll(
+        enroll.apify_client(sim.base_url, sim.token or ""), intake_url, INTAKE_TOKEN, [HOOKED_ACTOR], []
+    ):
         say(f"  make enroll: {line}")
     sim.webhooks.duplicate_rate = 0.5  # Apify "in rare cases" delivers twice; here often
     sim.add_run(WEBHOOK_RUN, 5, act_id=HOOKED_ACTOR, settle_secs=1, final_usd=0.0311)

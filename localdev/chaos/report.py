@@ -1,0 +1,105 @@
+"""What a chaos run came to: every alert counted per run and destination, duplicates attributed to
+their cause, the DLQ with its reasons, latency under faults; non-zero on any loss."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from localdev.chaos.config import HOOK_PATH, KINDS, POISON, SLACK_PATH
+from localdev.chaos.journal import rejections
+from localdev.scoreboard import Scoreboard, percentile
+
+
+def report(
+    chaos: Any,
+    sim: Any,
+    receiver: Any,
+    sqs: Any,
+    target_url: str,
+    resources: Any,
+    run_ids: list[str],
+    proxy: Any,
+    done: bool,
+    started: float,
+) -> int:
+    board = Scoreboard(run_ids).read(receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
+    for event in drain(sqs, target_url):
+        board.add(json.loads(event["Body"])["detail"]["runId"], "eventbridge", 0.0)
+    lost = board.lost(KINDS)
+    duplicates = board.duplicates()
+    lost_answers = lost_event_answers(proxy.lost_answers)
+    attributed = {key: n for key, n in duplicates.items() if key in chaos.killer.windows}
+    answer_lost = {key: n for key, n in duplicates.items() if key in lost_answers and key not in attributed}
+    unexplained = {key: n for key, n in duplicates.items() if key not in attributed and key not in answer_lost}
+    dlq = drain(sqs, resources.dlq_url)
+    reasons = rejections(chaos.work)
+    poison_bodies = set(POISON)
+    valid_in_dlq = [m for m in dlq if m["Body"] not in poison_bodies]
+    ended = {run_id: sim.runs[run_id].ended_wall() for run_id in run_ids}
+    latencies = sorted(board.latencies(ended, ("slack", "webhook")).values())
+    per_run = Counter(board.per_run(KINDS).values())
+    print()
+    print(f"| chaos ({time.monotonic() - started:.0f} s, {'finished' if done else 'TIMED OUT'}) | |")
+    print("|---|---|")
+    print(f"| runs | {len(run_ids)} ({chaos.enqueued} messages enqueued, {len(POISON)} of them poison) |")
+    every = (time.monotonic() - started) / max(1, chaos.killer.kills)
+    print(
+        f"| workers, kills | {chaos.config.workers}, {chaos.killer.kills} (SIGKILL of a busy worker, one every "
+        f"{every:.1f} s) |"
+    )
+    print(
+        f"| AWS faults (of {proxy.requests} requests) | "
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(proxy.faults.items()))
+        + " |"
+    )
+    print(f"| notifications per run (slack, webhook, eventbridge) | {dict(sorted(per_run.items()))} |")
+    print(f"| lost | {len(lost)} {lost[:5] if lost else ''} |")
+    print(
+        f"| duplicates | {sum(duplicates.values())}: {sum(attributed.values())} in a kill window between a send "
+        f"and its record, {sum(answer_lost.values())} where EventBridge took the event and its answer was lost "
+        f"(the same notificationId), {sum(unexplained.values())} unexplained "
+        f"{list(unexplained)[:5] if unexplained else ''} |"
+    )
+    print(f"| DLQ | {len(dlq)}: {len(dlq) - len(valid_in_dlq)} poison, {len(valid_in_dlq)} valid |")
+    for message in dlq:
+        reason = reasons.get(message["MessageId"], "no log line found")
+        print(f"|   {message['MessageId'][:8]} | {reason[:100]} |")
+    if latencies:
+        p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+        print(f"| latency from run end to first alert | p50 {p50:.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s |")
+    if chaos.config.push:
+        dispatched = Counter(d["status"] for d in sim.webhooks.dispatches)
+        print(
+            f"| push | {len(sim.webhooks.webhooks)} ad-hoc webhooks, creates answered "
+            f"{dict(sorted(Counter(sim.webhook_creates).items()))}, dispatches {dict(sorted(dispatched.items()))} |"
+        )
+    ok = done and not lost and not unexplained and not valid_in_dlq
+    print(f"\nchaos: {'PASS' if ok else 'FAIL'}", flush=True)
+    return 0 if ok else 1
+
+
+def lost_event_answers(lost: list[tuple[str, bytes]]) -> set[tuple[str, str]]:
+    """(run, "eventbridge") for every PutEvents that was published but whose answer was dropped."""
+    windows: set[tuple[str, str]] = set()
+    for target, body in lost:
+        if not target.endswith("PutEvents"):
+            continue
+        for entry in json.loads(body).get("Entries", []):
+            windows.add((json.loads(entry["Detail"])["runId"], "eventbridge"))
+    return windows
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not batch:
+            return messages
+        messages += batch
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )

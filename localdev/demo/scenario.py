@@ -1,0 +1,109 @@
+"""The demo's scenario: its runs, Actors, routes and secrets, and how they are put on the simulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+WEBHOOK_SECRET = "whsec_ZGVtby1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5"
+SLACK_PATH = "/services/TDEMO/BDEMO/demo"
+HOOK_PATH = "/hooks/apify"
+#: Where the receiver plays a Teams Workflows webhook and a Discord webhook.
+TEAMS_PATH = "/teams/workflows/demo/invoke"
+DISCORD_PATH = "/discord/api/webhooks/1100/demo"
+
+#: (run ID, seconds until it ends, final status, exit code, settled USD)
+DEMO_RUNS = [
+    ("DemoSucceeded0001", 6, "SUCCEEDED", 0, 0.0421),
+    ("DemoFailed0000001", 4, "FAILED", 1, 0.0107),
+    ("DemoTimedOut00001", 9, "TIMED-OUT", None, 0.2500),
+    ("DemoAborted000001", 3, "ABORTED", None, 0.0033),
+    ("DemoLongRun000001", 40, "SUCCEEDED", 0, 1.9370),
+]
+#: A run whose webhook dispatches are all lost: the safety net must find its end.
+PUSH_LOST_RUN = ("DemoPushLost00001", 6, "SUCCEEDED", 0, 0.0150)
+#: The safety-net period in the demo (900 s deployed): a lost webhook costs at most this much latency.
+DEMO_SAFETY_NET_SECS = 15
+UNKNOWN_RUN = "DemoUnknown000001"
+#: Slack bot-token mode: this Actor's runs go to one channel with a live message that follows the
+#: run, and a failed run gets its log's last lines in the thread.
+LIVE_ACTOR = "DemoLiveActor0001"
+LIVE_CHANNEL = "C0DEMOLIVE"
+SLACK_API_PATH = "/api"
+#: A made-up bot token for the local receiver (built here so no token-shaped literal sits in the tree).
+BOT_TOKEN = "-".join(("xoxb", "local", "demo", "not", "a", "real", "token"))
+#: (run ID, seconds until it ends, final status, exit code, settled USD, last log lines)
+LIVE_RUNS = [
+    ("DemoLiveRun000001", 12, "SUCCEEDED", 0, 0.0815, []),
+    (
+        "DemoLiveFail00001",
+        7,
+        "FAILED",
+        1,
+        0.0102,
+        [
+            "INFO  PuppeteerCrawler: Crawled 118 pages.",
+            "WARN  PuppeteerCrawler: Request failed: net::ERR_TIMED_OUT https://shop.example/p/119",
+            "ERROR Error: Selector '.price' not found on https://shop.example/p/120",
+            "    at extractPrice (/usr/src/app/src/routes.js:42:11)",
+            "ACTOR: Exiting with exit code 1.",
+        ],
+    ),
+]
+#: A two-step pipeline: when the scraper succeeds, start the loader with the scraper's dataset.
+PIPELINE_SCRAPER = "DemoShopScraper01"
+PIPELINE_LOADER = "DemoSheetLoader01"
+PIPELINE_RUN = "DemoPipeline00001"
+FOLLOW_UP = {"actorId": "demo~sheet-loader", "input": {"datasetId": "{{defaultDatasetId}}", "sourceRunId": "{{runId}}"}}
+LIVE_ROUTES = {
+    "routes": [
+        {"match": {"actId": [LIVE_ACTOR]}, "slack": {"channel": LIVE_CHANNEL, "live": True, "mention": ["@here"]}},
+        {"match": {"status": ["SUCCEEDED"], "actId": [PIPELINE_SCRAPER]}, "followUp": FOLLOW_UP},
+    ]
+}
+MALFORMED = "../../users/me"
+DEMO_TIMEOUT_SECS = 150
+
+
+def populate(sim: Any, receiver: Any, env: dict[str, str]) -> list[str]:
+    """Put the demo's runs on the simulator and its destinations in ``env``; returns the runs to enqueue."""
+    sim.add_actor("DemoActor00000001", "demo", "web-scraper")
+    for run_id, secs, status, exit_code, usd in [*DEMO_RUNS, PUSH_LOST_RUN]:
+        sim.add_run(
+            run_id,
+            secs,
+            final_status=status,
+            exit_code=exit_code,
+            final_usd=usd,
+            prelim_usd=round(usd * 0.8, 4),
+            settle_secs=2,
+            act_id="DemoActor00000001",
+            charged_event_counts={"actor-start": 1},
+        )
+    sim.webhooks.drop_runs.add(PUSH_LOST_RUN[0])
+    sim.add_actor(LIVE_ACTOR, "demo", "shop-scraper")
+    for run_id, secs, status, exit_code, usd, log_lines in LIVE_RUNS:
+        run = sim.add_run(
+            run_id,
+            secs,
+            final_status=status,
+            exit_code=exit_code,
+            final_usd=usd,
+            settle_secs=2,
+            act_id=LIVE_ACTOR,
+            status_message="Selector '.price' not found on 2 pages" if status == "FAILED" else None,
+        )
+        run.log_tail = log_lines
+    sim.add_actor(PIPELINE_SCRAPER, "demo", "shop-scraper")
+    sim.add_actor(PIPELINE_LOADER, "demo", "sheet-loader")
+    sim.add_run(PIPELINE_RUN, 5, act_id=PIPELINE_SCRAPER, settle_secs=2, final_usd=0.0512)
+    sim.started_run_secs = 4.0
+    receiver.slack_tokens = {BOT_TOKEN}
+    env["SLACK_BOT_TOKEN"] = BOT_TOKEN
+    env["SLACK_API_BASE_URL"] = receiver.base_url + SLACK_API_PATH
+    env["ROUTES_JSON"] = json.dumps(LIVE_ROUTES)
+    env["APIFY_API_BASE_URL"] = sim.base_url
+    env["APIFY_TOKEN"] = sim.token or ""
+    env["TEAMS_WEBHOOK_URL"] = receiver.base_url + TEAMS_PATH
+    env["DISCORD_WEBHOOK_URL"] = receiver.base_url + DISCORD_PATH
+    return [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN, PIPELINE_RUN] + [r[0] for r in LIVE_RUNS]
