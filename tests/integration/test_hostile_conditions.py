@@ -196,13 +196,22 @@ class _DripServer:
         self.sock.close()
 
 
-@pytest.mark.parametrize("where", ["body", "headers"])
+#: Every answer shape the deadline must hold for: a dripping body (keep-alive, `Connection: close`,
+#: HTTP/1.0, chunked) and dripping headers. `Connection: close` and HTTP/1.0 hand the socket from the
+#: connection to the response, which once let the body drip on past the deadline.
+DRIP_HEADS = {
+    "body": b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+    "connection-close": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n",
+    "http-1.0": b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n",
+    "http-1.0-no-length": b"HTTP/1.0 200 OK\r\n\r\n",
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n",
+    "headers": b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 500,
+}
+
+
+@pytest.mark.parametrize("where", sorted(DRIP_HEADS))
 def test_a_request_to_a_dripping_server_ends_at_its_deadline(where):
-    head = (
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-        if where == "body"
-        else b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 500
-    )
+    head = DRIP_HEADS[where]
     server = _DripServer(interval=0.3, head=head)
     try:
         started = time.monotonic()

@@ -6,9 +6,12 @@ thread-safe); retries are ours, because they must respect the invocation's deadl
 
 Why a watchdog: urllib3's timeouts bound each socket operation, not the request, so a server
 that drips one byte every few seconds keeps a request alive for as long as it likes. Each
-request here has a total deadline: a timer shuts the connection's socket down when it
-passes, which ends any blocking connect, send or read at once. Response bodies are read in
-chunks up to a byte bound, so a huge or endless answer costs bounded memory.
+request here has a total deadline: a timer shuts the request's socket down when it passes,
+which ends any blocking connect, send or read at once. The socket is remembered when the
+connection connects or is reused, not looked up on the connection when the timer fires: an
+answer with `Connection: close` (or an HTTP/1.0 one) takes the socket away from the connection
+and hands it to the response, and would otherwise drip on past its deadline. Response bodies
+are read in chunks up to a byte bound, so a huge or endless answer costs bounded memory.
 """
 
 from __future__ import annotations
@@ -52,47 +55,64 @@ class HttpResponse(NamedTuple):
 
 
 class _InFlight:
-    """The connection one request is using, so the watchdog can cut it."""
+    """The sockets one request is using, so the watchdog can cut them whoever holds them then."""
 
-    __slots__ = ("connection", "cut")
+    __slots__ = ("cut", "lock", "sockets")
 
     def __init__(self) -> None:
-        self.connection: Any = None
+        self.sockets: list[Any] = []
         self.cut = False
+        self.lock = threading.Lock()
+
+    def add(self, sock: Any) -> None:
+        with self.lock:
+            if sock is None or any(s is sock for s in self.sockets):
+                return
+            self.sockets.append(sock)
+            cut = self.cut
+        if cut:  # the deadline passed while this socket was being made
+            _shutdown(sock)
 
     def shut(self) -> None:
-        self.cut = True
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        with self.lock:
+            self.cut = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: Any) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 _current = threading.local()
 
 
 class _TrackedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self)
+        _track(self.sock)  # a reused keep-alive connection: its socket is already there
         super().request(*args, **kwargs)
 
 
 class _TrackedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:  # urllib3 connects https before request(): track the handshake too
-        _track(self)
+    def connect(self) -> None:
         super().connect()
+        _track(self.sock)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self)
+        _track(self.sock)
         super().request(*args, **kwargs)
 
 
-def _track(connection: Any) -> None:
+def _track(sock: Any) -> None:
     in_flight = getattr(_current, "in_flight", None)
     if in_flight is not None:
-        in_flight.connection = connection
-        if in_flight.cut:  # the deadline passed while we were waiting for a connection
-            in_flight.shut()
+        in_flight.add(sock)
 
 
 class _HTTPPool(HTTPConnectionPool):
