@@ -39,6 +39,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_PATH = "/services/T0SIM/B0SIM/slacksecretpart0123"
+INTAKE_TOKEN = "intake-token-7f3a9c0d2b"
 
 
 def run_script(name: str, args: list[str], env: dict[str, str], stdin: str | None = None) -> Any:
@@ -69,7 +70,7 @@ SUITE_SECRETS = (
     "sim-token-0123456789",
     WEBHOOK_SECRET,
     "slacksecretpart0123",
-    "intake-token-7f3a9c0d2b",
+    INTAKE_TOKEN,
     "botsecretpart",
     "teamssecretpart",
     "discordsecretpart",
@@ -211,3 +212,20 @@ def event_source(
 
 def send(aws_session: Any, queue_url: str, body: str) -> None:
     aws_session.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+
+
+@pytest.fixture
+def intake(resources):
+    """The intake's handler on the test's queue with a plain token: call(event) -> (status, body)."""
+    from run_notifier.config import load_intake_settings
+    from run_notifier.function_url_handler import make_intake_handler
+    from run_notifier.wiring import build_intake
+
+    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN})
+    handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
+
+    def call(event: dict) -> tuple[int, dict]:
+        answer = handler(event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction"))
+        return answer["statusCode"], json.loads(answer["body"])
+
+    return call

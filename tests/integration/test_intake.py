@@ -8,14 +8,13 @@ import uuid
 
 import boto3
 import pytest
-from conftest import SLACK_PATH, event_source
+from conftest import INTAKE_TOKEN, SLACK_PATH, event_source
 from run_notifier.config import load_intake_settings
 from run_notifier.function_url_handler import make_intake_handler
 from run_notifier.wiring import build_intake
 
 from localdev.lambda_context import FakeLambdaContext
 
-INTAKE_TOKEN = "intake-token-7f3a9c0d2b"
 RUN = "RunIntake0000001"
 
 
@@ -63,18 +62,6 @@ def webhook(event_type: str = "ACTOR.RUN.SUCCEEDED", run_id: object = RUN) -> st
             "resource": {"id": run_id, "status": "SUCCEEDED"},
         }
     )
-
-
-@pytest.fixture
-def intake(resources):
-    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN})
-    handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
-
-    def call(event: dict) -> tuple[int, dict]:
-        answer = handler(event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction"))
-        return answer["statusCode"], json.loads(answer["body"])
-
-    return call
 
 
 def queued(aws_session, resources) -> list[dict]:

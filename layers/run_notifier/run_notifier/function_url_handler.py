@@ -61,7 +61,9 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
                 return base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError):
                 raise IntakeRefused(400, "invalid-input", "body is not valid base64") from None
-        return body.encode("utf-8", errors="surrogateescape")
+        # Any code point survives to the parser (which refuses what is not a run ID): lone surrogates
+        # too, which "surrogateescape" would raise on.
+        return body.encode("utf-8", errors="surrogatepass")
 
     def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
         try:

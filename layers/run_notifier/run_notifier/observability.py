@@ -117,7 +117,7 @@ class EventLog:
         level = rendering.level(event) if callable(rendering.level) else rendering.level
         if level is not None and log.isEnabledFor(level):
             message = rendering.message if isinstance(rendering.message, str) else rendering.message(event)
-            fields = {"event": type(event).__name__, **event._asdict()}
+            fields = {"event": type(event).__name__, **{k: _printable(v) for k, v in event._asdict().items()}}
             log.log(level, message, extra=fields, exc_info=rendering.exc_info)
         dimension = (rendering.dimension, str(getattr(event, rendering.dimension))) if rendering.dimension else None
         for name, value in rendering.metrics(event):
@@ -128,6 +128,16 @@ class EventLog:
                 listener(event)
             except Exception as error:  # a tool's bug must not fail a run
                 log.warning("An event subscriber failed", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+
+
+def _printable(value: object) -> object:
+    """Text a log stream can write: a lone surrogate (from a hostile body) becomes its escape, instead
+    of a logging error that loses the line."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    if isinstance(value, tuple):
+        return tuple(_printable(item) for item in value)
+    return value
 
 
 events = EventLog()

@@ -1,0 +1,106 @@
+"""The public intake under hostile input: knocking costs no AWS calls, and no bytes make it raise."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+from conftest import INTAKE_TOKEN
+from run_notifier.config import load_intake_settings
+from run_notifier.function_url_handler import make_intake_handler
+from run_notifier.wiring import build_intake
+
+from localdev.lambda_context import FakeLambdaContext
+from tests.integration.test_intake import RUN, url_event, webhook
+
+LONE_SURROGATE = "\ud800"
+
+
+def _handler(env: dict[str, str], session: boto3.session.Session):
+    handler = make_intake_handler(build_intake(load_intake_settings(env), session))
+
+    def call(event: dict) -> tuple[int, dict]:
+        answer = handler(event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction"))
+        return answer["statusCode"], json.loads(answer["body"])
+
+    return call
+
+
+def _counted_session() -> tuple[boto3.session.Session, list[str]]:
+    """A session whose clients report each GetSecretValue they send (the SDK's own event hook)."""
+    session = boto3.session.Session(region_name="us-east-1")
+    calls: list[str] = []
+    session.events.register("before-call.secrets-manager.GetSecretValue", lambda **kw: calls.append("get"))
+    return session, calls
+
+
+def _secret(aws_session, value: str | bytes) -> str:
+    sm = aws_session.client("secretsmanager")
+    name = f"intake-{uuid.uuid4().hex[:8]}"
+    if isinstance(value, bytes):
+        return sm.create_secret(Name=name, SecretBinary=value)["ARN"]
+    return sm.create_secret(Name=name, SecretString=value)["ARN"]
+
+
+def test_a_flood_of_wrong_tokens_costs_at_most_one_read_per_stage(aws_session, resources):
+    arn = _secret(aws_session, INTAKE_TOKEN)  # never rotated: there is no AWSPREVIOUS version
+    session, calls = _counted_session()
+    intake = _handler({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN_SECRET_ARN": arn}, session)
+    for attempt in range(200):
+        assert intake(url_event("/runs", json.dumps({"runIds": [RUN]}), token=f"wrong-{attempt}"))[0] == 401
+    assert intake(url_event("/runs", json.dumps({"runIds": [RUN]})))[0] == 202  # the right one still works
+    assert len(calls) <= 2  # AWSCURRENT once, the absent AWSPREVIOUS once
+
+
+@pytest.mark.parametrize(("value", "why"), [("", "empty"), ("   ", "blank"), (b"\xff\xfe\x00binary", "not UTF-8")])
+def test_an_unusable_secret_answers_503_without_asking_again_per_request(aws_session, resources, value, why):
+    if value == "":
+        sm = aws_session.client("secretsmanager")
+        arn = sm.create_secret(Name=f"intake-{uuid.uuid4().hex[:8]}")["ARN"]  # a secret with no value yet
+    else:
+        arn = _secret(aws_session, value)
+    session, calls = _counted_session()
+    intake = _handler({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN_SECRET_ARN": arn}, session)
+    for _ in range(20):
+        status, body = intake(url_event("/runs", json.dumps({"runIds": [RUN]})))
+        assert status == 503, why
+        assert body["error"]["type"] == "service-unavailable"
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        (url_event("/runs", json.dumps({"runIds": [RUN]}), token=f"tok{LONE_SURROGATE}en"), 401),
+        (url_event("/runs", json.dumps({"runIds": [RUN]}), token=LONE_SURROGATE * 300), 401),
+        (url_event("/runs", '{"runIds": ["Run' + "\\ud800" + 'x"]}'), 400),
+        (url_event("/apify/webhooks", webhook(event_type="ACTOR.RUN.\\ud800")), 202),
+        (url_event("/apify/webhooks", webhook(run_id="Run\\udfff")), 400),
+    ],
+    ids=["surrogate-in-token", "surrogates-only-token", "surrogate-in-run-id", "surrogate-event-type", "low-surrogate"],
+)
+def test_lone_surrogates_anywhere_get_an_answer_not_an_exception(intake, event, status):
+    assert intake(event)[0] == status
+
+
+def _raw(event: dict, body: str) -> dict:
+    """The event with a body string as Lambda could hand it over: any code point, unescaped."""
+    return {**event, "body": body}
+
+
+def test_a_raw_lone_surrogate_in_the_body_is_refused_with_400(intake):
+    body = '{"runIds": ["Run' + LONE_SURROGATE + 'x"]}'
+    assert intake(_raw(url_event("/runs"), body))[0] == 400
+    hook = webhook(run_id="RunIntake000000Z").replace("RunIntake000000Z", "Run" + LONE_SURROGATE)
+    assert intake(_raw(url_event("/apify/webhooks"), hook))[0] == 400
+
+
+def test_an_ignored_event_type_with_a_lone_surrogate_keeps_its_log_line(intake, log_output, capsys):
+    hook = webhook(event_type="ACTOR.BUILD.X").replace("ACTOR.BUILD.X", "ACTOR.BUILD." + LONE_SURROGATE)
+    answer = intake(_raw(url_event("/apify/webhooks"), hook))
+    assert answer == (202, {"eventType": "ACTOR.BUILD." + LONE_SURROGATE, "enqueued": False})  # JSON-escaped
+    ignored = [line for line in log_output() if line.get("event") == "IntakeIgnored"]
+    assert [line["event_type"] for line in ignored] == ["ACTOR.BUILD.\\ud800"]
+    assert "Logging error" not in capsys.readouterr().err
