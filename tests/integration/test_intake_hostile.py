@@ -104,3 +104,25 @@ def test_an_ignored_event_type_with_a_lone_surrogate_keeps_its_log_line(intake, 
     ignored = [line for line in log_output() if line.get("event") == "IntakeIgnored"]
     assert [line["event_type"] for line in ignored] == ["ACTOR.BUILD.\\ud800"]
     assert "Logging error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "post", "Post", "GET"])
+@pytest.mark.parametrize("path", ["/runs", "/apify/webhooks"])
+def test_every_method_but_post_on_a_known_path_is_405(intake, aws_session, resources, method, path):
+    body = json.dumps({"runIds": [RUN]}) if path == "/runs" else webhook()
+    status, answer = intake(url_event(path, body, method=method))
+    assert (status, answer["error"]["type"]) == (405, "method-not-allowed")
+    assert aws_session.client("sqs").receive_message(QueueUrl=resources.queue_url).get("Messages") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"runIds": ["RunA00000000001"], "runIds": ["RunB00000000001"]}', webhook()[:-1] + ', "eventType": "TEST"}'],
+    ids=["run-list", "webhook"],
+)
+def test_a_key_given_twice_is_refused_rather_than_guessed(intake, aws_session, resources, body):
+    path = "/runs" if body.startswith('{"runIds"') else "/apify/webhooks"
+    status, answer = intake(url_event(path, body))
+    assert status == 400
+    assert "twice" in answer["error"]["message"]
+    assert aws_session.client("sqs").receive_message(QueueUrl=resources.queue_url).get("Messages") is None

@@ -44,6 +44,13 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
+def _raw_method(event: dict[str, Any]) -> str | None:
+    """The request's method as sent (Powertools' router upper-cases it before matching)."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = http.get("method") if isinstance(http, dict) else None
+    return method if isinstance(method, str) else None
+
+
 def _error(status: int, error_type: str, message: str) -> Response:
     return _json(status, {"error": {"type": error_type, "message": message}})
 
@@ -66,6 +73,8 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         return body.encode("utf-8", errors="surrogatepass")
 
     def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
+        if _raw_method(app.current_event.raw_event) != "POST":  # HTTP methods are case-sensitive
+            return _error(405, "method-not-allowed", "use POST")
         try:
             authorised = components.tokens.matches(app.current_event.headers.get("authorization"))
         except TokenUnavailable:
@@ -110,6 +119,8 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
 
     @app.not_found
     def not_found(_: Exception) -> Response:
+        if app.current_event.path in ROUTES:  # TRACE, CONNECT or any other method on a known path
+            return _error(405, "method-not-allowed", "use POST")
         return _error(404, "page-not-found", f"no route; use POST {' or POST '.join(ROUTES)}")
 
     @app.exception_handler(IntakeRefused)

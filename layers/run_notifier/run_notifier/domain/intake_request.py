@@ -59,10 +59,27 @@ def check_size(body: bytes) -> None:
         raise IntakeRefused(413, "payload-too-large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON allows a key twice and parsers disagree on which one wins: the intake refuses both."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
     check_size(body)
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as duplicate:
+        key = str(duplicate).encode("utf-8", "backslashreplace").decode()[:40]
+        raise IntakeRefused(400, "invalid-input", f"JSON body has the key {key!r} twice") from None
     except RecursionError:
         raise IntakeRefused(400, "invalid-input", "JSON body is nested too deeply") from None
     except ValueError:
