@@ -126,3 +126,28 @@ def test_a_key_given_twice_is_refused_rather_than_guessed(intake, aws_session, r
     assert status == 400
     assert "twice" in answer["error"]["message"]
     assert aws_session.client("sqs").receive_message(QueueUrl=resources.queue_url).get("Messages") is None
+
+
+def test_a_token_sent_as_a_run_id_reaches_no_log_even_cut_to_a_preview(aws_session, resources, log_output, capsys):
+    token = "intake-" + "k" * 20 + uuid.uuid4().hex  # longer than the 40-character preview of a bad value
+    arn = _secret(aws_session, token)
+    intake = _handler({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN_SECRET_ARN": arn}, _counted_session()[0])
+    status, _ = intake(url_event("/runs", json.dumps({"runIds": [token]}), token=token))
+    assert status == 400
+    logged = json.dumps(log_output()) + capsys.readouterr().out
+    assert "400" in logged  # the refusal was logged...
+    assert token[:12] not in logged  # ...without the token, whole or cut
+
+
+def test_powertools_event_logging_and_dev_mode_never_print_the_token(
+    aws_session, resources, monkeypatch, log_output, capsys
+):
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    monkeypatch.setenv("POWERTOOLS_EVENT_HANDLER_DEBUG", "true")
+    token = f"fresh-token-{uuid.uuid4().hex}"  # never read before this cold start: the scrubber does not know it
+    arn = _secret(aws_session, token)
+    intake = _handler({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN_SECRET_ARN": arn}, _counted_session()[0])
+    assert intake(url_event("/runs", json.dumps({"runIds": [RUN]}), token=token))[0] == 202
+    printed = capsys.readouterr()
+    assert token not in json.dumps(log_output()) + printed.out + printed.err

@@ -58,7 +58,8 @@ def _error(status: int, error_type: str, message: str) -> Response:
 def make_intake_handler(components: IntakeComponents) -> Handler:
     """The intake's Lambda handler: authenticate, validate, enqueue; nothing is enqueued for a 4xx,
     and a refused enqueue answers 503 so that Apify retries."""
-    app = LambdaFunctionUrlResolver()
+    # debug=False whatever POWERTOOLS_DEV says: its debug mode prints every event, bearer token and all.
+    app = LambdaFunctionUrlResolver(debug=False)
 
     def raw_body() -> bytes:
         event = app.current_event
@@ -128,7 +129,7 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         events.emit(IntakeRequestRefused(error.status, error.error_type, str(error)))
         return _error(error.status, error.error_type, str(error))
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry tokens: never logged
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)

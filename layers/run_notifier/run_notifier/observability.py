@@ -46,23 +46,36 @@ class ScrubSecrets(logging.Filter):
         if not secrets:
             return True
         message = record.getMessage()
-        if any(value in message for value in secrets):
+        if _holds_secret(message, secrets):
             record.msg, record.args = _scrub(message, secrets), None
         for key, value in list(record.__dict__.items()):
-            if isinstance(value, str) and key not in ("msg", "message") and any(v in value for v in secrets):
+            if isinstance(value, str) and key not in ("msg", "message") and _holds_secret(value, secrets):
                 record.__dict__[key] = _scrub(value, secrets)
         if record.exc_info and record.exc_info[1] is not None:
             text = str(record.exc_info[1])
-            if any(value in text for value in secrets):
+            if _holds_secret(text, secrets):
                 record.exc_info = None
                 record.exc_text = f"(exception text withheld: it held a secret) {_scrub(text, secrets)}"
         return True
 
 
+#: A secret's prefix this long or longer is masked too: an error message that previews a value cuts
+#: it (a token sent by mistake as a run ID shows as its first 39 characters), and a cut secret is
+#: no longer the whole value the scrubber knows.
+MIN_MASKED_PREFIX = 12
+
+
 def _scrub(text: str, secrets: frozenset[str]) -> str:
     for value in sorted(secrets, key=len, reverse=True):
         text = text.replace(value, "***")
+        if len(value) > MIN_MASKED_PREFIX and value[:MIN_MASKED_PREFIX] in text:
+            for length in range(len(value) - 1, MIN_MASKED_PREFIX - 1, -1):
+                text = text.replace(value[:length], "***")
     return text
+
+
+def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
+    return any(value in text or value[:MIN_MASKED_PREFIX] in text for value in secrets)
 
 
 def install_secret_scrubbing() -> None:

@@ -22,7 +22,7 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 def make_sweep_handler(sweeper: Sweeper) -> Handler:
     """The sweep's Lambda handler: one sweep within the invocation's time; returns its report."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry tokens: never logged
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         deadline = Deadline.after(context.get_remaining_time_in_millis() / 1000)

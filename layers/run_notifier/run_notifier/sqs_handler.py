@@ -84,7 +84,7 @@ def make_handler(components: Components) -> Handler:
 
         handle = Tracer().capture_lambda_handler(handle)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry tokens: never logged
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handle(event, context)
