@@ -1,0 +1,117 @@
+"""The intake against random requests: methods, paths, headers, bodies and encodings, judged by an
+independent model of its documented contract (docs/deploy-and-operate.md, "The webhook intake").
+
+Whatever arrives, the handler answers (no exception escapes), with a status the contract allows
+for that request, and it enqueues exactly when it says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from run_notifier.adapters.intake_tokens import IntakeTokens
+from run_notifier.adapters.secret_store import Secret
+from run_notifier.function_url_handler import IntakeComponents, make_intake_handler
+
+from localdev.lambda_context import FakeLambdaContext
+
+TOKEN = "fuzz-intake-token-1b2c3d4e"
+ROUTES = ("/apify/webhooks", "/runs")
+RUN_EVENTS = ("ACTOR.RUN.CREATED", "ACTOR.RUN.RESURRECTED", "ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED")
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.enqueued: list[str] = []
+
+    def enqueue(self, run_ids: Any, fields: Any = None) -> None:
+        self.enqueued.extend(run_ids)
+
+
+QUEUE = FakeQueue()
+HANDLER = make_intake_handler(
+    IntakeComponents(IntakeTokens(None, Secret(TOKEN), lambda: None, 300), QUEUE)  # type: ignore[arg-type]
+)
+
+texts = st.text(max_size=60)
+run_ids = st.one_of(st.from_regex(r"[A-Za-z0-9]{1,64}", fullmatch=True), texts, st.integers(), st.none())
+webhook_bodies = st.builds(
+    lambda event, run_id: json.dumps(
+        {"eventType": event, "eventData": {"actorRunId": run_id}, "resource": {"id": run_id}}
+    ),
+    st.one_of(st.sampled_from([*RUN_EVENTS, "TEST", "ACTOR.BUILD.SUCCEEDED"]), texts),
+    run_ids,
+)
+run_list_bodies = st.builds(lambda ids: json.dumps({"runIds": ids}), st.lists(run_ids, max_size=120))
+bodies = st.one_of(webhook_bodies, run_list_bodies, texts, st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> dict[str, Any]:
+    path = draw(st.one_of(st.sampled_from(ROUTES), st.sampled_from(["/", "/runs/", "/RUNS", "/x"]), texts))
+    method = draw(st.one_of(st.sampled_from(["POST", "post", "GET", "PUT", "TRACE", "OPTIONS"]), texts))
+    token = draw(st.one_of(st.just(TOKEN), st.none(), texts))
+    content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]))
+    body = draw(bodies)
+    encoded = draw(st.booleans())
+    headers = {"content-type": content_type}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    raw = body.encode("utf-8", errors="surrogatepass")
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "f"},
+            "accountId": "anonymous",
+            "domainName": "fuzz.lambda-url.us-east-1.on.aws",
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": base64.b64encode(raw).decode() if encoded else body,
+        "isBase64Encoded": encoded,
+        "_expect": {"path": path, "method": method, "token": token, "content_type": content_type},
+    }
+
+
+def allowed(request: dict[str, Any]) -> set[int]:
+    """What the contract allows for this request (the body's own verdict is the parser's, tested elsewhere)."""
+    expect = request["_expect"]
+    if expect["path"] not in ROUTES:
+        return {404}
+    if expect["method"] != "POST":
+        return {405}
+    if expect["token"] != TOKEN:
+        return {401}
+    if expect["content_type"].split(";")[0].strip() != "application/json":
+        return {400, 413, 415}  # a bad base64 or an oversize body is judged before the media type
+    return {200, 202, 400, 413}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests())
+def test_every_request_gets_an_allowed_answer_and_enqueues_only_when_it_says_so(request):
+    before = len(QUEUE.enqueued)
+    event = {k: v for k, v in request.items() if k != "_expect"}
+    answer = HANDLER(event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction"))
+    status = answer["statusCode"]
+    assert status in allowed(request), (status, request["_expect"])
+    body = json.loads(answer["body"])
+    enqueued = QUEUE.enqueued[before:]
+    if status == 202 and body.get("enqueued"):
+        assert enqueued
+        assert set(enqueued) == set(body.get("runIds") or [body.get("runId")])
+    else:
+        assert enqueued == []
+        if status >= 400:
+            assert set(body["error"]) == {"type", "message"}
