@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -45,8 +45,8 @@ SCHEMAS: dict[str, TargetSchema] = {kind: module.SCHEMA for kind, module in KIND
 SECTIONS: dict[str, Section] = {kind: module.SETTINGS for kind, module in KINDS.items() if module.SETTINGS}
 
 
-def may_announce_running(destinations: dict[str, Any] | Any) -> bool:
-    """Whether any kind's settings allow announcing runs first seen running."""
+def may_announce_running(destinations: Mapping[str, Any]) -> bool:
+    """Whether any kind's settings (`Settings.destinations`) allow announcing runs first seen running."""
     return any(
         bool(getattr(module, "may_announce_running", lambda _section: False)(destinations.get(kind)))
         for kind, module in KINDS.items()

@@ -19,11 +19,11 @@ from run_notifier.adapters.apify_links import console_url
 from run_notifier.adapters.http_client import HttpClient, HttpResponse
 from run_notifier.adapters.secret_store import Secret, SecretSource
 from run_notifier.config_sections import Section, Variable, secret, text
+from run_notifier.destinations import secret_url
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json, retry_after
 from run_notifier.destinations.run_facts import facts, links, title
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "discord"
@@ -32,10 +32,7 @@ MAX_TITLE, MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_FIELDS = 256, 4096, 1024, 25
 COLOURS = {"SUCCEEDED": 0x2EB67D, "FAILED": 0xE01E5A, "TIMED-OUT": 0xECB22E, "ABORTED": 0x808080}
 OTHER_COLOUR = 0x5865F2
 
-SCHEMA = TargetSchema(
-    keys=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
-    required_one_of=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
-)
+SCHEMA = secret_url.SCHEMA
 
 
 class DiscordSettings(NamedTuple):
@@ -59,17 +56,11 @@ def escape(value: str) -> str:
 
 
 def default_target(section: DiscordSettings) -> Target | None:
-    if section.discord_webhook_url_secret_arn:
-        return {"webhookUrlSecretArn": section.discord_webhook_url_secret_arn}
-    if section.discord_webhook_url:
-        return {"webhookUrl": section.discord_webhook_url}
-    return None
+    return secret_url.default_target(section.discord_webhook_url_secret_arn, section.discord_webhook_url)
 
 
 def build(target: Target, context: DestinationContext) -> DiscordDestination:
-    url = context.secrets.source(
-        str(target.get("webhookUrlSecretArn") or "") or None, target.get("webhookUrl"), "Discord webhook URL"
-    )
+    url = secret_url.source(target, context, "Discord webhook URL")
     return DiscordDestination(context.http, url, allow_loopback_http=context.settings.allow_loopback_http)
 
 

@@ -20,11 +20,11 @@ from typing import Any, NamedTuple
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import Secret, SecretSource
 from run_notifier.config_sections import Section, Variable, secret, text
+from run_notifier.destinations import secret_url
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.run_facts import facts, links, title
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "teams"
@@ -34,10 +34,7 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 #: Keeps a card well inside Teams' message size (about 28 KB).
 MAX_TEXT = 2000
 
-SCHEMA = TargetSchema(
-    keys=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
-    required_one_of=frozenset({"webhookUrl", "webhookUrlSecretArn"}),
-)
+SCHEMA = secret_url.SCHEMA
 
 
 class TeamsSettings(NamedTuple):
@@ -63,17 +60,11 @@ def escape(value: str) -> str:
 
 
 def default_target(section: TeamsSettings) -> Target | None:
-    if section.teams_webhook_url_secret_arn:
-        return {"webhookUrlSecretArn": section.teams_webhook_url_secret_arn}
-    if section.teams_webhook_url:
-        return {"webhookUrl": section.teams_webhook_url}
-    return None
+    return secret_url.default_target(section.teams_webhook_url_secret_arn, section.teams_webhook_url)
 
 
 def build(target: Target, context: DestinationContext) -> TeamsDestination:
-    url = context.secrets.source(
-        str(target.get("webhookUrlSecretArn") or "") or None, target.get("webhookUrl"), "Teams webhook URL"
-    )
+    url = secret_url.source(target, context, "Teams webhook URL")
     return TeamsDestination(context.http, url, allow_loopback_http=context.settings.allow_loopback_http)
 
 

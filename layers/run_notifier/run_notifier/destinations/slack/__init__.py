@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from run_notifier.adapters.secret_store import Secret
 from run_notifier.config_sections import Section, Variable, secret, secret_with_prefix, text
+from run_notifier.destinations import secret_url
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.slack.target import SCHEMA, style_of
 
@@ -67,11 +68,7 @@ SETTINGS = Section(
 def default_target(section: SlackSettings) -> Target | None:
     if section.slack_channel:  # the section's check has made sure a bot token goes with it
         return {"channel": section.slack_channel}
-    if section.slack_webhook_url_secret_arn:
-        return {"webhookUrlSecretArn": section.slack_webhook_url_secret_arn}
-    if section.slack_webhook_url:
-        return {"webhookUrl": section.slack_webhook_url}
-    return None
+    return secret_url.default_target(section.slack_webhook_url_secret_arn, section.slack_webhook_url)
 
 
 def may_announce_running(section: SlackSettings | None) -> bool:
@@ -100,7 +97,5 @@ def build(target: Target, context: DestinationContext) -> Any:
         )
     from run_notifier.destinations.slack.webhook_mode import SlackDestination
 
-    url = context.secrets.source(
-        str(target.get("webhookUrlSecretArn") or "") or None, target.get("webhookUrl"), "Slack webhook URL"
-    )
+    url = secret_url.source(target, context, "Slack webhook URL")
     return SlackDestination(context.http, url, style_of(target), allow_loopback_http=allow)
