@@ -11,6 +11,7 @@ from run_notifier.config import load_settings  # the one table of defaults
 from scripts.bench import push as bench_push
 from scripts.bench.batches import bench_batches
 from scripts.bench.cold_start import bench_cold_start
+from scripts.bench.deadline import bench_deadline
 from scripts.bench.memory import bench_memory
 from scripts.bench.mix import bench_simulation
 from scripts.bench.plot import plot
@@ -46,6 +47,8 @@ def main() -> int:
         moto.stop()
     print("cold start ...", flush=True)
     cold = bench_cold_start()
+    print("deadlines against dripping servers ...", flush=True)
+    deadline = bench_deadline()
     print("simulation ...", flush=True)
     simulation = bench_simulation(batches["poll_overhead"], batches["finish_overhead"], memory_gb, timeout)
     simulation["push"] = bench_push.bench_push_simulation(
@@ -63,7 +66,7 @@ def main() -> int:
     simulation["pipeline"] = pipeline
     DOCS.mkdir(exist_ok=True)
     plot(simulation, DOCS / "performance.png")
-    report = write_report(batches, cold, memory, simulation, memory_gb, time.monotonic() - started)
+    report = write_report(batches, cold, memory, simulation, memory_gb, time.monotonic() - started, deadline)
     (DOCS / "performance.md").write_text(report)
     print(report.split("## Batch concurrency")[0])
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
