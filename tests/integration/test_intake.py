@@ -27,11 +27,13 @@ def url_event(
     content_type: str = "application/json",
     base64_encoded: bool = False,
 ) -> dict:
-    """A Lambda Function URL event, payload format 2.0 (lower-case headers)."""
+    """A Lambda Function URL event, payload format 2.0 (lower-case headers). A text body is passed on
+    as it is (any code point, lone surrogates included, as Lambda could hand it over)."""
     headers = {"content-type": content_type, "x-apify-webhook": "dispatch"}
     if token is not None:
         headers["authorization"] = f"Bearer {token}"
-    raw = body if isinstance(body, bytes) else body.encode()
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", errors="surrogatepass")
+    text = body if isinstance(body, str) else raw.decode(errors="replace")
     return {
         "version": "2.0",
         "routeKey": "$default",
@@ -47,7 +49,7 @@ def url_event(
             "stage": "$default",
             "timeEpoch": 0,
         },
-        "body": base64.b64encode(raw).decode() if base64_encoded else raw.decode(errors="replace"),
+        "body": base64.b64encode(raw).decode() if base64_encoded else text,
         "isBase64Encoded": base64_encoded,
     }
 

@@ -7,9 +7,7 @@ for that request, and it enqueues exactly when it says so.
 
 from __future__ import annotations
 
-import base64
 import json
-import uuid
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +17,7 @@ from run_notifier.adapters.secret_store import Secret
 from run_notifier.function_url_handler import IntakeComponents, make_intake_handler
 
 from localdev.lambda_context import FakeLambdaContext
+from tests.integration.test_intake import url_event
 
 TOKEN = "fuzz-intake-token-1b2c3d4e"
 ROUTES = ("/apify/webhooks", "/runs")
@@ -59,27 +58,9 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]))
     body = draw(bodies)
     encoded = draw(st.booleans())
-    headers = {"content-type": content_type}
-    if token is not None:
-        headers["authorization"] = f"Bearer {token}"
-    raw = body.encode("utf-8", errors="surrogatepass")
+    event = url_event(path, body, method=method, token=token, content_type=content_type, base64_encoded=encoded)
     return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "f"},
-            "accountId": "anonymous",
-            "domainName": "fuzz.lambda-url.us-east-1.on.aws",
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "timeEpoch": 0,
-        },
-        "body": base64.b64encode(raw).decode() if encoded else body,
-        "isBase64Encoded": encoded,
+        **event,
         "_expect": {"path": path, "method": method, "token": token, "content_type": content_type},
     }
 
