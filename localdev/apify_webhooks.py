@@ -44,6 +44,8 @@ class SimulatedWebhooks:
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.dispatches: list[dict[str, Any]] = []
         self.dispatch_delay_secs = 0.0
+        #: Each dispatch waits a further random 0..jitter seconds (dispatches overtake each other).
+        self.dispatch_jitter_secs = 0.0
         self.drop_rate = 0.0
         self.duplicate_rate = 0.0
         self.retries = 3
@@ -77,12 +79,19 @@ class SimulatedWebhooks:
     def _deliver(
         self, webhook: dict[str, Any], event_type: str, event_data: dict[str, Any], run: dict[str, Any]
     ) -> None:
-        time.sleep(self.dispatch_delay_secs)
+        with self._lock:
+            jitter = self._rng.uniform(0, self.dispatch_jitter_secs)
+        time.sleep(self.dispatch_delay_secs + jitter)
         for attempt in range(self.retries + 1):
             record = self.dispatch(webhook, event_type, event_data, run)
             if record["status"] == "SUCCEEDED" or webhook.get("doNotRetry"):
                 return
             time.sleep(0.2 * 2**attempt)
+
+    def armed_runs(self) -> set[str]:
+        """The runs that have an ad-hoc webhook (the watcher armed them)."""
+        with self._lock:
+            return {w["condition"]["actorRunId"] for w in self.webhooks.values() if w["condition"].get("actorRunId")}
 
     def handle(self, method: str, path: str, body: bytes) -> Answer:
         parts = [p for p in path.split("/") if p]  # v2, webhooks, {id}, test

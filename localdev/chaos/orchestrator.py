@@ -184,6 +184,7 @@ class Chaos:
         env["SAFETY_NET_DELAY_SCHEDULE"] = "5"
         sim.webhooks.drop_rate = self.config.fault_rate / 3
         sim.webhooks.duplicate_rate = 0.1
+        sim.webhooks.dispatch_jitter_secs = 2.0
         return front
 
     # --- the world's behaviour ---
@@ -228,7 +229,10 @@ class Chaos:
 
     def _start_run(self, sim: Any, run_id: str) -> None:
         roll = self.uniform(0, 1)
-        duration = self.uniform(0.3, 4) if roll < 0.7 else self.uniform(4, 15) if roll < 0.95 else self.uniform(15, 30)
+        if self.config.push:  # runs outlive their first read, so the watcher arms them: push is what ends them
+            duration = self.uniform(8, 20) if roll < 0.9 else self.uniform(20, 40)
+        else:
+            duration = self.uniform(0.3, 4) if roll < 0.7 else self.uniform(4, 15) if roll < 0.95 else self.uniform(15, 30)
         with self.rng_lock:
             status = self.rng.choice(["SUCCEEDED", "SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"])
         sim.add_run(run_id, duration, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=1)
@@ -237,8 +241,10 @@ class Chaos:
                 faults = [self.rng.choice([429, 500, 502, 503]) for _ in range(self.rng.randint(1, 3))]
             sim.inject(run_id, *faults)
         if self.config.push and self.chance(self.config.fault_rate):
+            # Transient refusals: a 401/403 means a token without webhook rights, and the container
+            # rightly stops arming for 10 minutes (tests/integration/test_push.py covers that).
             with self.rng_lock:
-                refusal = self.rng.choice([429, 500, 403, 400])
+                refusal = self.rng.choice([429, 500, 502, 503])
             sim.inject_webhooks(refusal)  # the next create, whichever run it is for
 
     def _body(self, run_id: str) -> str:

@@ -1,6 +1,7 @@
 """The demo's three ways in besides a direct enqueue: an Actor's Apify webhook through the intake,
 `POST /runs` to the intake, and the discovery sweep for a run nobody enqueued.
-Plus a forged webhook, answered 401 with nothing enqueued."""
+Plus a forged webhook, answered 401 with nothing enqueued. The intake runs as a deployment with
+`RunsTokenSecretArn` set would: Apify's webhooks and CI each carry their own token."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from localdev.function_url_front import FunctionUrlFront
 
 INTAKE_TOKEN = "demo-intake-token-5b1e0c"
+RUNS_TOKEN = "demo-runs-token-8d2f4a"
 HOOKED_ACTOR = "DemoHookedActor01"
 WEBHOOK_RUN = "DemoViaWebhook001"
 POST_RUNS_RUN = "DemoViaPostRuns01"
@@ -47,7 +49,10 @@ def start_intake(resources: Any, say: Callable[[str], None]) -> tuple[FunctionUr
     session = boto3.session.Session(region_name="us-east-1")
     intake = make_intake_handler(
         build_intake(
-            load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN}), session
+            load_intake_settings(
+                {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TOKEN": RUNS_TOKEN}
+            ),
+            session,
         )
     )
     front = FunctionUrlFront(intake)
@@ -77,8 +82,8 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
     say(f"  {WEBHOOK_RUN}: a run of the enrolled Actor; only its webhooks tell us about it")
 
     sim.add_run(POST_RUNS_RUN, 4, act_id="DemoActor00000001", settle_secs=1, final_usd=0.0077)
-    status, _ = _post(intake_url + "runs", {"runIds": [POST_RUNS_RUN]}, INTAKE_TOKEN)
-    say(f"  {POST_RUNS_RUN}: POST /runs from 'CI' -> HTTP {status}")
+    status, _ = _post(intake_url + "runs", {"runIds": [POST_RUNS_RUN]}, RUNS_TOKEN)
+    say(f"  {POST_RUNS_RUN}: POST /runs from 'CI' (its own token) -> HTTP {status}")
 
     forged = {"eventType": "ACTOR.RUN.SUCCEEDED", "eventData": {"actorRunId": "DemoForged0000001"}}
     status, body = _post(intake_url + "apify/webhooks", forged, "forged-token")

@@ -13,7 +13,7 @@ from run_notifier.function_url_handler import make_intake_handler
 from run_notifier.wiring import build_intake
 
 from localdev.lambda_context import FakeLambdaContext
-from tests.integration.test_intake import RUN, url_event, webhook
+from tests.integration.test_intake import RUN, queued, url_event, webhook
 
 LONE_SURROGATE = "\ud800"
 
@@ -146,3 +146,49 @@ def test_powertools_event_logging_and_dev_mode_never_print_the_token(
     assert intake(url_event("/runs", json.dumps({"runIds": [RUN]}), token=token))[0] == 202
     printed = capsys.readouterr()
     assert token not in json.dumps(log_output()) + printed.out + printed.err
+
+
+def test_each_route_takes_only_its_own_token_and_only_the_webhook_token_may_push(aws_session, resources):
+    webhook_arn = _secret(aws_session, INTAKE_TOKEN)
+    runs_token = f"runs-token-{uuid.uuid4().hex}"
+    runs_arn = _secret(aws_session, runs_token)
+    env = {
+        "RUN_QUEUE_URL": resources.queue_url,
+        "INTAKE_TOKEN_SECRET_ARN": webhook_arn,
+        "RUNS_TOKEN_SECRET_ARN": runs_arn,
+    }
+    intake = _handler(env, _counted_session()[0])
+    created = webhook(event_type="ACTOR.RUN.CREATED")
+
+    # A CI token cannot speak as Apify's webhooks: no push claim, nothing enqueued.
+    pushed = url_event("/apify/webhooks", created, token=runs_token)
+    pushed["headers"]["x-run-notifier-push"] = "actor"
+    status, body = intake(pushed)
+    assert (status, body["error"]["message"]) == (401, "this is the token for POST /runs, not for this route")
+    # Nor the webhook token as a CI caller, and a CI call cannot claim a push either.
+    status, body = intake(url_event("/runs", json.dumps({"runIds": [RUN]})))
+    assert status == 401
+    assert "Apify's webhooks" in body["error"]["message"]
+    claimed = url_event("/runs", json.dumps({"runIds": [RUN]}), token=runs_token)
+    claimed["headers"]["x-run-notifier-push"] = "actor"
+    assert intake(claimed)[0] == 400
+    assert queued(aws_session, resources) == []
+
+    # Each on its own route is accepted; the webhook's push claim reaches the watcher.
+    assert intake(url_event("/runs", json.dumps({"runIds": [RUN]}), token=runs_token))[0] == 202
+    pushed["headers"]["authorization"] = f"Bearer {INTAKE_TOKEN}"
+    assert intake(pushed)[0] == 202
+    bodies = queued(aws_session, resources)
+    assert sorted(b.get("push", "-") for b in bodies) == ["-", "actor"]
+
+
+def test_the_runs_token_rotates_on_its_own(aws_session, resources):
+    old, new = f"runs-old-{uuid.uuid4().hex}", f"runs-new-{uuid.uuid4().hex}"
+    runs_arn = _secret(aws_session, old)
+    aws_session.client("secretsmanager").put_secret_value(SecretId=runs_arn, SecretString=new)  # old -> AWSPREVIOUS
+    env = {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TOKEN_SECRET_ARN": runs_arn}
+    intake = _handler(env, _counted_session()[0])
+    for token in (old, new):
+        assert intake(url_event("/runs", json.dumps({"runIds": [RUN]}), token=token))[0] == 202
+    assert intake(url_event("/apify/webhooks", webhook(), token=INTAKE_TOKEN))[0] == 202
+    assert intake(url_event("/apify/webhooks", webhook(), token=new))[0] == 401

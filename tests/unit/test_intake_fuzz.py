@@ -20,6 +20,7 @@ from localdev.lambda_context import FakeLambdaContext
 from tests.integration.test_intake import url_event
 
 TOKEN = "fuzz-intake-token-1b2c3d4e"
+RUNS_TOKEN = "fuzz-runs-token-9e8d7c6b"
 ROUTES = ("/apify/webhooks", "/runs")
 RUN_EVENTS = ("ACTOR.RUN.CREATED", "ACTOR.RUN.RESURRECTED", "ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED")
 
@@ -32,10 +33,16 @@ class FakeQueue:
         self.enqueued.extend(run_ids)
 
 
+def _tokens(token: str) -> IntakeTokens:
+    return IntakeTokens(None, Secret(token), lambda: None, 300)
+
+
 QUEUE = FakeQueue()
-HANDLER = make_intake_handler(
-    IntakeComponents(IntakeTokens(None, Secret(TOKEN), lambda: None, 300), QUEUE)  # type: ignore[arg-type]
-)
+#: One token for both routes (RUNS_TOKEN unset), and a token per route (RUNS_TOKEN set).
+HANDLERS = {
+    False: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE)),  # type: ignore[arg-type]
+    True: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE, _tokens(RUNS_TOKEN))),  # type: ignore[arg-type]
+}
 
 texts = st.text(max_size=60)
 run_ids = st.one_of(st.from_regex(r"[A-Za-z0-9]{1,64}", fullmatch=True), texts, st.integers(), st.none())
@@ -54,15 +61,17 @@ bodies = st.one_of(webhook_bodies, run_list_bodies, texts, st.binary(max_size=20
 def requests(draw: st.DrawFn) -> dict[str, Any]:
     path = draw(st.one_of(st.sampled_from(ROUTES), st.sampled_from(["/", "/runs/", "/RUNS", "/x"]), texts))
     method = draw(st.one_of(st.sampled_from(["POST", "post", "GET", "PUT", "TRACE", "OPTIONS"]), texts))
-    token = draw(st.one_of(st.just(TOKEN), st.none(), texts))
+    token = draw(st.one_of(st.sampled_from([TOKEN, RUNS_TOKEN]), st.none(), texts))
+    push = draw(st.one_of(st.none(), st.sampled_from(["actor", "adhoc"]), texts))
     content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]))
     body = draw(bodies)
     encoded = draw(st.booleans())
     event = url_event(path, body, method=method, token=token, content_type=content_type, base64_encoded=encoded)
-    return {
-        **event,
-        "_expect": {"path": path, "method": method, "token": token, "content_type": content_type},
-    }
+    if push is not None:
+        event["headers"]["x-run-notifier-push"] = push
+    separate = draw(st.booleans())
+    expect = {"path": path, "method": method, "token": token, "content_type": content_type, "push": push}
+    return {**event, "_expect": {**expect, "separate": separate}}
 
 
 def allowed(request: dict[str, Any]) -> set[int]:
@@ -72,8 +81,11 @@ def allowed(request: dict[str, Any]) -> set[int]:
         return {404}
     if expect["method"] != "POST":
         return {405}
-    if expect["token"] != TOKEN:
+    route_token = RUNS_TOKEN if expect["path"] == "/runs" and expect["separate"] else TOKEN
+    if expect["token"] != route_token:
         return {401}
+    if expect["path"] == "/runs" and expect["push"] is not None:
+        return {400}  # only Apify's webhooks may say a run is pushed
     if expect["content_type"].split(";")[0].strip() != "application/json":
         return {400, 413, 415}  # a bad base64 or an oversize body is judged before the media type
     return {200, 202, 400, 413}
@@ -84,7 +96,9 @@ def allowed(request: dict[str, Any]) -> set[int]:
 def test_every_request_gets_an_allowed_answer_and_enqueues_only_when_it_says_so(request):
     before = len(QUEUE.enqueued)
     event = {k: v for k, v in request.items() if k != "_expect"}
-    answer = HANDLER(event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction"))
+    answer = HANDLERS[request["_expect"]["separate"]](
+        event, FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction")
+    )
     status = answer["statusCode"]
     assert status in allowed(request), (status, request["_expect"])
     body = json.loads(answer["body"])

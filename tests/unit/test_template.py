@@ -129,7 +129,7 @@ INTAKE_ENVIRONMENT = INTAKE["Properties"]["Environment"]["Variables"]
 
 def test_the_intake_reads_what_the_template_sets_and_nothing_else():
     names = {v.name for v in INTAKE_VARIABLES}
-    assert names - {"INTAKE_TOKEN"} <= set(INTAKE_ENVIRONMENT)
+    assert names - {"INTAKE_TOKEN", "RUNS_TOKEN"} <= set(INTAKE_ENVIRONMENT)
     assert {n for n in INTAKE_ENVIRONMENT if not n.startswith("POWERTOOLS_")} <= names
     for variable in INTAKE_VARIABLES:
         if variable.default not in (None, REQUIRED):
@@ -145,14 +145,25 @@ def test_the_intake_exists_only_with_a_token_and_is_capped():
     assert TEMPLATE["Outputs"]["IntakeUrl"]["Value"] == {"Fn::GetAtt": ["WebhookIntakeFunctionUrl", "FunctionUrl"]}
 
 
-def test_the_intake_may_only_enqueue_and_read_its_token():
+def test_the_intake_may_only_enqueue_and_read_its_tokens():
     [policy] = RESOURCES["WebhookIntakeRole"]["Properties"]["Policies"]
-    actions = {s["Sid"]: s["Action"] for s in _statements(policy)}
-    assert actions == {
+    statements = {s["Sid"]: s for s in _statements(policy)}
+    assert {sid: s["Action"] for sid, s in statements.items()} == {
         "Logs": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "EnqueueRuns": "sqs:SendMessage",
         "IntakeToken": "secretsmanager:GetSecretValue",
+        "RunsToken": "secretsmanager:GetSecretValue",
     }
+    assert statements["RunsToken"]["Resource"] == {"Ref": "RunsTokenSecretArn"}
+
+
+def test_the_runs_token_is_read_and_granted_only_when_set():
+    assert INTAKE_ENVIRONMENT["RUNS_TOKEN_SECRET_ARN"] == {
+        "Fn::If": ["HasRunsToken", {"Ref": "RunsTokenSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    [policy] = RESOURCES["WebhookIntakeRole"]["Properties"]["Policies"]
+    [conditional] = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    assert conditional["Fn::If"][0] == "HasRunsToken"
 
 
 SWEEPER = RESOURCES["RunSweeperFunction"]["Properties"]

@@ -67,7 +67,11 @@ SECRETS = Section((Variable("SECRETS_MAX_AGE_SECONDS", integer(0, 86400), "300")
 #: Plain http to loopback (local receivers and simulators). Unset: allowed outside Lambda only,
 #: because inside Lambda loopback is the Runtime API.
 NETWORK = Section((Variable("ALLOW_LOOPBACK_HTTP", boolean, None),))
+#: The token Apify's webhooks carry (`make enroll`'s and push's): the only one `/apify/webhooks` takes.
 INTAKE_TOKEN = Section((Variable("INTAKE_TOKEN_SECRET_ARN", text, None), Variable("INTAKE_TOKEN", secret, None)))
+#: The token `POST /runs` callers (CI, scripts) carry. Unset: `/runs` takes the webhook token, as
+#: before there were two; set, each route takes its own token only.
+RUNS_TOKEN = Section((Variable("RUNS_TOKEN_SECRET_ARN", text, None), Variable("RUNS_TOKEN", secret, None)))
 ROUTING = Section(
     (
         Variable("NOTIFY_ON", statuses, DEFAULT_NOTIFY_ON),
@@ -120,7 +124,7 @@ def _destination_sections() -> dict[str, Section]:
 
 #: The run watcher's own sections, in the order of Settings' fields (destinations come after).
 WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING)
-INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, SECRETS)
+INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
 
 
@@ -186,7 +190,13 @@ class IntakeSettings(NamedTuple):
     run_queue_url: str
     intake_token_secret_arn: str | None
     intake_token: Secret | None
+    runs_token_secret_arn: str | None
+    runs_token: Secret | None
     secrets_max_age_seconds: int
+
+    @property
+    def separate_runs_token(self) -> bool:
+        return bool(self.runs_token_secret_arn or self.runs_token)
 
 
 class SweeperSettings(NamedTuple):

@@ -1,8 +1,11 @@
 """The intake's HTTP entry point (Lambda Function URL, payload format 2.0): auth, route, enqueue.
 
 Routes (Powertools' event handler): `POST /apify/webhooks` (Apify's webhook payload) and
-`POST /runs` (`{"runIds": [...]}`). It only validates and enqueues: every decision about a
-run is the watcher's, and its exactly-once claims make duplicates harmless. Errors are
+`POST /runs` (`{"runIds": [...]}`), each with its own bearer token when `RUNS_TOKEN_SECRET_ARN`
+is set: the webhook token is the only one that may say a run is pushed (`X-Run-Notifier-Push`),
+so a CI token cannot move a run's watch onto the safety-net schedule. It only validates and
+enqueues: every decision about a run is the watcher's, and its exactly-once claims make
+duplicates harmless. Errors are
 shaped like Apify's (`{"error": {"type", "message"}}`); nothing is enqueued for any 4xx; a
 queue that refuses answers 503 so that Apify retries the dispatch.
 """
@@ -38,6 +41,8 @@ ROUTES = {"/apify/webhooks": from_apify_webhook, "/runs": from_run_list}
 class IntakeComponents(NamedTuple):
     tokens: IntakeTokens
     queue: SqsEnqueue
+    #: POST /runs' own token; None: /runs takes the webhook token (one token for both jobs).
+    runs_tokens: IntakeTokens | None = None
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
@@ -73,15 +78,32 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         # too, which "surrogateescape" would raise on.
         return body.encode("utf-8", errors="surrogatepass")
 
+    def authorise(tokens: IntakeTokens, other: IntakeTokens | None, other_job: str) -> None:
+        """Raises IntakeRefused (401) unless the request carries this route's token; the message
+        says so when it carries the other route's token (only its holder can learn that)."""
+        authorization = app.current_event.headers.get("authorization")
+        if tokens.matches(authorization):
+            return
+        if other is not None and other.matches(authorization):
+            raise IntakeRefused(401, "token-not-valid", f"this is the token for {other_job}, not for this route")
+        raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
+
     def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
         if _raw_method(app.current_event.raw_event) != "POST":  # HTTP methods are case-sensitive
             return _error(405, "method-not-allowed", "use POST")
+        push_header = app.current_event.headers.get(PUSH_HEADER.lower())
+        runs_tokens = components.runs_tokens
         try:
-            authorised = components.tokens.matches(app.current_event.headers.get("authorization"))
+            if parse is from_run_list and runs_tokens is not None:
+                authorise(runs_tokens, components.tokens, "Apify's webhooks (POST /apify/webhooks)")
+            elif parse is from_run_list:
+                authorise(components.tokens, None, "")
+            else:
+                authorise(components.tokens, runs_tokens, "POST /runs")
         except TokenUnavailable:
             return _error(503, "service-unavailable", "the intake cannot check tokens right now; retry later")
-        if not authorised:
-            raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
+        if parse is from_run_list and push_header is not None:
+            raise IntakeRefused(400, "invalid-input", f"{PUSH_HEADER} is for Apify's webhooks only, not POST /runs")
         body = raw_body()
         check_size(body)
         content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -95,7 +117,6 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             events.emit(IntakeIgnored(decision.event_type))
             return _json(202, {"eventType": decision.event_type, "enqueued": False})
         try:
-            push_header = app.current_event.headers.get(PUSH_HEADER.lower())
             components.queue.enqueue(decision.run_ids, decision.message_fields(push_header))
         except EnqueueFailed as error:
             events.emit(IntakeQueueRefused(str(error)))

@@ -163,19 +163,22 @@ def build_components(
 
 
 def build_intake(settings: IntakeSettings, session: boto3.session.Session | None = None) -> IntakeComponents:
-    """The intake function's components: its token check and the run queue."""
+    """The intake function's components: its token checks (one per job) and the run queue."""
     from run_notifier.adapters.intake_tokens import IntakeTokens
     from run_notifier.adapters.sqs_enqueue import SqsEnqueue
     from run_notifier.function_url_handler import IntakeComponents
 
     aws = session or boto3.session.Session()
-    tokens = IntakeTokens(
-        settings.intake_token_secret_arn,
-        settings.intake_token,
-        Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG)),
-        settings.secrets_max_age_seconds,
+    secrets = Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG))
+    max_age = settings.secrets_max_age_seconds
+    webhook_tokens = IntakeTokens(settings.intake_token_secret_arn, settings.intake_token, secrets, max_age)
+    runs_tokens = (
+        IntakeTokens(settings.runs_token_secret_arn, settings.runs_token, secrets, max_age)
+        if settings.separate_runs_token
+        else None
     )
-    return IntakeComponents(tokens, SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url))
+    queue = SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url)
+    return IntakeComponents(webhook_tokens, queue, runs_tokens)
 
 
 def build_sweeper(
