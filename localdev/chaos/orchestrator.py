@@ -37,7 +37,7 @@ from typing import Any
 from localdev.chaos.config import HOOK_PATH, KINDS, POISON, SLACK_PATH, WEBHOOK_SECRET, Config
 from localdev.chaos.journal import last_line, open_claims
 from localdev.chaos.report import report
-from localdev.chaos.worker import worker_main
+from localdev.chaos.worker import spawn_worker, worker_main
 from localdev.lambda_paths import as_in_lambda
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +232,9 @@ class Chaos:
         if self.config.push:  # runs outlive their first read, so the watcher arms them: push is what ends them
             duration = self.uniform(8, 20) if roll < 0.9 else self.uniform(20, 40)
         else:
-            duration = self.uniform(0.3, 4) if roll < 0.7 else self.uniform(4, 15) if roll < 0.95 else self.uniform(15, 30)
+            duration = (
+                self.uniform(0.3, 4) if roll < 0.7 else self.uniform(4, 15) if roll < 0.95 else self.uniform(15, 30)
+            )
         with self.rng_lock:
             status = self.rng.choice(["SUCCEEDED", "SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"])
         sim.add_run(run_id, duration, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=1)
@@ -266,16 +268,7 @@ class Chaos:
         self.spawned += 1  # each process its own journal and log
         journal = self.work / f"worker{slot}.{self.spawned}.journal"
         log = self.work / f"worker{slot}.{self.spawned}.log"
-        worker_spec = {**spec, "journal": str(journal)}
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "localdev.chaos", "--worker", json.dumps(worker_spec)],
-                cwd=ROOT,
-                env={**os.environ, **spec["env"]},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        return Worker(slot, process, journal, log)
+        return Worker(slot, spawn_worker(spec, journal, log, ROOT), journal, log)
 
     def _kill_loop(self, spec: dict[str, Any]) -> None:
         """SIGKILL a worker on a fixed random schedule (a busy one when there is one), then start another."""

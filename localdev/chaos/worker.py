@@ -5,9 +5,24 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from localdev.lambda_paths import as_in_lambda
+
+
+def spawn_worker(spec: dict[str, Any], journal: Path, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start a worker process (`python -m localdev.chaos --worker SPEC`) with its own journal and log."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "localdev.chaos", "--worker", json.dumps({**spec, "journal": str(journal)})],
+            cwd=cwd,
+            env={**os.environ, **spec["env"]},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def worker_main(settings_json: str) -> None:
@@ -48,4 +63,5 @@ def worker_main(settings_json: str) -> None:
     while True:
         note("invoke")
         source.poll_once(wait_secs=1)
+        source.invocations.clear()  # the harness keeps no history: a soak measures the product's memory
         note("idle")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import LEASE_MARGIN_SECS, Notifier
+from run_notifier.domain.notifier import DEFAULT_LEASE_MARGIN_SECS, Notifier
 from run_notifier.domain.ports import NotificationsIncomplete, NotificationState
 from run_notifier.domain.run_summary import RunSummary
 
@@ -65,7 +65,7 @@ def test_a_release_that_fails_keeps_the_record_failing_until_the_lease_ends():
     slack = FakeDestination("slack", "transient")
     with pytest.raises(NotificationsIncomplete) as first:
         _notifier(claims, slack, clock=clock).notify(SUMMARY, Deadline.after(10))
-    assert first.value.retry_after_secs >= LEASE_MARGIN_SECS  # not before the claim we hold lapses
+    assert first.value.retry_after_secs >= DEFAULT_LEASE_MARGIN_SECS  # not before the claim we hold lapses
     assert claims.state_of(SUMMARY.run_id, "slack") is NotificationState.CLAIMED
     del claims.fail["release"]
     clock.advance(30)  # a redelivery after the usual 30 s backoff would still find the claim held...
@@ -92,7 +92,7 @@ def test_a_ledger_error_at_any_step_fails_the_record_with_a_redelivery_after_the
     outcome = "permanent" if method == "mark_failed" else "ok"
     with pytest.raises(NotificationsIncomplete) as incomplete:
         _notifier(claims, FakeDestination("slack", outcome)).notify(SUMMARY, Deadline.after(10))
-    assert incomplete.value.retry_after_secs >= LEASE_MARGIN_SECS
+    assert incomplete.value.retry_after_secs >= DEFAULT_LEASE_MARGIN_SECS
 
 
 def test_duplicates_in_one_container_wait_for_the_holder_instead_of_failing():

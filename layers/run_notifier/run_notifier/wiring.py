@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
-from botocore.config import Config
 
 from run_notifier.adapters.apify_api import ApifyClient
+from run_notifier.adapters.aws_bounds import client_config, worst_call_secs
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.memo import Lazy
@@ -38,7 +38,19 @@ if TYPE_CHECKING:
 
 #: Up to this many records are watched at once; the template's BatchSize must not exceed it.
 MAX_CONCURRENT_RECORDS = 100
-_BOTO_CONFIG = Config(max_pool_connections=MAX_CONCURRENT_RECORDS, retries={"max_attempts": 3, "mode": "standard"})
+_BOTO_CONFIG = client_config(MAX_CONCURRENT_RECORDS)
+#: The watcher's runs table (its ledger and its claims): DynamoDB answers in milliseconds, so short
+#: timeouts and one retry; a write that still fails fails its record, which is redelivered.
+_TABLE_CONFIG = client_config(MAX_CONCURRENT_RECORDS, max_attempts=2, connect_timeout=0.5, read_timeout=2.0)
+#: A claim outlives its holder's time share by the longest its closing mark (one write on that
+#: table) can take, plus clock skew between containers (their clocks are NTP-synchronised): a
+#: crashed holder's claim lapses that soon after its share, and a live one has surely marked it.
+CLOCK_SKEW_SECS = 1.0
+LEASE_MARGIN_SECS = worst_call_secs(_TABLE_CONFIG) + CLOCK_SKEW_SECS
+#: Destinations that send through the AWS SDK (EventBridge) get one attempt: its worst case then
+#: fits in the smallest time share a send is given (notifier.MIN_SEND_SECS), so the lease holds;
+#: a failed attempt is retried by the redelivery.
+_SEND_CONFIG = client_config(MAX_CONCURRENT_RECORDS, max_attempts=1)
 
 
 def utc_now() -> datetime:
@@ -118,13 +130,21 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     aws_clients: Memo[Any] = Memo()
 
     def aws_client(service: str) -> Any:
-        return aws_clients.get(service, lambda: aws.client(service, config=_BOTO_CONFIG))
+        return aws_clients.get(service, lambda: aws.client(service, config=_SEND_CONFIG))
 
+    ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
     context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
-    directory = RoutedDestinations(routes_source(settings, lambda: aws_client("ssm")), context)
+    directory = RoutedDestinations(routes_source(settings, ssm), context)
     return Finishing(
         ledger=clients.ledger,
-        notifier=Notifier(DynamoNotificationClaims(clients.table), directory, settings.notify_on, events, now),
+        notifier=Notifier(
+            DynamoNotificationClaims(clients.table),
+            directory,
+            settings.notify_on,
+            events,
+            now,
+            lease_margin_secs=LEASE_MARGIN_SECS,
+        ),
         actor_names=CachedActorNames(clients.apify),
         live=directory,
     )
@@ -140,7 +160,7 @@ def build_components(
     """The run watcher's components from its settings; the finishing side is built on first use."""
     aws = session or boto3.session.Session()
     sqs = aws.client("sqs", config=_BOTO_CONFIG)
-    table = RunsTable(aws.client("dynamodb", config=_BOTO_CONFIG), settings.runs_table_name)
+    table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
     secrets = _secret_store(aws, settings.secrets_max_age_seconds)
     http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
     ledger = DynamoRunLedger(table, settings.item_ttl_days)

@@ -33,7 +33,8 @@ class DestinationContext(NamedTuple):
     http: HttpClient
     secrets: SecretStore
     clock: Callable[[], datetime]
-    #: A boto3 client by service name ("events", "sqs"), built on first use and kept.
+    #: A boto3 client by service name ("events", "sqs"), built on first use and kept; one attempt
+    #: each, so that a send through the AWS SDK ends within its time share (wiring._SEND_CONFIG).
     aws: Callable[[str], Any]
     apify: ApifyClient
     table: RunsTable

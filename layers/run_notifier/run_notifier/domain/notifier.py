@@ -47,8 +47,9 @@ from run_notifier.domain.ports import (
 )
 from run_notifier.domain.run_summary import RunSummary
 
-#: A claim outlives the sender's time share by this much, so a crashed sender's claim lapses.
-LEASE_MARGIN_SECS = 60.0
+#: A claim outlives the sender's time share by this much unless the composition root says how
+#: long its mark can really take (wiring.LEASE_MARGIN_SECS, from the AWS clients' timeouts).
+DEFAULT_LEASE_MARGIN_SECS = 60.0
 #: No send starts with less time than this: a receiver that answers slowly but within it is never
 #: cut off mid-answer (which would make the retry a second post). The destination waits for the
 #: redelivery, which starts with a whole invocation's time.
@@ -79,8 +80,14 @@ class Notifier:
         notify_on: frozenset[str],
         events: Events,
         now: Callable[[], datetime],
+        *,
+        lease_margin_secs: float = DEFAULT_LEASE_MARGIN_SECS,
     ) -> None:
+        """`lease_margin_secs`: how long a delivery may still need after its time share ends (its
+        closing mark), so that a claim lapses only when its holder is surely done or dead. Every
+        send is bounded by its share (HTTP by the deadline, AWS calls by their client timeouts)."""
         self._claims = claims
+        self._lease_margin_secs = lease_margin_secs
         self._directory = directory
         self._notify_on = notify_on
         self._events = events
@@ -156,7 +163,7 @@ class Notifier:
     ) -> None:
         kind, run_id, generation = destination.kind, summary.run_id, summary.generation
         owner = uuid.uuid4().hex  # this delivery's name on the claim
-        lease_secs = share.left() + LEASE_MARGIN_SECS
+        lease_secs = share.left() + self._lease_margin_secs
         asked_at = self._now()
         try:
             claim = self._claims.claim(run_id, kind, generation, owner=owner, now=asked_at, lease_secs=lease_secs)

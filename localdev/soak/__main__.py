@@ -1,0 +1,5 @@
+import sys
+
+from localdev.soak.main import main
+
+sys.exit(main())
