@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/run_notifier:$(CURDIR)
 STACK ?= apify-run-notifier
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos enroll enqueue redrive invoke ci clean
+.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos soak enroll enqueue redrive invoke ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -94,6 +94,10 @@ bench: $(VENV)/.installed
 ## Zero lost alerts under faults and kills: make chaos CHAOS_ARGS="--runs 200 --workers 4 --kill-every 4"
 chaos: $(VENV)/.installed
 	$(VENV)/bin/python -m localdev.chaos $(CHAOS_ARGS)
+
+## Half an hour of steady load, every way in, push on; leaks per worker: make soak SOAK_ARGS="--minutes 30 --rate 5"
+soak: $(VENV)/.installed
+	$(VENV)/bin/python -m localdev.soak $(SOAK_ARGS)
 
 ## Apify webhooks for your Actors/tasks -> the intake: make enroll STACK=apify-run-notifier ENROLL_ARGS="--actor ID"
 enroll: $(VENV)/.installed

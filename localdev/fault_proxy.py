@@ -10,17 +10,15 @@ Between the handler's boto3 clients and moto's server, it does what a bad day at
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 from urllib.parse import urlsplit
 
 from localdev.http_server import LoopbackServer, LoopbackService
+from localdev.relay import RelayHandler, forward
 
 KINDS = ("refuse", "lose", "delay")
 
@@ -47,50 +45,26 @@ class FaultProxy(LoopbackService):
             self.faults[kind] += 1
             return kind, self._rng.uniform(0.2, 1.5)
 
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:
-        connection = http.client.HTTPConnection(*self.upstream, timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
 
-
-def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+def _make_handler(proxy: FaultProxy) -> type[RelayHandler]:
+    class Handler(RelayHandler):
         def _relay(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+            body, headers = self.request_parts()
             fault, pause = proxy.pick()
             if fault == "refuse":
                 payload = json.dumps({"__type": "InternalFailure", "message": "chaos: refused"}).encode()
-                self._answer(500, [("Content-Type", "application/x-amz-json-1.0")], payload)
+                self.answer(500, [("Content-Type", "application/x-amz-json-1.0")], payload)
                 return
             if fault == "delay":
                 time.sleep(pause)
-            status, upstream_headers, payload = proxy.forward(self.command, self.path, headers, body)
+            status, upstream_headers, payload = forward(proxy.upstream, self.command, self.path, headers, body)
             if fault == "lose":
                 with proxy._lock:
                     proxy.lost_answers.append((self.headers.get("X-Amz-Target", ""), body))
                 self.close_connection = True  # the request landed; its answer never arrives
                 return
-            self._answer(status, upstream_headers, payload)
-
-        def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.answer(status, upstream_headers, payload)
 
         do_GET = do_POST = _relay
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
 
     return Handler

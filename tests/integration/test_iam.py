@@ -1,0 +1,275 @@
+"""Every role proven enough and no more, under enforced IAM.
+
+Each function runs its paths with its own credentials through `localdev.iam_gate.IamGate`, which
+holds each request to the statements of that function's role as `template.yaml` deploys them
+(`localdev.template_policies`, with this test's parameters): the watcher with every destination
+kind, routes from SSM with a routed secret and a follow-up run, push arming and its SQS event
+source; the intake on both routes with current and previous token versions; the sweep. No
+request may be denied. Then, per statement, the gate's record must show a request that only
+that statement allowed: the same run with the statement removed would have been denied, so
+every grant is needed. What the gate does not model (conditions, KMS) is said in its docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from run_notifier.adapters.dynamodb import from_item
+from run_notifier.config import load_intake_settings, load_settings, load_sweeper_settings
+from run_notifier.domain.deadline import Deadline
+from run_notifier.function_url_handler import make_intake_handler
+from run_notifier.sqs_handler import make_handler
+from run_notifier.wiring import build_components, build_intake, build_sweeper
+
+from localdev.apify_simulator import ApifySimulator
+from localdev.aws import REGION, create_resources, session_for
+from localdev.event_source import EventSource
+from localdev.iam_gate import IamGate
+from localdev.lambda_context import FakeLambdaContext
+from localdev.receiver import Receiver
+from localdev.template_policies import ACCOUNT_ID, TemplatePolicies
+from tests.integration.test_intake import RUN, url_event, webhook
+
+ROLES = {
+    "RunWatcherFunction": "RunWatcherRole",
+    "WebhookIntakeFunction": "WebhookIntakeRole",
+    "RunSweeperFunction": "RunSweeperRole",
+}
+#: Statements the functions' code never uses, and why that is right.
+NOT_CALLED_BY_THE_CODE = {
+    "Logs": "the Lambda runtime writes the function's logs with the role, not the code",
+    "XRaySegments": "only with EnableTracer=true (the tracer's own calls)",
+}
+HOOK_PATH, ROUTED_HOOK_PATH, TEAMS_PATH, DISCORD_PATH = "/hooks/iam", "/hooks/routed", "/teams/iam", "/discord/iam/1"
+BUS = "runs-bus"
+
+
+class World:
+    """moto behind the gate, secrets, the routes parameter and a bus, and the template's policies."""
+
+    def __init__(self, aws_session: Any, moto_endpoint: str, resources: Any, sim: Any, receiver: Any) -> None:
+        self.admin, self.resources, self.sim, self.receiver = aws_session, resources, sim, receiver
+        sm = aws_session.client("secretsmanager")
+        self.gate = IamGate(moto_endpoint, lambda secret_id: sm.describe_secret(SecretId=secret_id)["ARN"])
+        self.gate.start()
+
+        def secret(value: str) -> str:
+            return sm.create_secret(Name=f"iam-{uuid.uuid4().hex[:8]}", SecretString=value)["ARN"]
+
+        self.intake_token = f"intake-{uuid.uuid4().hex}"
+        self.runs_token = f"runs-{uuid.uuid4().hex}"
+        self.parameters = {
+            "ApifyTokenSecretArn": secret(sim.token),
+            "SlackWebhookUrlSecretArn": secret(receiver.base_url + "/services/TIAM/BIAM/iamsecretpath"),
+            "WebhookUrl": receiver.base_url + HOOK_PATH,
+            "WebhookSecretArn": secret("whsec_aWFtLWlhbS1pYW0taWFtLWlhbS1pYW0tMTIzNA=="),
+            "TeamsWebhookUrlSecretArn": secret(receiver.base_url + TEAMS_PATH),
+            "DiscordWebhookUrlSecretArn": secret(receiver.base_url + DISCORD_PATH),
+            "EventBusName": BUS,
+            "RoutesSsmParameterName": f"/iam-{uuid.uuid4().hex[:6]}/routes",
+            "IntakeTokenSecretArn": secret(self.intake_token),
+            "RunsTokenSecretArn": secret(self.runs_token),
+        }
+        self.routed_secret = secret("whsec_cm91dGVkLXJvdXRlZC1yb3V0ZWQtcm91dGVkLTE=")
+        self.parameters["RoutedSecretArns"] = self.routed_secret
+        routes = {
+            "routes": [
+                {
+                    "match": {"status": ["FAILED"]},
+                    "webhook": {"url": receiver.base_url + ROUTED_HOOK_PATH, "secretArn": self.routed_secret},
+                    "followUp": {"actorId": "SimActor00000001"},
+                }
+            ]
+        }
+        aws_session.client("ssm").put_parameter(
+            Name=self.parameters["RoutesSsmParameterName"], Value=json.dumps(routes), Type="String"
+        )
+        aws_session.client("events").create_event_bus(Name=BUS)
+        table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{resources.table_name}"
+        self.policies = TemplatePolicies(
+            self.parameters,
+            {
+                "RunQueue": resources.queue_url,
+                "RunQueue.Arn": resources.queue_arn,
+                "RunsTable": resources.table_name,
+                "RunsTable.Arn": table_arn,
+                "WebhookIntakeFunctionUrl.FunctionUrl": "https://abcdefghij.lambda-url.us-east-1.on.aws/",
+                **{f"{group}.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/{group}" for group in LOG_GROUPS},
+            },
+        )
+        for role in ROLES.values():
+            self.gate.grant(role, self.policies.statements(role))
+
+    def session(self, role: str) -> boto3.session.Session:
+        """A session signed with the role's credentials; its clients talk to the gate."""
+        session = boto3.session.Session(
+            aws_access_key_id=role, aws_secret_access_key="local", aws_session_token="local", region_name=REGION
+        )
+        client = session.client
+
+        def at_gate(service_name: str, *args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("endpoint_url", self.gate.base_url)
+            return client(service_name, *args, **kwargs)
+
+        session.client = at_gate  # type: ignore[method-assign]
+        return session
+
+    def environment(self, function: str) -> dict[str, str]:
+        """The function's environment as the template deploys it with these parameters."""
+        variables = self.policies.resolve(self.policies.template["Resources"][function]["Properties"]["Environment"])
+        return {k: str(v) for k, v in variables["Variables"].items()}
+
+    def stop(self) -> None:
+        self.gate.stop()
+
+
+LOG_GROUPS = ("RunWatcherLogGroup", "WebhookIntakeLogGroup", "RunSweeperLogGroup")
+
+
+@pytest.fixture(scope="module")
+def world(request):
+    """One world for the module: each function's paths run once; the tests read the gate's record."""
+    moto_endpoint = request.getfixturevalue("moto_endpoint")
+    admin = session_for(moto_endpoint)
+    resources = create_resources(admin, prefix=f"iam{uuid.uuid4().hex[:8]}", visibility_timeout=2, max_receive_count=5)
+    sim = ApifySimulator()
+    sim.add_actor("SimActor00000001", "janedoe", "web-scraper")
+    sim.start()
+    receiver = Receiver()
+    receiver.start()
+    built = World(admin, moto_endpoint, resources, sim, receiver)
+    _run_the_watcher(built)
+    _run_the_intake(built)
+    _run_the_sweep(built)
+    yield built
+    built.stop()
+    receiver.stop()
+    sim.stop()
+
+
+def _run_the_watcher(world: World) -> None:
+    env = {
+        **world.environment("RunWatcherFunction"),
+        "APIFY_API_BASE_URL": world.sim.base_url,
+        "ALLOW_LOOPBACK_HTTP": "true",
+        "SETTLE_SECONDS": "0",
+        "LONG_POLL_SCHEDULE": "1,0",
+        "REQUEUE_DELAY_SCHEDULE": "1",
+        "SAFETY_NET_DELAY_SCHEDULE": "1",
+    }
+    session = world.session("RunWatcherRole")
+    handler = make_handler(build_components(load_settings(env), session))
+    runs = {"RunIamSucceeded1": "SUCCEEDED", "RunIamFailed00001": "FAILED"}
+    for run_id, status in runs.items():
+        world.sim.add_run(run_id, 1.5, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=0)
+        world.admin.client("sqs").send_message(
+            QueueUrl=world.resources.queue_url, MessageBody=json.dumps({"runId": run_id})
+        )
+    # The SQS event source polls with the function's role, as Lambda's does.
+    source = EventSource(
+        session.client("sqs"), world.resources.queue_url, world.resources.queue_arn, handler, timeout_secs=20
+    )
+    kinds = ("slack", "webhook", "eventbridge", "teams", "discord")
+
+    def announced() -> bool:
+        table = world.admin.client("dynamodb")
+        for run_id in runs:
+            item = from_item(
+                table.get_item(TableName=world.resources.table_name, Key={"runId": {"S": run_id}}).get("Item") or {}
+            )
+            if not all((item.get(f"{kind}Notification") or {}).get("state") == "SENT" for kind in kinds):
+                return False
+        return True
+
+    assert source.run_until(announced, 60), [d for d in world.gate.denied()]
+
+
+def _run_the_intake(world: World) -> None:
+    sm = world.admin.client("secretsmanager")
+    old = world.intake_token
+    world.intake_token = f"intake-new-{uuid.uuid4().hex}"
+    sm.put_secret_value(SecretId=world.parameters["IntakeTokenSecretArn"], SecretString=world.intake_token)
+    env = world.environment("WebhookIntakeFunction")
+    intake = make_intake_handler(build_intake(load_intake_settings(env), world.session("WebhookIntakeRole")))
+    context = FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction")
+    for token in (old, world.intake_token):  # AWSPREVIOUS and AWSCURRENT
+        assert intake(url_event("/apify/webhooks", webhook(), token=token), context)["statusCode"] == 202
+    posted = url_event("/runs", json.dumps({"runIds": [RUN]}), token=world.runs_token)
+    assert intake(posted, context)["statusCode"] == 202
+
+
+def _run_the_sweep(world: World) -> None:
+    env = {
+        **world.environment("RunSweeperFunction"),
+        "APIFY_API_BASE_URL": world.sim.base_url,
+        "ALLOW_LOOPBACK_HTTP": "true",
+    }
+    world.sim.add_run("RunIamSwept00001", 0.1)
+    time.sleep(0.2)
+    sweeper = build_sweeper(load_sweeper_settings(env), world.session("RunSweeperRole"))
+    report = sweeper.sweep(Deadline.after(20))
+    assert report.complete
+    assert report.enrolled >= 1
+
+
+def test_no_request_of_any_function_is_denied(world):
+    denied = [d for d in world.gate.denied() if d.principal in ROLES.values()]
+    assert denied == [], [(d.principal, d.action, d.resources) for d in denied]
+    principals = {d.principal for d in world.gate.decisions}
+    assert principals == set(ROLES.values())  # every function ran under its own role
+
+
+def _all_statements() -> list[tuple[str, str]]:
+    """(role, Sid) of every statement the full configuration deploys, for the parametrised test."""
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"
+    secrets = (
+        "ApifyTokenSecretArn",
+        "SlackWebhookUrlSecretArn",
+        "WebhookSecretArn",
+        "TeamsWebhookUrlSecretArn",
+        "DiscordWebhookUrlSecretArn",
+        "RoutedSecretArns",
+        "IntakeTokenSecretArn",
+        "RunsTokenSecretArn",
+    )
+    parameters = {**dict.fromkeys(secrets, arn), "EventBusName": BUS, "RoutesSsmParameterName": "/x/routes"}
+    policies = TemplatePolicies(parameters, _DummyAttributes())
+    return [(role, s.get("Sid", "?")) for role in ROLES.values() for s in policies.statements(role)]
+
+
+class _DummyAttributes(dict):
+    def __missing__(self, key: str) -> str:
+        return f"arn:aws:local:::{key}"
+
+
+@pytest.mark.parametrize(("role", "sid"), _all_statements())
+def test_every_statement_is_needed(world, role, sid):
+    if sid in NOT_CALLED_BY_THE_CODE:
+        pytest.skip(NOT_CALLED_BY_THE_CODE[sid])
+    assert sid in world.gate.sole_allowers(role), (
+        f"{role}.{sid}: no request needed it; the role grants more than the code uses"
+    )
+
+
+def test_the_gate_denies_what_a_role_does_not_grant(world):
+    """The negative control, end to end: the sweep's role without its EnqueueRuns statement."""
+    statements = [s for s in world.policies.statements("RunSweeperRole") if s.get("Sid") != "EnqueueRuns"]
+    world.gate.grant("RunSweeperRoleWithoutEnqueue", statements)
+    env = {
+        **world.environment("RunSweeperFunction"),
+        "APIFY_API_BASE_URL": world.sim.base_url,
+        "ALLOW_LOOPBACK_HTTP": "true",
+    }
+    world.sim.add_run("RunIamDenied0001", 0.1)
+    time.sleep(0.2)
+    report = build_sweeper(load_sweeper_settings(env), world.session("RunSweeperRoleWithoutEnqueue")).sweep(
+        Deadline.after(20)
+    )
+    assert not report.complete  # nothing enrolled past the refusal: the next sweep retries the window
+    denied = [d for d in world.gate.denied() if d.principal == "RunSweeperRoleWithoutEnqueue"]
+    assert [d.action for d in denied] == ["sqs:SendMessage"]
