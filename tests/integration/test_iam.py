@@ -1,4 +1,4 @@
-"""Every role proven enough and no more, under enforced IAM.
+"""Every role proven enough and no more, under enforced IAM (issue 24).
 
 Each function runs its paths with its own credentials through `localdev.iam_gate.IamGate`, which
 holds each request to the statements of that function's role as `template.yaml` deploys them
@@ -75,14 +75,18 @@ class World:
             "IntakeTokenSecretArn": secret(self.intake_token),
             "RunsTokenSecretArn": secret(self.runs_token),
         }
-        self.routed_secret = secret("whsec_cm91dGVkLXJvdXRlZC1yb3V0ZWQtcm91dGVkLTE=")
+        # Named without its random suffix, as a user may copy it: IAM compares the full ARN.
+        self.routed_secret = secret("whsec_cm91dGVkLXJvdXRlZC1yb3V0ZWQtcm91dGVkLTE=")[: -len("-AbCdEf")]
         self.parameters["RoutedSecretArns"] = self.routed_secret
+        self.routed_bus = aws_session.client("events").create_event_bus(Name="jobs-bus")["EventBusArn"]
+        self.parameters["RoutedEventBusArns"] = self.routed_bus
         routes = {
             "routes": [
                 {
                     "match": {"status": ["FAILED"]},
                     "webhook": {"url": receiver.base_url + ROUTED_HOOK_PATH, "secretArn": self.routed_secret},
                     "followUp": {"actorId": "SimActor00000001"},
+                    "eventbridge": {"eventBusName": "jobs-bus"},
                 }
             ]
         }
@@ -237,7 +241,13 @@ def _all_statements() -> list[tuple[str, str]]:
         "IntakeTokenSecretArn",
         "RunsTokenSecretArn",
     )
-    parameters = {**dict.fromkeys(secrets, arn), "EventBusName": BUS, "RoutesSsmParameterName": "/x/routes"}
+    bus = "arn:aws:events:us-east-1:123456789012:event-bus/jobs-bus"
+    parameters = {
+        **dict.fromkeys(secrets, arn),
+        "EventBusName": BUS,
+        "RoutedEventBusArns": bus,
+        "RoutesSsmParameterName": "/x/routes",
+    }
     policies = TemplatePolicies(parameters, _DummyAttributes())
     return [(role, s.get("Sid", "?")) for role in ROLES.values() for s in policies.statements(role)]
 

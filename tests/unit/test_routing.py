@@ -42,3 +42,73 @@ def test_first_matching_route_decides_per_kind():
 def test_invalid_documents_say_where(doc, message):
     with pytest.raises(RoutesError, match=message):
         parse_routes(doc, SCHEMAS)
+
+
+GRANTED = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jobs-whsec"
+PREFIX = "arn:aws:events:us-east-1:123456789012:event-bus/"
+
+
+def _grants():
+    from run_notifier.domain.grants import Grants
+
+    return Grants(frozenset({GRANTED}), frozenset({PREFIX + "runs", PREFIX + "jobs"}), PREFIX)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        {"webhook": {"url": "https://h.example.com", "secretArn": GRANTED}},
+        {"webhook": {"url": "https://h.example.com", "secretArn": GRANTED + "-AbCdEf"}},  # the full ARN of it
+        {"teams": {"webhookUrlSecretArn": GRANTED}},
+        {"eventbridge": {"eventBusName": "jobs"}},
+        {"eventbridge": {"eventBusName": PREFIX + "runs"}},
+        {"slack": False, "eventbridge": False},
+    ],
+)
+def test_routes_naming_what_the_role_is_granted_pass(route):
+    from run_notifier.domain.grants import check_routes
+
+    check_routes(parse_routes(json.dumps({"routes": [{"match": {}}, {"match": {}, **route}]}), SCHEMAS), _grants())
+
+
+@pytest.mark.parametrize(
+    ("route", "says"),
+    [
+        ({"webhook": {"url": "https://h.example.com", "secretArn": GRANTED + "2"}}, "RoutedSecretArns"),
+        ({"discord": {"webhookUrlSecretArn": GRANTED[:-1]}}, "RoutedSecretArns"),
+        ({"slack": {"webhookUrlSecretArn": GRANTED + "-AbCdEfG"}}, "RoutedSecretArns"),  # not a 6-character suffix
+        ({"eventbridge": {"eventBusName": "billing"}}, f"add {PREFIX}billing to the RoutedEventBusArns"),
+    ],
+)
+def test_a_route_naming_an_ungranted_secret_or_bus_is_refused_with_its_index_and_what_to_add(route, says):
+    from run_notifier.domain.grants import check_routes
+
+    routes = parse_routes(json.dumps({"routes": [{"match": {}}, {"match": {}, **route}]}), SCHEMAS)
+    with pytest.raises(RoutesError, match=r"^routes\[1\]\.") as refused:
+        check_routes(routes, _grants())
+    assert says in str(refused.value)
+
+
+def test_the_watchers_cold_start_stops_on_an_inline_route_naming_an_ungranted_secret():
+    import boto3
+    from run_notifier.config import load_settings
+    from run_notifier.wiring import build_components
+
+    env = {
+        "RUNS_TABLE_NAME": "runs",
+        "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/runs",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x",
+        "ROUTED_SECRET_ARNS": GRANTED,
+        "ROUTED_EVENT_BUS_ARNS": "",
+        "ROUTES_JSON": json.dumps(
+            {"routes": [{"match": {}, "webhook": {"url": "https://h.example.com", "secretArn": GRANTED + "2"}}]}
+        ),
+    }
+    with pytest.raises(
+        RoutesError, match=r"routes\[0\]\.webhook\.secretArn .* add .*jobs-whsec2 to the RoutedSecretArns"
+    ):
+        build_components(load_settings(env), boto3.session.Session(region_name="us-east-1"))
+    without_grants = {k: v for k, v in env.items() if not k.startswith("ROUTED_")}
+    build_components(
+        load_settings(without_grants), boto3.session.Session(region_name="us-east-1")
+    )  # local use: unchecked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,9 @@ def test_the_intake_may_only_enqueue_and_read_its_tokens():
         "EnqueueRuns": "sqs:SendMessage",
         "IntakeToken": "secretsmanager:GetSecretValue",
         "RunsToken": "secretsmanager:GetSecretValue",
+        "SecretsKmsKey": "kms:Decrypt",
     }
-    assert statements["RunsToken"]["Resource"] == {"Ref": "RunsTokenSecretArn"}
+    assert statements["RunsToken"]["Resource"][0] == {"Ref": "RunsTokenSecretArn"}
 
 
 def test_the_runs_token_is_read_and_granted_only_when_set():
@@ -162,8 +164,8 @@ def test_the_runs_token_is_read_and_granted_only_when_set():
         "Fn::If": ["HasRunsToken", {"Ref": "RunsTokenSecretArn"}, {"Ref": "AWS::NoValue"}]
     }
     [policy] = RESOURCES["WebhookIntakeRole"]["Properties"]["Policies"]
-    [conditional] = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
-    assert conditional["Fn::If"][0] == "HasRunsToken"
+    conditions = [s["Fn::If"][0] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    assert "HasRunsToken" in conditions
 
 
 SWEEPER = RESOURCES["RunSweeperFunction"]["Properties"]
@@ -201,7 +203,7 @@ def test_push_is_armed_only_with_the_intake_and_the_watcher_may_read_its_token()
     }
     [policy] = [p for p in ROLE["Policies"] if p.get("PolicyName") == "run-watcher"]
     statements = {s["Sid"]: s for s in _statements(policy)}
-    assert statements["IntakeTokenForPushWebhooks"]["Resource"] == {"Ref": "IntakeTokenSecretArn"}
+    assert statements["IntakeTokenForPushWebhooks"]["Resource"][0] == {"Ref": "IntakeTokenSecretArn"}
 
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:apify-token-AbCdEf"
@@ -221,6 +223,15 @@ ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:apify-token-AbCdEf"
         ("NotifyOn", "SUCCEEDED, FAILED", "FAILED,TIMED-OUT"),
         ("NotifyOn", "TIMED_OUT", "NOT_FOUND"),
         ("RoutesSsmParameterName", "arn:aws:ssm:eu-west-1:123456789012:parameter/routes", "/notifier/routes"),
+        ("RoutesSsmParameterName", "notifier/routes", "routes"),  # SSM: a name with a slash starts with one
+        ("RoutesSsmParameterName", "/notifier//routes", "/notifier/apify/routes"),
+        ("RoutedSecretArns", "jobs-whsec", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs-whsec"),
+        ("RoutedEventBusArns", "jobs-bus", "arn:aws:events:eu-west-1:123456789012:event-bus/jobs-bus"),
+        (
+            "SecretsKmsKeyArn",
+            "alias/secrets",
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
         ("LongPollSchedule", "60 0", "60,0"),
         ("RequeueDelaySchedule", "5s,20s", "5,20,40,65"),
         ("RetryVisibilitySchedule", "", "30,120"),
@@ -286,3 +297,66 @@ def test_the_demos_pins_are_the_dev_pins_and_a_subset_of_them():
     assert len(demo) < len(dev) / 2  # the demo does not install the test and benchmark tools
     assert "matplotlib" not in demo
     assert "cfn-lint" not in demo
+
+
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs-whsec"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET_READERS = ("RunWatcherRole", "WebhookIntakeRole", "RunSweeperRole")
+
+
+def _deployed(parameters: dict[str, str]):
+    from localdev.template_policies import TemplatePolicies
+
+    class Attributes(dict):
+        def __missing__(self, key: str) -> str:
+            return f"arn:aws:local:::{key}"
+
+    return TemplatePolicies(parameters, Attributes())
+
+
+def _with_secrets(**extra: str) -> dict[str, str]:
+    return {"ApifyTokenSecretArn": SECRET, "IntakeTokenSecretArn": SECRET, **extra}
+
+
+def test_a_secrets_kms_key_adds_exactly_decrypt_through_secrets_manager_to_each_secret_reader():
+    policies = _deployed(_with_secrets(SecretsKmsKeyArn=KEY))
+    for role in SECRET_READERS:
+        [statement] = [s for s in policies.statements(role) if s.get("Sid") == "SecretsKmsKey"]
+        assert statement == {
+            "Sid": "SecretsKmsKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": KEY,
+            "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}},
+        }
+    unset = _deployed(_with_secrets())
+    for role in SECRET_READERS:
+        assert not [s for s in unset.statements(role) if "kms" in json.dumps(s["Action"])], role
+
+
+def test_each_secret_is_granted_with_and_without_its_suffix():
+    """IAM compares the full ARN even when the caller passes one without its random suffix."""
+    routed = f"{SECRET},{SECRET}2-AbCdEf"
+    policies = _deployed(_with_secrets(RoutedSecretArns=routed))
+    statements = {s["Sid"]: s for s in policies.statements("RunWatcherRole")}
+    assert statements["ApifyToken"]["Resource"] == [SECRET, f"{SECRET}-??????"]
+    assert statements["RoutedSecrets"]["Resource"] == [
+        SECRET,
+        f"{SECRET}2-AbCdEf",
+        f"{SECRET}-??????",
+        f"{SECRET}2-AbCdEf-??????",
+    ]
+
+
+def test_routed_buses_are_granted_only_when_listed():
+    bus = "arn:aws:events:us-east-1:123456789012:event-bus/jobs"
+    listed = {s["Sid"]: s for s in _deployed({"RoutedEventBusArns": bus}).statements("RunWatcherRole")}
+    assert listed["RoutedEventBuses"] == {
+        "Sid": "RoutedEventBuses",
+        "Effect": "Allow",
+        "Action": "events:PutEvents",
+        "Resource": [bus],
+    }
+    assert "RoutedEventBuses" not in {s["Sid"] for s in _deployed({}).statements("RunWatcherRole")}
+    assert ENVIRONMENT["ROUTED_EVENT_BUS_ARNS"] == {"Fn::Join": [",", {"Ref": "RoutedEventBusArns"}]}
+    assert ENVIRONMENT["ROUTED_SECRET_ARNS"] == {"Fn::Join": [",", {"Ref": "RoutedSecretArns"}]}

@@ -22,6 +22,7 @@ from run_notifier.config_sections import (
     ConfigError,
     Section,
     Variable,
+    arns,
     boolean,
     ids,
     integer,
@@ -106,6 +107,10 @@ PUSH = Section(
     ),
 )
 TRACING = Section((Variable("ENABLE_TRACER", boolean, "false"),))
+#: What the role is granted beyond each destination's own secret and bus (the template sets both,
+#: empty when nothing is routed): routes are checked against them (domain/grants.py). Unset (local
+#: use): routes are not checked.
+GRANTS = Section((Variable("ROUTED_SECRET_ARNS", arns, None), Variable("ROUTED_EVENT_BUS_ARNS", arns, None)))
 SWEEP = Section(
     (
         Variable("SWEEP_LOOKBACK_MINUTES", integer(1, 7 * 24 * 60), "60"),
@@ -123,7 +128,7 @@ def _destination_sections() -> dict[str, Section]:
 
 
 #: The run watcher's own sections, in the order of Settings' fields (destinations come after).
-WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING)
+WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING, GRANTS)
 INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
 
@@ -164,6 +169,8 @@ class Settings(NamedTuple):
     intake_url: str | None
     safety_net_delay_schedule: tuple[int, ...]
     enable_tracer: bool
+    routed_secret_arns: frozenset[str] | None
+    routed_event_bus_arns: frozenset[str] | None
     #: Each destination kind's section (destinations/*: `SETTINGS`), by kind.
     destinations: Mapping[str, Any] = MappingProxyType({})
 

@@ -123,6 +123,15 @@ def ids(raw: str) -> frozenset[str]:
     return found
 
 
+def arns(raw: str) -> frozenset[str]:
+    """Comma-separated ARNs (CloudFormation's `!Join [",", list]`); empty entries dropped."""
+    found = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(a for a in found if not a.startswith("arn:"))
+    if bad:
+        raise ValueError(f"has entries that are not ARNs: {bad[:3]}")
+    return found
+
+
 def one_of_needed(values: Mapping[str, Any], name: str, *alternatives: str, why: str) -> str | None:
     """``name`` is set but none of ``alternatives``: the message names them all."""
     if values.get(name.lower()) and not any(values.get(a.lower()) for a in alternatives):

@@ -9,6 +9,7 @@ import them (`make bench` measures it against a bare boto3 with the same two cli
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -32,6 +33,7 @@ from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import events as event_log
 
 if TYPE_CHECKING:
+    from run_notifier.domain.grants import Grants
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.sweep import Sweeper
     from run_notifier.function_url_handler import IntakeComponents
@@ -63,13 +65,46 @@ class Components(NamedTuple):
     settings: Settings
 
 
+def granted(settings: Settings) -> Grants | None:
+    """What the role may read and publish to, as the template grants it; None: not said (local use)."""
+    from run_notifier.domain.grants import Grants
+
+    if settings.routed_secret_arns is None and settings.routed_event_bus_arns is None:
+        return None
+    own_secrets = {
+        value
+        for section in settings.destinations.values()
+        for name, value in (section._asdict() if hasattr(section, "_asdict") else dict(section)).items()
+        if name.endswith("_secret_arn") and value
+    }
+    # The queue's URL names the account and Region: https://sqs.<region>.amazonaws.com/<account>/<name>
+    account = settings.run_queue_url.rstrip("/").rsplit("/", 2)[-2]
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    prefix = f"arn:aws:events:{region}:{account}:event-bus/"
+    buses = set(settings.routed_event_bus_arns or ())
+    default_bus = getattr(settings.destinations.get("eventbridge"), "event_bus_name", None)
+    if default_bus:
+        buses.add(default_bus if default_bus.startswith("arn:") else prefix + default_bus)
+    return Grants(frozenset(own_secrets | set(settings.routed_secret_arns or ())), frozenset(buses), prefix)
+
+
 def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable[[], Routes]:
-    """Routes from ROUTES_JSON or SSM (cached by Powertools for SECRETS_MAX_AGE_SECONDS)."""
+    """Routes from ROUTES_JSON or SSM (cached by Powertools for SECRETS_MAX_AGE_SECONDS), checked
+    against what the role is granted."""
     from run_notifier.destinations import SCHEMAS
+    from run_notifier.domain.grants import check_routes
     from run_notifier.domain.routing import parse_routes
 
+    grants = granted(settings)
+
+    def parsed(text: str | None) -> Routes:
+        routes = parse_routes(text, SCHEMAS)
+        if grants is not None:
+            check_routes(routes, grants)
+        return routes
+
     if settings.routes_json or not settings.routes_ssm_parameter:
-        routes = parse_routes(settings.routes_json, SCHEMAS)
+        routes = parsed(settings.routes_json)
         return lambda: routes
 
     def provider() -> Any:
@@ -79,7 +114,7 @@ def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable
 
     ssm = Lazy(provider)
     name = settings.routes_ssm_parameter
-    return lambda: parse_routes(ssm.get().get(name, max_age=settings.secrets_max_age_seconds), SCHEMAS)
+    return lambda: parsed(ssm.get().get(name, max_age=settings.secrets_max_age_seconds))
 
 
 def _secret_store(aws: boto3.session.Session, max_age_secs: int) -> SecretStore:
