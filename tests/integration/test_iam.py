@@ -1,13 +1,16 @@
-"""Every role proven enough and no more, under enforced IAM (issue 24).
+"""Every role proven enough and no more, under enforced IAM.
 
 Each function runs its paths with its own credentials through `localdev.iam_gate.IamGate`, which
 holds each request to the statements of that function's role as `template.yaml` deploys them
-(`localdev.template_policies`, with this test's parameters): the watcher with every destination
-kind, routes from SSM with a routed secret and a follow-up run, push arming and its SQS event
-source; the intake on both routes with current and previous token versions; the sweep. No
-request may be denied. Then, per statement, the gate's record must show a request that only
-that statement allowed: the same run with the statement removed would have been denied, so
-every grant is needed. What the gate does not model (conditions, KMS) is said in its docstring.
+(`localdev.template_policies`, with this test's parameters): the watcher with Slack, the signed
+webhook, EventBridge, Teams and Discord, routes from SSM naming a routed secret (without its
+suffix), a routed bus and a follow-up run, push arming and its SQS event source; the watcher
+again as deployed with a Slack bot token, with a live message; the intake on both routes with
+the webhook token's current and previous versions and the runs token; the sweep. No request
+may be denied. Then, per statement, the gate's record must show a request that only that
+statement allowed: the same run with the statement removed would have been denied, so every
+grant is needed; one control removes a statement for real. What the gate does not model
+(conditions, KMS) is said in its docstring; the KMS grant is checked in tests/unit/test_template.py.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ NOT_CALLED_BY_THE_CODE = {
 }
 HOOK_PATH, ROUTED_HOOK_PATH, TEAMS_PATH, DISCORD_PATH = "/hooks/iam", "/hooks/routed", "/teams/iam", "/discord/iam/1"
 BUS = "runs-bus"
+#: The watcher's role as deployed with a Slack bot token instead of the other destinations.
+BOT_WATCHER = "RunWatcherRoleWithSlackBot"
 
 
 class World:
@@ -108,6 +113,21 @@ class World:
         )
         for role in ROLES.values():
             self.gate.grant(role, self.policies.statements(role))
+        # The watcher again with Slack's bot token (one bot for many channels) and a live route.
+        bot_routes = f"/iam-{uuid.uuid4().hex[:6]}/bot-routes"
+        aws_session.client("ssm").put_parameter(
+            Name=bot_routes,
+            Value=json.dumps({"routes": [{"slack": {"channel": "C0LIVE", "live": True}}]}),
+            Type="String",
+        )
+        self.bot_parameters = {
+            "ApifyTokenSecretArn": self.parameters["ApifyTokenSecretArn"],
+            "SlackBotTokenSecretArn": secret("-".join(("xoxb", "iam", "local", "botsecretpart"))),
+            "SlackChannel": "C0DEFAULT",
+            "RoutesSsmParameterName": bot_routes,
+        }
+        self.bot_policies = TemplatePolicies(self.bot_parameters, self.policies.attributes)
+        self.gate.grant(BOT_WATCHER, self.bot_policies.statements("RunWatcherRole"))
 
     def session(self, role: str) -> boto3.session.Session:
         """A session signed with the role's credentials; its clients talk to the gate."""
@@ -123,9 +143,10 @@ class World:
         session.client = at_gate  # type: ignore[method-assign]
         return session
 
-    def environment(self, function: str) -> dict[str, str]:
+    def environment(self, function: str, policies: TemplatePolicies | None = None) -> dict[str, str]:
         """The function's environment as the template deploys it with these parameters."""
-        variables = self.policies.resolve(self.policies.template["Resources"][function]["Properties"]["Environment"])
+        policies = policies or self.policies
+        variables = policies.resolve(policies.template["Resources"][function]["Properties"]["Environment"])
         return {k: str(v) for k, v in variables["Variables"].items()}
 
     def stop(self) -> None:
@@ -148,6 +169,7 @@ def world(request):
     receiver.start()
     built = World(admin, moto_endpoint, resources, sim, receiver)
     _run_the_watcher(built)
+    _run_the_watcher(built, BOT_WATCHER, built.bot_policies, {"RunIamLiveBot0001": "FAILED"}, ("slack",))
     _run_the_intake(built)
     _run_the_sweep(built)
     yield built
@@ -156,19 +178,26 @@ def world(request):
     sim.stop()
 
 
-def _run_the_watcher(world: World) -> None:
+def _run_the_watcher(
+    world: World,
+    role: str = "RunWatcherRole",
+    policies: TemplatePolicies | None = None,
+    runs: dict[str, str] | None = None,
+    kinds: tuple[str, ...] = ("slack", "webhook", "eventbridge", "teams", "discord"),
+) -> None:
     env = {
-        **world.environment("RunWatcherFunction"),
+        **world.environment("RunWatcherFunction", policies),
         "APIFY_API_BASE_URL": world.sim.base_url,
+        "SLACK_API_BASE_URL": world.receiver.base_url + "/api",
         "ALLOW_LOOPBACK_HTTP": "true",
         "SETTLE_SECONDS": "0",
         "LONG_POLL_SCHEDULE": "1,0",
         "REQUEUE_DELAY_SCHEDULE": "1",
         "SAFETY_NET_DELAY_SCHEDULE": "1",
     }
-    session = world.session("RunWatcherRole")
+    session = world.session(role)
     handler = make_handler(build_components(load_settings(env), session))
-    runs = {"RunIamSucceeded1": "SUCCEEDED", "RunIamFailed00001": "FAILED"}
+    runs = runs or {"RunIamSucceeded1": "SUCCEEDED", "RunIamFailed00001": "FAILED"}
     for run_id, status in runs.items():
         world.sim.add_run(run_id, 1.5, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=0)
         world.admin.client("sqs").send_message(
@@ -178,19 +207,17 @@ def _run_the_watcher(world: World) -> None:
     source = EventSource(
         session.client("sqs"), world.resources.queue_url, world.resources.queue_arn, handler, timeout_secs=20
     )
-    kinds = ("slack", "webhook", "eventbridge", "teams", "discord")
 
     def announced() -> bool:
         table = world.admin.client("dynamodb")
         for run_id in runs:
-            item = from_item(
-                table.get_item(TableName=world.resources.table_name, Key={"runId": {"S": run_id}}).get("Item") or {}
-            )
+            key = {"runId": {"S": run_id}}
+            item = from_item(table.get_item(TableName=world.resources.table_name, Key=key).get("Item") or {})
             if not all((item.get(f"{kind}Notification") or {}).get("state") == "SENT" for kind in kinds):
                 return False
         return True
 
-    assert source.run_until(announced, 60), [d for d in world.gate.denied()]
+    assert source.run_until(announced, 60), list(world.gate.denied())
 
 
 def _run_the_intake(world: World) -> None:
@@ -222,10 +249,12 @@ def _run_the_sweep(world: World) -> None:
 
 
 def test_no_request_of_any_function_is_denied(world):
-    denied = [d for d in world.gate.denied() if d.principal in ROLES.values()]
+    principals = {*ROLES.values(), BOT_WATCHER}
+    denied = [d for d in world.gate.denied() if d.principal in principals]
     assert denied == [], [(d.principal, d.action, d.resources) for d in denied]
-    principals = {d.principal for d in world.gate.decisions}
-    assert principals == set(ROLES.values())  # every function ran under its own role
+    assert {d.principal for d in world.gate.decisions} >= principals  # every function ran under its own role
+    live = [m for m in world.receiver.messages if m.path.endswith(("/chat.postMessage", "/chat.update"))]
+    assert {m.path.rsplit("/", 1)[1] for m in live} == {"chat.postMessage", "chat.update"}  # live: posted, then updated
 
 
 def _all_statements() -> list[tuple[str, str]]:
@@ -249,7 +278,19 @@ def _all_statements() -> list[tuple[str, str]]:
         "RoutesSsmParameterName": "/x/routes",
     }
     policies = TemplatePolicies(parameters, _DummyAttributes())
-    return [(role, s.get("Sid", "?")) for role in ROLES.values() for s in policies.statements(role)]
+    bot = TemplatePolicies(
+        {
+            "ApifyTokenSecretArn": arn,
+            "SlackBotTokenSecretArn": arn,
+            "SlackChannel": "C0",
+            "RoutesSsmParameterName": "/r",
+        },
+        _DummyAttributes(),
+    )
+    pairs = [(role, s.get("Sid", "?")) for role in ROLES.values() for s in policies.statements(role)]
+    # The bot deployment's one statement the first lacks.
+    pairs += [(BOT_WATCHER, s["Sid"]) for s in bot.statements("RunWatcherRole") if s["Sid"] == "SlackBotToken"]
+    return pairs
 
 
 class _DummyAttributes(dict):
