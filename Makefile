@@ -11,8 +11,10 @@ export SAM_CLI_TELEMETRY := 0
 # Tools and scripts run as modules (python -m ...) with the layer importable as Lambda has it.
 export PYTHONPATH := $(CURDIR)/layers/run_notifier:$(CURDIR)
 STACK ?= apify-run-notifier
+# Tests run on this many processes (pytest-xdist): most of them wait on local servers, not the CPU.
+PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos soak enroll enqueue redrive invoke ci clean
+.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos soak enroll enqueue redrive invoke ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -51,7 +53,7 @@ demo: $(VENV)/.demo-installed
 
 ## Quick start 2: lint and the whole test suite.
 test: $(VENV)/.installed lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -75,12 +77,16 @@ build: $(SAM_VENV)/.installed
 	"$$py" -m venv .venv-3.$* && .venv-3.$*/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## Every environment CI needs, installed side by side (on a fresh machine this is most of CI's time).
+envs:
+	$(MAKE) -j4 $(VENV)/.installed .venv-3.13/.installed .venv-3.12/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(SMOKE_VENV)/.installed
+
 ## Unit and contract tests on Python 3.13 (Lambda's runtime) and 3.12; `make test` runs the machine's python3.
 test-py313: .venv-3.13/.installed
-	.venv-3.13/bin/pytest tests/unit tests/contract
+	.venv-3.13/bin/pytest -n $(PYTEST_WORKERS) tests/unit tests/contract
 
 test-py312: .venv-3.12/.installed
-	.venv-3.12/bin/pytest tests/unit tests/contract
+	.venv-3.12/bin/pytest -n $(PYTEST_WORKERS) tests/unit tests/contract
 
 smoke-env: $(SMOKE_VENV)/.installed
 

@@ -32,8 +32,11 @@ class LocalStack:
         visibility_timeout: int | None = None,
         max_receive_count: int | None = None,
         event_bus: str | None = None,
+        moto_in_own_process: bool = False,
     ) -> None:
-        """``event_bus``: also an EventBridge bus with a rule that forwards to a queue (`event_queue_url`)."""
+        """``event_bus``: also an EventBridge bus with a rule that forwards to a queue (`event_queue_url`);
+        ``moto_in_own_process``: moto gets its own interpreter (localdev/moto_process.py)."""
+        self._moto_in_own_process = moto_in_own_process
         self.prefix = prefix
         self.sim = simulator or ApifySimulator()
         self.receiver = receiver or Receiver()
@@ -49,7 +52,13 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-        self._moto, self.endpoint = start_moto()
+        if self._moto_in_own_process:
+            from localdev.moto_process import MotoProcess
+
+            self._moto = MotoProcess()
+            self.endpoint = self._moto.endpoint
+        else:
+            self._moto, self.endpoint = start_moto()
         os.environ.update(aws_env(self.endpoint))
         self.aws = session_for(self.endpoint)
         options = {

@@ -51,7 +51,7 @@ WAYS = (("queue", 0.4), ("post-runs", 0.2), ("webhook", 0.25), ("sweep", 0.15))
 @dataclass
 class Config:
     minutes: float = 30.0
-    rate: float = 5.0
+    rate: float = 2.0
     workers: int = 3
     sample_secs: float = 30.0
     warmup_minutes: float = 5.0
@@ -87,6 +87,7 @@ class Soak:
         self.rng = random.Random(config.seed)
         self.started: dict[str, str] = {}  # run ID -> way in
         self.stop = threading.Event()
+        self.post_retries = 0
         self.work = Path(f"/tmp/apify-run-notifier-soak-{os.getpid()}")  # noqa: S108
         self.work.mkdir(parents=True, exist_ok=True)
 
@@ -96,7 +97,7 @@ class Soak:
 
         as_in_lambda("RunWatcherFunction")
         config = self.config
-        stack = LocalStack("soak", visibility_timeout=30).start()
+        stack = LocalStack("soak", visibility_timeout=30, moto_in_own_process=True).start()
         resources = stack.resources
         intake_url = self._start_intake(stack)
         env = {
@@ -225,35 +226,58 @@ class Soak:
             if way == "queue":
                 sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody=json.dumps({"runId": run_id}))
             elif way == "post-runs":
-                request = urllib.request.Request(
-                    intake_url + "runs",
-                    data=json.dumps({"runIds": [run_id]}).encode(),
-                    headers={"Authorization": f"Bearer {RUNS_TOKEN}", "Content-Type": "application/json"},
-                    method="POST",
-                )
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    answer.read()
+                self._post_runs(intake_url, run_id)
             index += 1
+
+    def _post_runs(self, intake_url: str, run_id: str) -> None:
+        """`POST /runs` as a CI job would: retried (a few times) when the intake does not answer 202."""
+        request = urllib.request.Request(
+            intake_url + "runs",
+            data=json.dumps({"runIds": [run_id]}).encode(),
+            headers={"Authorization": f"Bearer {RUNS_TOKEN}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        for _ in range(5):
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    if answer.status == 202:
+                        return
+            except OSError:
+                pass
+            self.post_retries += 1
+            time.sleep(1)
+        raise RuntimeError(f"the intake did not take {run_id} in 5 tries")
 
     # --- watching ---
 
     def _row(self, stack: Any, workers: list[Any], began: float) -> Row:
-        from run_notifier.adapters.dynamodb import from_item
+        """One sample, cheap enough to take every half minute: the table's item count from DescribeTable,
+        the runs announced from what the receiver got (a scan per sample would load moto itself)."""
+        from localdev.scoreboard import Scoreboard
 
         ddb, sqs = stack.aws.client("dynamodb"), stack.aws.client("sqs")
-        items = announced = 0
-        for page in ddb.get_paginator("scan").paginate(TableName=stack.resources.table_name):
-            for raw in page["Items"]:
-                item = from_item(raw)
-                if item.get("runId") not in self.started:
-                    continue  # the sweep's watermark
-                items += 1
-                states = [(item.get(f"{kind}Notification") or {}).get("state") for kind in KINDS]
-                announced += all(state == "SENT" for state in states)
+        # Less the sweep's watermark item, once it exists.
+        items = max(0, int(ddb.describe_table(TableName=stack.resources.table_name)["Table"]["ItemCount"]) - 1)
+        started = list(self.started)
+        board = Scoreboard(started).read(stack.receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
+        announced = len(started) - len({run_id for run_id, _ in board.lost(KINDS)})
         attrs = sqs.get_queue_attributes(QueueUrl=stack.resources.queue_url, AttributeNames=["All"])["Attributes"]
         queued = sum(int(v) for k, v in attrs.items() if k.startswith("ApproximateNumberOfMessages"))
         samples = [sample(process.pid) or ProcessSample(0.0, 0, 0) for process in workers]
-        return Row(time.monotonic() - began, len(self.started), announced, items, queued, samples)
+        return Row(time.monotonic() - began, len(started), announced, items, queued, samples)
+
+    def _items_settled(self, stack: Any) -> tuple[int, int]:
+        """At the end, one scan: the runs' items, and those with every destination SENT."""
+        from run_notifier.adapters.dynamodb import from_item
+
+        items = sent = 0
+        for page in stack.aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.resources.table_name):
+            for raw in page["Items"]:
+                item = from_item(raw)
+                if item.get("runId") in self.started:
+                    items += 1
+                    sent += all((item.get(f"{kind}Notification") or {}).get("state") == "SENT" for kind in KINDS)
+        return items, sent
 
     def _print(self, row: Row) -> None:
         per_worker = "  ".join(f"{s.rss_mb:5.1f} MB {s.fds:3d} fd {s.threads:3d} th" for s in row.workers)
@@ -273,6 +297,7 @@ class Soak:
             stack.receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,)
         )
         lost = board.lost(KINDS)
+        items, sent = self._items_settled(stack)
         duplicates = sum(board.duplicates().values())
         steady = [r for r in rows if r.t >= config.warmup_minutes * 60] or rows[-1:]
         # The last row while runs were still arriving: after that the workers idle, which is not steady state.
@@ -298,7 +323,8 @@ class Soak:
         print("|---|---|")
         print(f"| runs | {len(self.started)} ({', '.join(f'{k} {v}' for k, v in ways.items())}) |")
         print(f"| announced (Slack and webhook) | {final.announced}; lost {len(lost)}, duplicates {duplicates} |")
-        print(f"| runs table | {final.items} items for {len(self.started)} runs |")
+        print(f"| runs table | {items} items for {len(self.started)} runs, {sent} with every destination SENT |")
+        print(f"| POST /runs retried | {self.post_retries} |")
         print(f"| most messages in the queue | {max(r.queued for r in rows)} |")
         for w, (a, b) in enumerate(zip(first.workers, last.workers, strict=True)):
             fds = [r.workers[w].fds for r in loaded]
@@ -310,7 +336,7 @@ class Soak:
         print(f"| FDs, threads creeping | {'yes' if fds_grow else 'no'}, {'yes' if threads_grow else 'no'} |")
         ok = (
             not lost
-            and final.items == len(self.started)
+            and items == sent == len(self.started)
             and max(growth) <= config.max_growth_mb
             and not fds_grow
             and not threads_grow
