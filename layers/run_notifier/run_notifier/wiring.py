@@ -67,25 +67,24 @@ class Components(NamedTuple):
 
 def granted(settings: Settings) -> Grants | None:
     """What the role may read and publish to, as the template grants it; None: not said (local use)."""
-    from run_notifier.domain.grants import Grants
+    from run_notifier.domain.grants import Grants, bus_arn
 
     if settings.routed_secret_arns is None and settings.routed_event_bus_arns is None:
         return None
-    own_secrets = {
-        value
+    # Each destination kind's own secret and bus, whichever kinds there are (the template grants them).
+    values = [
+        (name, value)
         for section in settings.destinations.values()
         for name, value in (section._asdict() if hasattr(section, "_asdict") else dict(section)).items()
-        if name.endswith("_secret_arn") and value
-    }
+        if value
+    ]
     # The queue's URL names the account and Region: https://sqs.<region>.amazonaws.com/<account>/<name>
     account = settings.run_queue_url.rstrip("/").rsplit("/", 2)[-2]
     region = os.environ.get("AWS_REGION", "us-east-1")
     prefix = f"arn:aws:events:{region}:{account}:event-bus/"
-    buses = set(settings.routed_event_bus_arns or ())
-    default_bus = getattr(settings.destinations.get("eventbridge"), "event_bus_name", None)
-    if default_bus:
-        buses.add(default_bus if default_bus.startswith("arn:") else prefix + default_bus)
-    return Grants(frozenset(own_secrets | set(settings.routed_secret_arns or ())), frozenset(buses), prefix)
+    secrets = {str(v) for n, v in values if n.endswith("_secret_arn")} | set(settings.routed_secret_arns or ())
+    buses = {bus_arn(str(v), prefix) for n, v in values if n == "event_bus_name"}
+    return Grants(frozenset(secrets), frozenset(buses | set(settings.routed_event_bus_arns or ())), prefix)
 
 
 def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable[[], Routes]:

@@ -55,6 +55,8 @@ class IncidentState(NamedTuple):
     last_finished_at: str | None = None
     #: The open incident's ID (its key and its first run); kept after resolving for the last event.
     incident_id: str | None = None
+    #: When the open (or last) incident's first counted run finished.
+    opened_at: str | None = None
     #: How many runs failed in the incident that resolved last (for its resolved event).
     resolved_failures: int = 0
     seen: tuple[str, ...] = ()
@@ -90,7 +92,8 @@ def step(state: IncidentState, run: FinishedRun, rule: IncidentRule, key: str) -
             failures=failures, first_run_id=first[0], first_failed_at=first[1], last_run_id=run.run_id
         )
         if failures >= rule.after:
-            return moved._replace(open=True, incident_id=f"{key}#{first[0]}"), Transition.OPENED
+            opened = moved._replace(open=True, incident_id=f"{key}#{first[0]}", opened_at=first[1])
+            return opened, Transition.OPENED
         return moved, Transition.COUNTED
     if run.status == "SUCCEEDED":
         if state.open:
@@ -101,3 +104,53 @@ def step(state: IncidentState, run: FinishedRun, rule: IncidentRule, key: str) -
             return moved._replace(failures=0, first_run_id=None, first_failed_at=None), Transition.COUNTED
         return moved, Transition.NONE
     return moved, Transition.NONE
+
+
+class IncidentEvent(NamedTuple):
+    """An incident's opening or resolution, as destinations announce it (each exactly once)."""
+
+    kind: Transition  # OPENED or RESOLVED
+    key: str
+    incident_id: str
+    act_id: str | None
+    actor_task_id: str | None
+    route_index: int
+    first_run_id: str
+    last_run_id: str
+    failures: int
+    opened_at: str
+    at: str
+
+    @property
+    def event_id(self) -> str:
+        """Stable per incident and transition: the claim's generation, and receivers' de-duplication key."""
+        return f"{self.incident_id}#{self.kind.value}"
+
+
+def event_for(
+    state: IncidentState,
+    transition: Transition,
+    run: FinishedRun,
+    *,
+    key: str,
+    route_index: int,
+    act_id: str | None,
+    actor_task_id: str | None,
+) -> IncidentEvent | None:
+    """The event a transition announces (opened, resolved); None for the rest."""
+    if transition not in (Transition.OPENED, Transition.RESOLVED) or state.incident_id is None:
+        return None
+    failures = state.failures if transition is Transition.OPENED else state.resolved_failures
+    return IncidentEvent(
+        kind=transition,
+        key=key,
+        incident_id=state.incident_id,
+        act_id=act_id,
+        actor_task_id=actor_task_id,
+        route_index=route_index,
+        first_run_id=state.incident_id.rsplit("#", 1)[1],
+        last_run_id=run.run_id,
+        failures=failures,
+        opened_at=state.opened_at or run.finished_at,
+        at=run.finished_at,
+    )

@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
+from typing import NamedTuple
 
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import (
@@ -36,10 +38,11 @@ from run_notifier.domain.events import (
     NotificationSent,
     NotifyFiltered,
 )
+from run_notifier.domain.incidents import IncidentEvent
 from run_notifier.domain.ports import (
     ClaimResult,
-    Destination,
     DestinationDirectory,
+    IncidentAnnouncer,
     NotificationClaims,
     NotificationsIncomplete,
     PermanentDeliveryError,
@@ -107,33 +110,51 @@ class Notifier:
         if summary.status not in self._notify_on:
             self._events.emit(NotifyFiltered(summary.run_id, summary.status))
             return report
-        destinations = self._directory.destinations_for(summary)
-        for index, destination in enumerate(destinations):
+        deliveries = [
+            _Delivery(summary.run_id, d.kind, summary.generation, partial(d.send, summary))
+            for d in self._directory.destinations_for(summary)
+        ]
+        return self._deliver_all(f"run {summary.run_id}", deliveries, deadline, report)
+
+    def notify_incident(
+        self, event: IncidentEvent, destinations: list[IncidentAnnouncer], deadline: Deadline
+    ) -> NotifyReport:
+        """An incident's transition to each destination that announces incidents, once each: claimed
+        on the incident's own item under the event's ID, exactly as a run's alerts are on the run's."""
+        deliveries = [
+            _Delivery(event.key, d.kind, event.event_id, partial(d.send_incident, event)) for d in destinations
+        ]
+        return self._deliver_all(f"incident {event.event_id}", deliveries, deadline, NotifyReport())
+
+    def _deliver_all(
+        self, what: str, deliveries: list[_Delivery], deadline: Deadline, report: NotifyReport
+    ) -> NotifyReport:
+        for index, delivery in enumerate(deliveries):
             # A fair share of the time left, so a destination that keeps failing cannot starve the others,
             # but never less than MIN_SEND_SECS: a destination that cannot have that waits for the redelivery.
             left = deadline.left()
             if left < MIN_SEND_SECS:
-                self._not_done(report, summary, destination.kind, None, f"only {left:.1f} s left; sent on redelivery")
+                self._not_done(report, delivery, None, f"only {left:.1f} s left; sent on redelivery")
                 continue
-            share = deadline.within(max(left / (len(destinations) - index), MIN_SEND_SECS))
-            self._notify_one(destination, summary, share, report)
+            share = deadline.within(max(left / (len(deliveries) - index), MIN_SEND_SECS))
+            self._notify_one(delivery, share, report)
         if report.retrying:
             now = self._now()
             wait = max([(until - now).total_seconds() for until in report.held_until] + [0.0])
             raise NotificationsIncomplete(
-                f"run {summary.run_id}: {', '.join(report.retrying)} not delivered yet; "
+                f"{what}: {', '.join(report.retrying)} not delivered yet; "
                 f"sent {report.sent or 'none'}, already done {report.already or 'none'}",
                 retry_after_secs=wait,
             )
         return report
 
-    def _notify_one(self, destination: Destination, summary: RunSummary, share: Deadline, report: NotifyReport) -> None:
-        key = (summary.run_id, destination.kind, summary.generation)
+    def _notify_one(self, delivery: _Delivery, share: Deadline, report: NotifyReport) -> None:
+        key = (delivery.item, delivery.kind, delivery.generation)
         with self._one_sender_here(key, share.left()) as waited:
             if waited and share.left() < MIN_SEND_SECS:  # the local holder released it too late for us
-                self._not_done(report, summary, destination.kind, None, "waited for this container's other delivery")
+                self._not_done(report, delivery, None, "waited for this container's other delivery")
                 return
-            self._claim_and_send(destination, summary, share, report)
+            self._claim_and_send(delivery, share, report)
 
     @contextmanager
     def _one_sender_here(self, key: tuple[str, str, str], wait_secs: float) -> Iterator[bool]:
@@ -158,10 +179,8 @@ class Notifier:
                 if entry.waiters == 0:
                     del self._sending[key]
 
-    def _claim_and_send(
-        self, destination: Destination, summary: RunSummary, share: Deadline, report: NotifyReport
-    ) -> None:
-        kind, run_id, generation = destination.kind, summary.run_id, summary.generation
+    def _claim_and_send(self, delivery: _Delivery, share: Deadline, report: NotifyReport) -> None:
+        kind, run_id, generation = delivery.kind, delivery.item, delivery.generation
         owner = uuid.uuid4().hex  # this delivery's name on the claim
         lease_secs = share.left() + self._lease_margin_secs
         asked_at = self._now()
@@ -169,12 +188,12 @@ class Notifier:
             claim = self._claims.claim(run_id, kind, generation, owner=owner, now=asked_at, lease_secs=lease_secs)
         except Exception as error:  # the write may have landed: assume we hold it until the lease ends
             held = asked_at + timedelta(seconds=lease_secs)
-            self._not_done(report, summary, kind, held, f"claim failed: {_kind(error)}")
+            self._not_done(report, delivery, held, f"claim failed: {_kind(error)}")
             return
         if claim.result is ClaimResult.BUSY:
             # Another delivery holds a live lease. It may finish, or crash: this record comes back after
             # the lease, and then finds the destination done or claimable.
-            self._not_done(report, summary, kind, claim.lease_until, "another delivery holds the claim")
+            self._not_done(report, delivery, claim.lease_until, "another delivery holds the claim")
             return
         if claim.result is not ClaimResult.CLAIMED:
             report.already.append(kind)
@@ -188,13 +207,13 @@ class Notifier:
             try:
                 mark(run_id, kind, generation, owner=owner, now=self._now(), **text)
             except Exception as error:
-                self._not_done(report, summary, kind, held_until, f"could not record the outcome: {_kind(error)}")
+                self._not_done(report, delivery, held_until, f"could not record the outcome: {_kind(error)}")
                 return False
             self._events.emit(ClaimClosed(run_id, kind, outcome))
             return True
 
         try:
-            detail = destination.send(summary, share)
+            detail = delivery.send(share)
         except PermanentDeliveryError as error:
             if close(self._claims.mark_failed, "failed", error=str(error)):
                 report.failed_permanently.append(kind)
@@ -210,15 +229,13 @@ class Notifier:
                 self._events.emit(NotificationSent(run_id, kind, detail))
             return
         if close(self._claims.release, "released", error=reason):  # released: the next delivery may claim it at once
-            self._not_done(report, summary, kind, None, reason)
+            self._not_done(report, delivery, None, reason)
 
-    def _not_done(
-        self, report: NotifyReport, summary: RunSummary, kind: str, held_until: datetime | None, reason: str
-    ) -> None:
-        report.retrying.append(kind)
+    def _not_done(self, report: NotifyReport, delivery: _Delivery, held_until: datetime | None, reason: str) -> None:
+        report.retrying.append(delivery.kind)
         if held_until is not None:
             report.held_until.append(held_until)
-        self._events.emit(NotificationDeferred(summary.run_id, kind, reason))
+        self._events.emit(NotificationDeferred(delivery.item, delivery.kind, reason))
 
 
 class _Sender:
@@ -227,6 +244,16 @@ class _Sender:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.waiters = 0
+
+
+class _Delivery(NamedTuple):
+    """One destination's announcement of one thing: claimed on `item` (a run's, or an incident's)
+    under `generation`, sent by `send` within its share."""
+
+    item: str
+    kind: str
+    generation: str
+    send: Callable[[Deadline], str]
 
 
 def _kind(error: Exception) -> str:

@@ -10,10 +10,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.incidents import IncidentEvent
     from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.watch_request import WatchRequest
@@ -232,6 +233,17 @@ class Destination(Protocol):
     kind: str
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
+        ...
+
+
+@runtime_checkable
+class IncidentAnnouncer(Protocol):
+    """A destination that also announces incidents (opened, resolved): a capability, asked of what was built."""
+
+    kind: str
+
+    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
         ...
 

@@ -26,6 +26,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from run_notifier.domain.incidents import DEFAULT_ON, IncidentRule
 from run_notifier.domain.ports import TargetSchema
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class RoutesError(ValueError):
 class Route(NamedTuple):
     match: dict[str, frozenset[str]]
     targets: dict[str, Choice]
+    #: Incident mode (domain/incidents.py): `"incident": {"after": N, "on": [...]}`; None: per run only.
+    incident: IncidentRule | None = None
 
     def matches(self, summary: RunSummary) -> bool:
         for key, allowed in self.match.items():
@@ -56,13 +59,19 @@ class Routes(NamedTuple):
     kinds: tuple[str, ...]
     routes: tuple[Route, ...] = ()
 
+    def route_for(self, summary: RunSummary) -> tuple[int, Route] | None:
+        """The first route whose match fits the run, with its index; None: no route does."""
+        for index, route in enumerate(self.routes):
+            if route.matches(summary):
+                return index, route
+        return None
+
     def targets_for(self, summary: RunSummary) -> dict[str, Choice]:
         """Per kind: True (default target), False (none) or an override target."""
         chosen: dict[str, Choice] = dict.fromkeys(self.kinds, True)
-        for route in self.routes:
-            if route.matches(summary):
-                chosen.update(route.targets)
-                break
+        found = self.route_for(summary)
+        if found is not None:
+            chosen.update(found[1].targets)
         return chosen
 
 
@@ -87,7 +96,7 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
     where = f"routes[{index}]"
     if not isinstance(raw, dict):
         raise RoutesError(f"{where} must be an object")
-    unknown = set(raw) - {"match", *schemas}
+    unknown = set(raw) - {"match", "incident", *schemas}
     if unknown:
         raise RoutesError(f"{where} has unknown keys {sorted(unknown)}; destination kinds are {sorted(schemas)}")
     match_raw = raw.get("match", {})
@@ -113,7 +122,22 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
                 f"{where}.{kind} must be false or an object with keys from {sorted(schema.keys)}"
                 f" including one of {sorted(schema.required_one_of)}"
             )
-    return Route(match, targets)
+    return Route(match, targets, _incident_rule(where, raw.get("incident")))
+
+
+def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"after", "on"}:
+        raise RoutesError(f'{where}.incident must be an object with "after" and optionally "on"')
+    after = raw.get("after", 1)
+    if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= 1000:
+        raise RoutesError(f"{where}.incident.after must be a whole number of runs, 1 to 1000")
+    on = raw.get("on", sorted(DEFAULT_ON))
+    counted = {"FAILED", "TIMED-OUT", "ABORTED"}
+    if not isinstance(on, list) or not on or not all(isinstance(s, str) for s in on) or not set(on) <= counted:
+        raise RoutesError(f"{where}.incident.on must list statuses from {sorted(counted)}")
+    return IncidentRule(after=after, on=frozenset(on))
 
 
 def _checked_target(where: str, value: dict[str, Any], schema: TargetSchema) -> dict[str, Any]:
