@@ -175,7 +175,7 @@ def create_event_bus_with_queue(session: boto3.session.Session, name: str) -> st
     events.put_rule(
         Name=f"{name}-run-finished",
         EventBusName=name,
-        EventPattern=json.dumps({"source": ["apify.run-notifier"], "detail-type": ["Apify Run Finished"]}),
+        EventPattern=json.dumps({"source": ["apify.run-notifier"]}),  # runs and incidents alike
     )
     events.put_targets(Rule=f"{name}-run-finished", EventBusName=name, Targets=[{"Id": "q", "Arn": queue_arn}])
     return queue_url

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from run_notifier.sqs_handler import Handler, make_handler
 from run_notifier.wiring import build_components
 
 from localdev.apify_simulator import ApifySimulator
-from localdev.aws import LocalResources, aws_env, create_resources, session_for, start_moto
+from localdev.aws import LocalResources, aws_env, create_event_bus_with_queue, create_resources, session_for, start_moto
 from localdev.event_source import EventSource, to_lambda_record
 from localdev.lambda_context import FakeLambdaContext
 from localdev.receiver import Receiver
@@ -229,3 +230,40 @@ def intake(resources):
         return answer["statusCode"], json.loads(answer["body"])
 
     return call
+
+
+# --- every destination at once: Slack, the signed webhook, EventBridge (through a rule to a queue) ---
+
+HOOK_PATH = "/hooks/apify"
+
+
+@pytest.fixture
+def event_bus(aws_session):
+    """A bus with a rule that forwards our events to an SQS queue, as a follow-up job would."""
+    name = f"bus-{uuid.uuid4().hex[:8]}"
+    return name, create_event_bus_with_queue(aws_session, name)
+
+
+def events_on(aws_session, target_url, expected, timeout=5.0):
+    """Events the rule delivered to its target queue: until ``expected`` arrived, or (0) for the whole timeout."""
+    sqs = aws_session.client("sqs")
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (expected and len(got) >= expected):
+        response = sqs.receive_message(QueueUrl=target_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for m in response.get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=target_url, ReceiptHandle=m["ReceiptHandle"])
+    return got
+
+
+@pytest.fixture
+def all_destinations_env(base_env, receiver, event_bus):
+    bus, _ = event_bus
+    return {
+        **base_env,
+        "SETTLE_SECONDS": "0",
+        "WEBHOOK_URL": receiver.base_url + HOOK_PATH,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "EVENT_BUS_NAME": bus,
+    }

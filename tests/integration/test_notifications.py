@@ -7,45 +7,9 @@ import time
 import uuid
 
 import pytest
-from conftest import SLACK_PATH, WEBHOOK_SECRET, context, sqs_event
+from conftest import HOOK_PATH, SLACK_PATH, WEBHOOK_SECRET, context, events_on, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
 from standardwebhooks import Webhook
-
-from localdev.aws import create_event_bus_with_queue
-
-HOOK_PATH = "/hooks/apify"
-
-
-@pytest.fixture
-def event_bus(aws_session):
-    """A bus with a rule that forwards our events to an SQS queue, as a follow-up job would."""
-    name = f"bus-{uuid.uuid4().hex[:8]}"
-    return name, create_event_bus_with_queue(aws_session, name)
-
-
-def _events_on(aws_session, target_url, expected, timeout=5.0):
-    """Events the rule delivered to its target queue: until ``expected`` arrived, or (0) for the whole timeout."""
-    sqs = aws_session.client("sqs")
-    got = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not (expected and len(got) >= expected):
-        response = sqs.receive_message(QueueUrl=target_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for m in response.get("Messages", []):
-            got.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=target_url, ReceiptHandle=m["ReceiptHandle"])
-    return got
-
-
-@pytest.fixture
-def all_destinations_env(base_env, receiver, event_bus):
-    bus, _ = event_bus
-    return {
-        **base_env,
-        "SETTLE_SECONDS": "0",
-        "WEBHOOK_URL": receiver.base_url + HOOK_PATH,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "EVENT_BUS_NAME": bus,
-    }
 
 
 def test_same_run_twice_in_a_batch_and_again_later_notifies_once(
@@ -60,8 +24,8 @@ def test_same_run_twice_in_a_batch_and_again_later_notifies_once(
     assert app2.lambda_handler(sqs_event([body]), context(30)) == {"batchItemFailures": []}
     assert len(receiver.received(SLACK_PATH)) == 1
     assert len(receiver.received(HOOK_PATH)) == 1
-    events = _events_on(aws_session, event_bus[1], expected=1)
-    events += _events_on(aws_session, event_bus[1], expected=0, timeout=1.0)  # and no second one
+    events = events_on(aws_session, event_bus[1], expected=1)
+    events += events_on(aws_session, event_bus[1], expected=0, timeout=1.0)  # and no second one
     assert len(events) == 1
 
 
@@ -98,7 +62,7 @@ def test_webhook_signature_verifies_and_payload_matches_contract(
     # a tampered body does not verify
     with pytest.raises(Exception, match="signature"):
         Webhook(WEBHOOK_SECRET).verify(hook.body.replace(b"0.25", b"0.00"), hook.headers)
-    [event] = _events_on(aws_session, event_bus[1], expected=1)
+    [event] = events_on(aws_session, event_bus[1], expected=1)
     assert event["source"] == "apify.run-notifier"
     assert event["detail-type"] == "Apify Run Finished"
     # the same data, plus the webhook's stable ID for receivers that de-duplicate
@@ -126,7 +90,7 @@ def test_slack_failing_past_the_budget_is_retried_alone_on_redelivery(
     # Slack is retried within its share of the time; it cannot starve the webhook and the event.
     assert len(receiver.received(SLACK_PATH)) >= 2
     assert [m.status for m in receiver.received(HOOK_PATH)] == [200]
-    assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1
+    assert len(events_on(aws_session, event_bus[1], expected=1)) == 1
     item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunRedel00000001")
     assert item["slackNotification"]["state"] == "RETRYING"
     receiver.clear_script(SLACK_PATH)  # Slack is back
@@ -157,7 +121,7 @@ def test_slack_400_is_permanent_and_others_still_delivered(
     assert app.lambda_handler(sqs_event(["RunBadSlack00001"]), context(30)) == {"batchItemFailures": []}
     assert len(receiver.received(SLACK_PATH)) == 1  # no retry loop
     assert len(receiver.received(HOOK_PATH)) == 1
-    assert len(_events_on(aws_session, event_bus[1], expected=1)) == 1
+    assert len(events_on(aws_session, event_bus[1], expected=1)) == 1
     item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunBadSlack00001")
     assert item["slackNotification"]["state"] == "FAILED"
     assert "invalid_payload" in item["slackNotification"]["error"]
@@ -177,7 +141,7 @@ def test_notify_on_failed_records_succeeded_run_without_posting(
     assert item["status"] == "SUCCEEDED"
     assert receiver.received(SLACK_PATH) == []
     assert receiver.received(HOOK_PATH) == []
-    assert _events_on(aws_session, event_bus[1], expected=0, timeout=1.0) == []
+    assert events_on(aws_session, event_bus[1], expected=0, timeout=1.0) == []
 
 
 def test_routes_send_failed_runs_of_an_actor_to_another_slack(load_app, all_destinations_env, sim, receiver):

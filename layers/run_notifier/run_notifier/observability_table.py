@@ -34,6 +34,8 @@ class Metric(StrEnum):
     INTAKE_UNAUTHORIZED = "IntakeUnauthorized"
     SWEEP_RUNS_ENROLLED = "SweepRunsEnrolled"
     SWEEPS_INCOMPLETE = "SweepsIncomplete"
+    INCIDENTS_OPENED = "IncidentsOpened"
+    INCIDENTS_RESOLVED = "IncidentsResolved"
 
 
 Counts = Callable[[Any], Iterable[tuple[Metric, float]]]
@@ -128,4 +130,16 @@ RENDERINGS: dict[type, Rendering] = {
         ),
         lambda ev: ((Metric.SWEEP_RUNS_ENROLLED, ev.enrolled), (Metric.SWEEPS_INCOMPLETE, 0 if ev.complete else 1)),
     ),
+    e.IncidentStepped: Rendering(
+        lambda ev: INFO if ev.transition in ("opened", "resolved") else DEBUG,
+        lambda ev: f"Incident {ev.transition}",
+        lambda ev: (
+            ((Metric.INCIDENTS_OPENED, 1),)
+            if ev.transition == "opened"
+            else ((Metric.INCIDENTS_RESOLVED, 1),)
+            if ev.transition == "resolved"
+            else ()
+        ),
+    ),
+    e.IncidentAnnounced: Rendering(INFO, "Incident announced"),
 }

@@ -154,10 +154,12 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
 def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
+    from run_notifier.adapters.incident_store import DynamoIncidents
     from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
+    from run_notifier.domain.incident_flow import IncidentFlow
     from run_notifier.domain.notifier import Notifier
 
     aws = clients.session
@@ -169,18 +171,20 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
     context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
     directory = RoutedDestinations(routes_source(settings, ssm), context)
+    notifier = Notifier(
+        DynamoNotificationClaims(clients.table),
+        directory,
+        settings.notify_on,
+        events,
+        now,
+        lease_margin_secs=LEASE_MARGIN_SECS,
+    )
     return Finishing(
         ledger=clients.ledger,
-        notifier=Notifier(
-            DynamoNotificationClaims(clients.table),
-            directory,
-            settings.notify_on,
-            events,
-            now,
-            lease_margin_secs=LEASE_MARGIN_SECS,
-        ),
+        notifier=notifier,
         actor_names=CachedActorNames(clients.apify),
         live=directory,
+        incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
     )
 
 

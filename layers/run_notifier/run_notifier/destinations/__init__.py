@@ -16,7 +16,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from run_notifier.destinations.context import DestinationContext, DestinationKind, RunningAnnouncer, Target
-from run_notifier.domain.ports import Destination, TargetSchema, TransientDeliveryError, log
+from run_notifier.domain.incidents import IncidentRule, incident_key
+from run_notifier.domain.ports import Destination, IncidentAnnouncer, TargetSchema, TransientDeliveryError, log
 
 if TYPE_CHECKING:
     from run_notifier.config_sections import Section
@@ -95,6 +96,18 @@ class RoutedDestinations:
                     "No running announcement",
                     extra={"destination": kind, "reason": f"{type(error).__name__}: {error}"[:300]},
                 )
+
+    def incident_for(self, summary: RunSummary) -> tuple[str, int, IncidentRule] | None:
+        """(key, route index, rule) when the run's route is in incident mode (domain/incidents.py)."""
+        found = self._routes().route_for(summary)
+        rule = found[1].incident if found is not None else None
+        if found is None or rule is None:
+            return None
+        return incident_key(found[0], summary.act_id, summary.actor_task_id), found[0], rule
+
+    def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
+        """The run's routed destinations that announce incidents (a capability of what was built)."""
+        return [d for d in self.destinations_for(summary) if isinstance(d, IncidentAnnouncer)]
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         chosen: list[Destination] = []

@@ -9,8 +9,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
+from run_notifier.destinations.incident_payload import DETAIL_TYPES, incident_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.incidents import IncidentEvent
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
 
@@ -45,11 +47,18 @@ class EventBridgeDestination:
         self._bus = bus_name
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
+        return self._put(DETAIL_TYPE, {**run_data(summary), "notificationId": notification_id(summary)})
+
+    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+        """`Apify Incident Opened` / `Resolved`, with the webhook's `data` (its `notificationId` included)."""
+        return self._put(DETAIL_TYPES[event.kind], incident_data(event))
+
+    def _put(self, detail_type: str, detail: dict[str, object]) -> str:
         entry = {
             "Source": SOURCE,
-            "DetailType": DETAIL_TYPE,
-            # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
-            "Detail": json.dumps({**run_data(summary), "notificationId": notification_id(summary)}),
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
             "EventBusName": self._bus,
             "Resources": [],
         }

@@ -12,8 +12,10 @@ from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_
 from run_notifier.config_sections import Section, Variable, one_of_needed, signing_secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
+from run_notifier.destinations.incident_payload import WEBHOOK_TYPES, incident_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.incidents import IncidentEvent
 from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
@@ -58,8 +60,16 @@ def message_id(summary: RunSummary) -> str:
 
 
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(build_payload(summary, now), separators=(",", ":"))
-    msg_id = message_id(summary)
+    return _signed(build_payload(summary, now), message_id(summary), secret, now)
+
+
+def signed_incident(event: IncidentEvent, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    payload = {"type": WEBHOOK_TYPES[event.kind], "timestamp": format_iso(now), "data": incident_data(event)}
+    return _signed(payload, event.event_id, secret, now)
+
+
+def _signed(payload: dict[str, Any], msg_id: str, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload, separators=(",", ":"))
     if not is_signing_secret(secret.reveal()):  # from Secrets Manager: checked when read, never shown
         raise PermanentDeliveryError("the webhook signing secret is not a Standard Webhooks secret (whsec_<base64>)")
     from standardwebhooks import Webhook  # only a run that ends signs: kept out of the cold start
@@ -121,7 +131,13 @@ class WebhookDestination:
         self._allow_loopback_http = allow_loopback_http
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        body, headers = signed_request(summary, self._secret(), self._clock())
+        return self._post(*signed_request(summary, self._secret(), self._clock()), deadline)
+
+    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+        """`apify.incident.opened` / `.resolved`, signed like a run's, `webhook-id` the transition's ID."""
+        return self._post(*signed_incident(event, self._secret(), self._clock()), deadline)
+
+    def _post(self, body: bytes, headers: dict[str, str], deadline: Deadline) -> str:
         receipt = post_json(
             self._http, self._url, body, headers, deadline, "webhook", allow_loopback_http=self._allow_loopback_http
         )

@@ -252,6 +252,25 @@ class SweepDone(NamedTuple):
     reason: str
 
 
+# --- incidents ---------------------------------------------------------------------------------
+
+
+class IncidentStepped(NamedTuple):
+    """A finished run of a route in incident mode moved its incident (a duplicate moves nothing)."""
+
+    key: str
+    run_id: str
+    transition: str
+
+
+class IncidentAnnounced(NamedTuple):
+    """An incident's opening or resolution reached every destination (sent, or done before)."""
+
+    event_id: str
+    kind: str
+    sent: tuple[str, ...]
+
+
 Event = (
     RunWatched
     | SafetyNetDropped
@@ -283,6 +302,8 @@ Event = (
     | IntakeRequestRefused
     | IntakeQueueRefused
     | SweepDone
+    | IncidentStepped
+    | IncidentAnnounced
 )
 
 

@@ -30,6 +30,7 @@ from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS
 from run_notifier.domain.watch_request import WatchRequest
 
 if TYPE_CHECKING:
+    from run_notifier.domain.incident_flow import IncidentFlow
     from run_notifier.domain.notifier import Notifier
 
 
@@ -60,6 +61,8 @@ class Finishing(NamedTuple):
     actor_names: ActorNames
     #: Announcements of runs first seen running (a destination capability, opt-in per route); None: none.
     live: LiveAnnouncer | None = None
+    #: Incidents of routes in incident mode, moved and announced after the run's own alerts; None: none.
+    incidents: IncidentFlow | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -109,6 +112,8 @@ class Finisher:
         self._events.emit(RunRecorded(summary.run_id, summary.status))
         try:
             report = finishing.notifier.notify(summary, deadline)
+            if finishing.incidents is not None:
+                finishing.incidents.after_announced(summary, deadline)
         except NotificationsIncomplete as incomplete:
             if incomplete.retry_after_secs <= 0:
                 raise  # released: the record fails and comes back after the redelivery backoff

@@ -120,9 +120,9 @@ class Notifier:
         self, event: IncidentEvent, destinations: list[IncidentAnnouncer], deadline: Deadline
     ) -> NotifyReport:
         """An incident's transition to each destination that announces incidents, once each: claimed
-        on the incident's own item under the event's ID, exactly as a run's alerts are on the run's."""
+        on the event's own item (`IncidentStore.prepare`), exactly as a run's alerts are on the run's."""
         deliveries = [
-            _Delivery(event.key, d.kind, event.event_id, partial(d.send_incident, event)) for d in destinations
+            _Delivery(event.event_id, d.kind, event.event_id, partial(d.send_incident, event)) for d in destinations
         ]
         return self._deliver_all(f"incident {event.event_id}", deliveries, deadline, NotifyReport())
 

@@ -1,0 +1,114 @@
+"""Incidents in the runs table: one item per route and key (`incident#<route>#task:<id>`, a key no
+run ID can take), moved by compare-and-set on its version, so that every container applying the
+same runs in any order agrees (domain/incidents.py). A transition's event is written into the
+item in the same write, as pending, and removed once announced (domain/incident_flow.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.domain.incidents import (
+    FinishedRun,
+    IncidentEvent,
+    IncidentRule,
+    IncidentState,
+    Transition,
+    event_for,
+    step,
+)
+from run_notifier.domain.run_summary import RunSummary
+
+#: Writers racing on one incident retry this often; each retry re-reads, so a busy incident
+#: converges (a run already applied by the winner is then a duplicate).
+MAX_CONFLICTS = 20
+
+
+class IncidentConflict(Exception):
+    """Too many concurrent writers on one incident: the record fails and comes back."""
+
+
+class DynamoIncidents:
+    def __init__(self, table: RunsTable) -> None:
+        self._table = table
+
+    def apply(
+        self, key: str, run: FinishedRun, rule: IncidentRule, *, route_index: int, summary: RunSummary
+    ) -> tuple[Transition, list[IncidentEvent]]:
+        for _ in range(MAX_CONFLICTS):
+            item = self._table.get(key) or {}
+            state = _state(item.get("incident"))
+            pending = dict(item.get("pendingIncidentEvents") or {})
+            moved, transition = step(state, run, rule, key)
+            if moved == state:
+                return Transition.NONE, _events(pending)
+            event = event_for(
+                moved,
+                transition,
+                run,
+                key=key,
+                route_index=route_index,
+                act_id=summary.act_id,
+                actor_task_id=summary.actor_task_id,
+            )
+            if event is not None:
+                pending[event.event_id] = _dump_event(event)
+            names = {"#i": "incident", "#p": "pendingIncidentEvents"}
+            values: dict[str, Any] = {":new": _dump_state(moved), ":pending": pending}
+            if state.version:
+                condition = "#i.#v = :old"
+                names["#v"] = "version"
+                values[":old"] = state.version
+            else:
+                condition = "attribute_not_exists(#i)"
+            refused = self._table.conditional_update(key, "SET #i = :new, #p = :pending", condition, names, values)
+            if refused is None:
+                return transition, _events(pending)
+        raise IncidentConflict(f"{key}: {MAX_CONFLICTS} concurrent writers in a row")
+
+    def prepare(self, event: IncidentEvent) -> None:
+        """The event's own item, its `generation` the event's ID: the notification claims' condition
+        (adapters/notification_claims.py) then holds for it as for a recorded run. Idempotent."""
+        self._table.update(event.event_id, "SET #g = :g", {"#g": "generation"}, {":g": event.event_id})
+
+    def done(self, key: str, event_id: str) -> None:
+        """Remove the event, and move the version so that a writer holding the old pending map re-reads."""
+        self._table.update(
+            key,
+            "SET #i.#v = #i.#v + :one REMOVE #p.#e",
+            {"#p": "pendingIncidentEvents", "#e": event_id, "#i": "incident", "#v": "version"},
+            {":one": 1},
+        )
+
+
+def _state(raw: Any) -> IncidentState:
+    if not isinstance(raw, dict):
+        return IncidentState()
+    fields: dict[str, Any] = {name: raw[name] for name in IncidentState._fields if raw.get(name) is not None}
+    for name in ("version", "failures", "resolved_failures"):
+        if name in fields:
+            fields[name] = int(fields[name])
+    fields["open"] = bool(fields.get("open", False))
+    fields["seen"] = tuple(fields.get("seen") or ())
+    return IncidentState(**fields)
+
+
+def _dump_state(state: IncidentState) -> dict[str, Any]:
+    return {
+        name: (list(value) if name == "seen" else value) for name, value in state._asdict().items() if value is not None
+    }
+
+
+def _dump_event(event: IncidentEvent) -> dict[str, Any]:
+    return {name: value for name, value in event._asdict().items() if value is not None}
+
+
+def _events(pending: dict[str, Any]) -> list[IncidentEvent]:
+    events = []
+    for raw in pending.values():
+        fields: dict[str, Any] = {name: raw.get(name) for name in IncidentEvent._fields}
+        fields["kind"] = Transition(fields["kind"])
+        fields["route_index"] = int(fields["route_index"])
+        fields["failures"] = int(fields["failures"])
+        events.append(IncidentEvent(**fields))
+    return sorted(events, key=lambda e: (e.at, e.kind.value))

@@ -1,0 +1,73 @@
+"""After a run of a route in incident mode is announced: move its incident, then announce what
+the incident has to say (opened, resolved), exactly once per destination.
+
+Zero lost transitions: the store writes a transition's event into the incident's item in the
+same conditional write that makes the transition, as pending; it leaves only when every
+destination is done with it. Whoever next processes a run of that incident (the same message
+redelivered, or a later run) finds it pending and announces it; the claims on the incident's
+item (`Notifier.notify_incident`) make a repeat cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.events import Events, IncidentAnnounced, IncidentStepped
+from run_notifier.domain.incidents import FinishedRun, IncidentEvent, IncidentRule, Transition
+from run_notifier.domain.notifier import Notifier
+from run_notifier.domain.ports import IncidentAnnouncer
+from run_notifier.domain.run_summary import RunSummary
+
+
+class IncidentStore(Protocol):
+    def apply(
+        self, key: str, run: FinishedRun, rule: IncidentRule, *, route_index: int, summary: RunSummary
+    ) -> tuple[Transition, list[IncidentEvent]]:
+        """Apply the run to the incident (compare-and-set); the transition, and every event still pending."""
+        ...
+
+    def prepare(self, event: IncidentEvent) -> None:
+        """The item the event's claims live on (keyed by its ID), so that they can be taken."""
+        ...
+
+    def done(self, key: str, event_id: str) -> None:
+        """Every destination is done with this event: it is no longer pending."""
+        ...
+
+
+class IncidentRoutes(Protocol):
+    def incident_for(self, summary: RunSummary) -> tuple[str, int, IncidentRule] | None:
+        """(key, route index, rule) when the run's route is in incident mode."""
+        ...
+
+    def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
+        """The run's routed destinations that announce incidents."""
+        ...
+
+
+class IncidentFlow:
+    def __init__(self, store: IncidentStore, routes: IncidentRoutes, notifier: Notifier, events: Events) -> None:
+        self._store = store
+        self._routes = routes
+        self._notifier = notifier
+        self._events = events
+
+    def after_announced(self, summary: RunSummary, deadline: Deadline) -> None:
+        """Raises NotificationsIncomplete (the record comes back) while an event is not announced everywhere."""
+        found = self._routes.incident_for(summary)
+        if found is None or not summary.finished_at:
+            return
+        key, route_index, rule = found
+        run = FinishedRun(summary.run_id, summary.status, summary.finished_at)
+        transition, pending = self._store.apply(key, run, rule, route_index=route_index, summary=summary)
+        if transition is not Transition.NONE:
+            self._events.emit(IncidentStepped(key, summary.run_id, transition.value))
+        if not pending:
+            return
+        announcers = self._routes.incident_announcers_for(summary)
+        for event in pending:
+            self._store.prepare(event)
+            report = self._notifier.notify_incident(event, announcers, deadline)
+            self._store.done(key, event.event_id)
+            self._events.emit(IncidentAnnounced(event.event_id, event.kind.value, tuple(report.sent)))
