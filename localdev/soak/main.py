@@ -25,11 +25,11 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from statistics import median
 from typing import Any
 
 from localdev.chaos.worker import spawn_worker
 from localdev.lambda_paths import as_in_lambda
+from localdev.soak.judge import Row, judge
 from localdev.soak.sampler import ProcessSample, sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +41,6 @@ RUNS_TOKEN = "soak-runs-token-1d7e"
 HOOKED_ACTOR = "SoakHookedActor01"
 SWEPT_ACTOR = "SoakSweptActor001"
 OTHER_ACTOR = "SoakActor00000001"
-#: "Flat": the median of the last third of the samples within this of the first third's.
-FD_TOLERANCE = 3
-THREAD_TOLERANCE = 2
 #: How runs come in, and how often.
 WAYS = (("queue", 0.4), ("post-runs", 0.2), ("webhook", 0.25), ("sweep", 0.15))
 
@@ -58,16 +55,6 @@ class Config:
     max_growth_mb: float = 10.0
     seed: int = 20261202
     out: str = ""
-
-
-@dataclass
-class Row:
-    t: float
-    started: int
-    announced: int
-    items: int
-    queued: int
-    workers: list[ProcessSample]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,23 +286,7 @@ class Soak:
         lost = board.lost(KINDS)
         items, sent = self._items_settled(stack)
         duplicates = sum(board.duplicates().values())
-        steady = [r for r in rows if r.t >= config.warmup_minutes * 60] or rows[-1:]
-        # The last row while runs were still arriving: after that the workers idle, which is not steady state.
-        loaded = [r for r in steady if r.t <= config.minutes * 60] or steady
-        first, last = loaded[0], loaded[-1]
-        growth = [b.rss_mb - a.rss_mb for a, b in zip(first.workers, last.workers, strict=True)]
-        third = max(1, len(loaded) // 3)
-
-        def creeps(measure: str, tolerance: int) -> bool:
-            """Its typical level in the last third of the loaded time is above the first third's."""
-            return any(
-                median([getattr(r.workers[w], measure) for r in loaded[-third:]])
-                > median([getattr(r.workers[w], measure) for r in loaded[:third]]) + tolerance
-                for w in range(len(first.workers))
-            )
-
-        # Connections in flight make FDs and threads move sample to sample; a leak moves their level.
-        fds_grow, threads_grow = creeps("fds", FD_TOLERANCE), creeps("threads", THREAD_TOLERANCE)
+        health = judge(rows, config)
         final = rows[-1]
         ways = {way: sum(1 for w in self.started.values() if w == way) for way, _ in WAYS}
         print()
@@ -326,21 +297,9 @@ class Soak:
         print(f"| runs table | {items} items for {len(self.started)} runs, {sent} with every destination SENT |")
         print(f"| POST /runs retried | {self.post_retries} |")
         print(f"| most messages in the queue | {max(r.queued for r in rows)} |")
-        for w, (a, b) in enumerate(zip(first.workers, last.workers, strict=True)):
-            fds = [r.workers[w].fds for r in loaded]
-            threads = [r.workers[w].threads for r in loaded]
-            print(
-                f"| worker {w}, {first.t / 60:.0f} -> {last.t / 60:.0f} min | RSS {a.rss_mb:.1f} -> {b.rss_mb:.1f} MB "
-                f"({growth[w]:+.1f} MB); FDs {min(fds)}-{max(fds)}; threads {min(threads)}-{max(threads)} |"
-            )
-        print(f"| FDs, threads creeping | {'yes' if fds_grow else 'no'}, {'yes' if threads_grow else 'no'} |")
-        ok = (
-            not lost
-            and items == sent == len(self.started)
-            and max(growth) <= config.max_growth_mb
-            and not fds_grow
-            and not threads_grow
-        )
+        for line in health.lines:
+            print(line)
+        ok = not lost and items == sent == len(self.started) and health.ok
         out = Path(config.out) if config.out else self.work / "soak.json"
         out.write_text(json.dumps({"config": asdict(config), "rows": [asdict(r) for r in rows], "ok": ok}, indent=1))
         print(f"\nsoak: {'PASS' if ok else 'FAIL'} (samples in {out})", flush=True)
