@@ -6,6 +6,9 @@ Between the handler's boto3 clients and moto's server, it does what a bad day at
 * ``lose``: forward the request, then drop the connection before answering: the write landed
   and its answer is lost (the SDK retries it, and the retry meets the first write's effect);
 * ``delay``: wait 0.2-1.5 s before forwarding.
+
+It also notes every answer that took at least ``slow_secs`` (a client's read timeout): the request
+landed, and the client may have given up on its answer and tried again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class FaultProxy(LoopbackService):
         self.requests = 0
         #: (X-Amz-Target, body) of every request whose answer was lost: its effect happened.
         self.lost_answers: list[tuple[str, bytes]] = []
+        #: (X-Amz-Target, body, seconds) of every request that took at least `slow_secs` to answer: the
+        #: client may have given up on it (its read timeout) while its effect happened.
+        self.slow_answers: list[tuple[str, bytes, float]] = []
+        self.slow_secs = float("inf")
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._server = LoopbackServer(_make_handler(self))
@@ -51,6 +58,7 @@ def _make_handler(proxy: FaultProxy) -> type[RelayHandler]:
         def _relay(self) -> None:
             body, headers = self.request_parts()
             fault, pause = proxy.pick()
+            began = time.monotonic()
             if fault == "refuse":
                 payload = json.dumps({"__type": "InternalFailure", "message": "chaos: refused"}).encode()
                 self.answer(500, [("Content-Type", "application/x-amz-json-1.0")], payload)
@@ -63,6 +71,10 @@ def _make_handler(proxy: FaultProxy) -> type[RelayHandler]:
                     proxy.lost_answers.append((self.headers.get("X-Amz-Target", ""), body))
                 self.close_connection = True  # the request landed; its answer never arrives
                 return
+            took = time.monotonic() - began
+            if took >= proxy.slow_secs:
+                with proxy._lock:
+                    proxy.slow_answers.append((self.headers.get("X-Amz-Target", ""), body, took))
             self.answer(status, upstream_headers, payload)
 
         do_GET = do_POST = _relay

@@ -112,6 +112,10 @@ class Chaos:
         sqs, ddb = aws.client("sqs"), aws.client("dynamodb")
         target_url = stack.event_queue_url
         proxy = FaultProxy(endpoint, config.fault_rate, seed=config.seed)
+        from run_notifier.adapters.aws_bounds import READ_TIMEOUT_SECS
+
+        # A send's client (EventBridge) gives up after its read timeout: an answer that slow may be retried.
+        proxy.slow_secs = READ_TIMEOUT_SECS
         proxy.start()
         sim.add_actor("SimActor00000001", "chaos", "scraper")
         env = {
@@ -229,8 +233,8 @@ class Chaos:
 
     def _start_run(self, sim: Any, run_id: str) -> None:
         roll = self.uniform(0, 1)
-        if self.config.push:  # runs outlive their first read, so the watcher arms them: push is what ends them
-            duration = self.uniform(8, 20) if roll < 0.9 else self.uniform(20, 40)
+        if self.config.push:  # runs outlive their first read, even behind a backlog: push is what ends them
+            duration = self.uniform(12, 30) if roll < 0.9 else self.uniform(30, 45)
         else:
             duration = (
                 self.uniform(0.3, 4) if roll < 0.7 else self.uniform(4, 15) if roll < 0.95 else self.uniform(15, 30)

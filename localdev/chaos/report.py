@@ -34,7 +34,7 @@ def report(
         board.add(json.loads(event["Body"])["detail"]["runId"], "eventbridge", 0.0)
     lost = board.lost(KINDS)
     duplicates = board.duplicates()
-    lost_answers = lost_event_answers(proxy.lost_answers)
+    lost_answers = lost_event_answers(proxy.lost_answers + [(target, body) for target, body, _ in proxy.slow_answers])
     attributed = {key: n for key, n in duplicates.items() if key in chaos.killer.windows}
     answer_lost = {key: n for key, n in duplicates.items() if key in lost_answers and key not in attributed}
     unexplained = {key: n for key, n in duplicates.items() if key not in attributed and key not in answer_lost}
@@ -64,7 +64,7 @@ def report(
     print(
         f"| duplicates | {sum(duplicates.values())}: {sum(attributed.values())} in a kill window between a send "
         f"and its record, {sum(answer_lost.values())} where EventBridge took the event and its answer was lost "
-        f"(the same notificationId), {sum(unexplained.values())} unexplained "
+        f"or came after the client's read timeout (the same notificationId), {sum(unexplained.values())} unexplained "
         f"{list(unexplained)[:5] if unexplained else ''} |"
     )
     print(f"| DLQ | {len(dlq)}: {len(dlq) - len(valid_in_dlq)} poison, {len(valid_in_dlq)} valid |")
