@@ -111,7 +111,9 @@ def test_a_burst_to_one_channel_is_paced_one_message_a_second(load_app, bot_env,
     assert app.lambda_handler(sqs_event(ids), context(30)) == {"batchItemFailures": []}
     times = sorted(m.at for m in receiver.received(POST))
     assert len(times) == 4
-    assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
+    # Paced by when each post starts; its arrival here may lag by scheduling on a busy machine.
+    assert all(b - a >= 0.75 for a, b in itertools.pairwise(times))
+    assert times[-1] - times[0] >= 2.7
 
 
 @pytest.mark.parametrize(

@@ -68,3 +68,41 @@ def test_a_record_that_leaves_a_claim_held_comes_back_only_after_the_lease():
     sqs = RecordingSqs()
     SqsRedelivery(sqs, QUEUE_URL, schedule).after_failure(QUEUE_ARN, "rh", 1, retryable=True, not_before_secs=70)
     assert sqs.calls[0]["VisibilityTimeout"] == 70
+
+
+class BatchSqs:
+    def __init__(self, fail: bool = False, visibility: int = 600) -> None:
+        self.batches: list[dict[str, Any]] = []
+        self._fail = fail
+        self._visibility = visibility
+
+    def get_queue_attributes(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Attributes": {"VisibilityTimeout": str(self._visibility)}}
+
+    def change_message_visibility_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self.batches.append(kwargs)
+        if self._fail:
+            raise ConnectionError("SQS unreachable")
+        return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]]}
+
+
+def test_a_batch_is_held_for_its_invocation_only_in_chunks_of_ten_and_only_on_our_queue():
+    sqs = BatchSqs()
+    redelivery = SqsRedelivery(sqs, QUEUE_URL, _schedule())
+    records = [(QUEUE_ARN, f"rh-{i}") for i in range(23)] + [("arn:aws:sqs:us-east-1:123456789012:other", "x")]
+    redelivery.hold(records, remaining_secs=88.2)
+    assert [len(b["Entries"]) for b in sqs.batches] == [10, 10, 3]
+    assert {e["VisibilityTimeout"] for b in sqs.batches for e in b["Entries"]} == {89 + 5}
+    assert "x" not in {e["ReceiptHandle"] for b in sqs.batches for e in b["Entries"]}
+
+
+def test_a_hold_that_fails_does_not_fail_the_invocation():
+    sqs = BatchSqs(fail=True)
+    SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=10)  # does not raise
+    assert len(sqs.batches) == 1
+
+
+def test_no_hold_when_the_queues_own_timeout_is_already_shorter():
+    sqs = BatchSqs(visibility=30)
+    SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=60)
+    assert sqs.batches == []

@@ -74,6 +74,9 @@ def make_handler(components: Components) -> Handler:
         return await loop.run_in_executor(executor, context.run, watch_record, record, deadline)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # If this invocation dies, its records come back soon after its deadline, not after the queue's 600 s.
+        records = [(r.get("eventSourceARN", ""), r.get("receiptHandle", "")) for r in event.get("Records", [])]
+        redelivery.hold(records, context.get_remaining_time_in_millis() / 1000)
         response = async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )

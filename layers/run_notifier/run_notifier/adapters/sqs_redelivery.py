@@ -10,24 +10,40 @@ source) from `Schedule.redeliver_after`; maxReceiveCount still bounds the retrie
 
 Best effort: if the call fails, the record still fails and the queue's own timeout applies,
 which is longer than any claim's lease.
+
+The same 600 s would also be how long a batch waits when its invocation dies (a timeout, an
+out-of-memory kill): Lambda's SQS source then leaves every record to the visibility timeout. So
+each invocation first holds its records for only its own remaining time plus `HOLD_MARGIN_SECS`
+(`hold`): alive, it finishes or fails them before then; dead, they come back a few seconds after
+its deadline. A record that comes back while Lambda is still deleting it is watched again and
+finds its run already announced (the claims), which costs a read, never an alert.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from run_notifier.domain.ports import log
 from run_notifier.domain.schedules import Schedule
 
+#: How long after its invocation's deadline a held record comes back (Lambda deletes the finished
+#: ones within moments of the handler's return).
+HOLD_MARGIN_SECS = 5
+#: SQS's limit of entries per ChangeMessageVisibilityBatch.
+_BATCH = 10
+
 
 class SqsRedelivery:
-    """Sets a failed record's visibility on the watcher's own queue."""
+    """Sets a failed record's visibility on the watcher's own queue, and holds a batch for its invocation."""
 
     def __init__(self, sqs_client: Any, queue_url: str, schedule: Schedule) -> None:
         self._sqs = sqs_client
         self._queue_url = queue_url
         self._queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
         self._schedule = schedule
+        self._visibility_secs: float | None = None
 
     def after_failure(
         self,
@@ -56,3 +72,41 @@ class SqsRedelivery:
             "Record failed; SQS redelivers it after a backoff",
             extra={"redeliver_after_secs": seconds, "receive_count": receive_count},
         )
+
+    def _queue_visibility_secs(self) -> float:
+        """The queue's visibility timeout, read once per container (inf if it cannot be read: then hold)."""
+        if self._visibility_secs is None:
+            try:
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=self._queue_url, AttributeNames=["VisibilityTimeout"]
+                )
+                self._visibility_secs = float(attributes["Attributes"]["VisibilityTimeout"])
+            except Exception:
+                return float("inf")
+        return self._visibility_secs
+
+    def hold(self, records: Sequence[tuple[str, str]], remaining_secs: float) -> None:
+        """Records ((queue ARN, receipt handle)) come back `remaining_secs` + HOLD_MARGIN_SECS from now
+        unless they are finished or failed before. Best effort: the queue's own timeout applies otherwise."""
+        handles = [handle for arn, handle in records if arn.rsplit(":", 1)[-1] == self._queue_name]
+        seconds = max(1, math.ceil(remaining_secs) + HOLD_MARGIN_SECS)
+        if not handles or seconds >= self._queue_visibility_secs():
+            return  # the queue's own timeout is already as short (a test's, a demo's): no call
+        for start in range(0, len(handles), _BATCH):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                for i, handle in enumerate(handles[start : start + _BATCH])
+            ]
+            try:
+                response = self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
+            except Exception as error:
+                log.warning(
+                    "Could not hold the batch for this invocation; the queue's visibility timeout applies",
+                    extra={"reason": f"{type(error).__name__}: {str(error)[:200]}"},
+                )
+                return
+            if response.get("Failed"):
+                log.warning(
+                    "Some records could not be held; the queue's visibility timeout applies to them",
+                    extra={"failed": len(response["Failed"])},
+                )
