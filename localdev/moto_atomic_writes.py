@@ -10,6 +10,9 @@ lock around the backend's write methods restores DynamoDB's guarantee; reads sta
 moto's SQS backend has the same kind of race: two concurrent `receive_message` calls can pick
 the same message, and the second then fails with `list.remove(x): x not in list` (seen in
 `make chaos` with four pollers). A second lock serialises the SQS backend's queue operations.
+A long poll (`WaitTimeSeconds`) waits for messages outside that lock, as SQS's own does: held
+for the whole poll, one idle poller would stall every other client's sends, deletes and
+visibility changes for up to 20 s (it did: the watcher's batch hold lapsed under a long poll).
 
 `tests/integration/test_claims.py` races 8 claimers to prove the lock works, and
 `tests/unit/test_moto_atomic_writes.py` is the canary for a moto upgrade: it fails if the
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Any
 
 #: DynamoDB backend methods that check a condition and then write.
@@ -42,7 +46,9 @@ def make_dynamodb_writes_atomic() -> None:
     from moto.sqs.models import SQSBackend
 
     _serialise(DynamoDBBackend, DYNAMODB_WRITES, threading.RLock())
-    _serialise(SQSBackend, SQS_QUEUE_OPERATIONS, threading.RLock())
+    sqs_lock = threading.RLock()
+    _serialise(SQSBackend, SQS_QUEUE_OPERATIONS, sqs_lock)
+    _poll_outside_the_lock(SQSBackend, sqs_lock)
 
 
 def _serialise(backend: type, names: tuple[str, ...], lock: threading.RLock) -> None:
@@ -58,6 +64,31 @@ def _serialise(backend: type, names: tuple[str, ...], lock: threading.RLock) -> 
 
         serialised._serialised = True  # type: ignore[attr-defined]
         setattr(backend, name, serialised)
+
+
+def _poll_outside_the_lock(backend: type, lock: threading.RLock) -> None:
+    """receive_message: each look under the lock (wait 0), the waiting between looks without it."""
+    method = backend.receive_message  # type: ignore[attr-defined]
+    if getattr(method, "_polls_outside_the_lock", False):
+        return
+    look = method.__wrapped__ if is_serialised(method) else method
+
+    @functools.wraps(look)
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        ends = time.monotonic() + int(wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                result = look(self, queue_name, count, 0, *args, **kwargs)
+            left = ends - time.monotonic()
+            if result or left <= 0:
+                return result
+            self.get_queue(queue_name).wait_for_messages(min(1.0, left))
+
+    receive_message._serialised = True  # type: ignore[attr-defined]
+    receive_message._polls_outside_the_lock = True  # type: ignore[attr-defined]
+    backend.receive_message = receive_message  # type: ignore[attr-defined]
 
 
 def is_serialised(method: Any) -> bool:

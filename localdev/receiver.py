@@ -9,7 +9,12 @@ channel's messages as they stand are in ``slack_messages``.
 Paths under `/teams/` answer like a Teams Workflows webhook (202 for a message whose one
 attachment is an Adaptive Card, 400 otherwise); paths under `/discord/` like a Discord webhook
 with `?wait=true` (200 and the message with its `id`; 400 with Discord's error shape for a body
-that breaks its embed limits or lacks `allowed_mentions`). Scripted answers still come first.
+that breaks its embed limits or lacks `allowed_mentions`). Paths ending in `/v2/enqueue` answer
+like PagerDuty's Events API v2 (`localdev/pagerduty_events.py`). Scripted answers still come first.
+
+With ``slack_limit`` set, the Web API also answers like Slack's rate limit: more messages to one
+channel than one per `slack_limit` seconds (after a burst of `SLACK_BURST`) are answered
+`ratelimited` with `Retry-After`, and counted in ``slack_ratelimited``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from localdev.http_server import LoopbackServer, LoopbackService
+from localdev.pagerduty_events import PagerDutyEvents
+
+#: Messages one channel may take at once before Slack's one-a-second limit applies (a token bucket).
+SLACK_BURST = 2
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,13 @@ class Receiver(LoopbackService):
         #: (channel, ts) -> the message as it stands now (posted, then maybe updated).
         self.slack_messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts = 0
+        #: PagerDuty's alerts as they stand (paths ending in /v2/enqueue).
+        self.pagerduty = PagerDutyEvents()
+        #: Seconds per message per channel, as Slack's limit (None: no limit is played).
+        self.slack_limit: float | None = None
+        #: Channel -> `ratelimited` answers given.
+        self.slack_ratelimited: dict[str, int] = {}
+        self._slack_buckets: dict[str, tuple[float, float]] = {}
         self._server = LoopbackServer(_make_handler(self))
 
     def __enter__(self) -> Receiver:
@@ -100,6 +116,8 @@ class Receiver(LoopbackService):
         """Called with the lock held: Slack's Web API for its paths, else a plain 200."""
         if path.endswith(("/chat.postMessage", "/chat.update")):
             return _slack_web_api(self, path.rsplit("/", 1)[1], headers, body)
+        if path.endswith("/v2/enqueue"):
+            return self.pagerduty.answer(body)
         if path.startswith(TEAMS_PREFIX):
             return _teams_workflow(body)
         if path.startswith(DISCORD_PREFIX):
@@ -140,6 +158,10 @@ def _slack_web_api(
     if not isinstance(message, dict) or not message.get("channel"):
         return answer({"ok": False, "error": "channel_not_found"})
     channel = str(message["channel"])
+    if receiver.slack_limit and not _slack_allows(receiver, channel):
+        receiver.slack_ratelimited[channel] = receiver.slack_ratelimited.get(channel, 0) + 1
+        status, headers_, text = answer({"ok": False, "error": "ratelimited"})
+        return status, {**headers_, "Retry-After": "1"}, text
     if method == "chat.update":
         key = (channel, str(message.get("ts")))
         if key not in receiver.slack_messages:
@@ -150,6 +172,19 @@ def _slack_web_api(
     ts = f"{int(time.time())}.{receiver._ts:06d}"
     receiver.slack_messages[(channel, ts)] = message
     return answer({"ok": True, "channel": channel, "ts": ts})
+
+
+def _slack_allows(receiver: Receiver, channel: str) -> bool:
+    """A token bucket per channel: SLACK_BURST messages at once, then one per `slack_limit` seconds."""
+    assert receiver.slack_limit
+    now = time.monotonic()
+    tokens, at = receiver._slack_buckets.get(channel, (float(SLACK_BURST), now))
+    tokens = min(float(SLACK_BURST), tokens + (now - at) / receiver.slack_limit)
+    if tokens < 1:
+        receiver._slack_buckets[channel] = (tokens, now)
+        return False
+    receiver._slack_buckets[channel] = (tokens - 1, now)
+    return True
 
 
 TEAMS_PREFIX = "/teams/"

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 from conftest import SLACK_PATH, event_source
+from run_notifier.adapters.sqs_redelivery import SqsRedelivery
+from run_notifier.config import load_settings
 
 from localdev.aws import LocalResources, create_resources
 
@@ -81,3 +83,32 @@ def test_a_record_whose_notification_failed_is_retried_after_the_backoff(
     backoff = [line for line in log_output() if line["message"].startswith("Record failed; SQS redelivers")]
     assert [(line["redeliver_after_secs"], line["receive_count"]) for line in backoff] == [(2, 1)]
     assert backoff[0]["run_id"] == "RunBackoff000001"
+
+
+def test_a_live_invocation_keeps_its_records_and_a_dead_ones_come_back_within_one_hold_step(
+    aws_session, template_queue
+):
+    """Against SQS's own visibility semantics (moto's server): the heartbeat, not the queue's 600 s."""
+    sqs = aws_session.client("sqs")
+    sqs.send_message(QueueUrl=template_queue.queue_url, MessageBody='{"runId": "HeldRun000000001"}')
+    [message] = sqs.receive_message(QueueUrl=template_queue.queue_url, WaitTimeSeconds=1)["Messages"]
+    settings = load_settings({"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": template_queue.queue_url})
+    redelivery = SqsRedelivery(sqs, template_queue.queue_url, settings.schedule, hold_step_secs=2)
+    held = redelivery.hold([(template_queue.queue_arn, message["ReceiptHandle"])], remaining_secs=60)
+    assert held is not None
+
+    def receive_within(secs: float) -> list[dict]:
+        deadline = time.monotonic() + secs
+        while time.monotonic() < deadline:
+            wait = max(1, min(20, int(deadline - time.monotonic())))
+            got = sqs.receive_message(QueueUrl=template_queue.queue_url, WaitTimeSeconds=wait).get("Messages", [])
+            if got:
+                return got
+        return []
+
+    assert receive_within(5) == []  # alive for two and a half steps: nobody else gets it
+    held.close()  # the invocation dies: no more renewals, nothing deleted
+    died = time.monotonic()
+    [again] = receive_within(30)
+    assert again["MessageId"] == message["MessageId"]
+    assert time.monotonic() - died < 2 + 2  # within one step (and a receive's rounding), not 600 s

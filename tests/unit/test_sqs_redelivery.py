@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from run_notifier.adapters.sqs_redelivery import SqsRedelivery
+from run_notifier.adapters.sqs_redelivery import HOLD_MARGIN_SECS, HOLD_STEP_SECS, SqsRedelivery
 from run_notifier.config import load_settings
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/app-RunQueue"
@@ -86,23 +86,36 @@ class BatchSqs:
         return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]]}
 
 
-def test_a_batch_is_held_for_its_invocation_only_in_chunks_of_ten_and_only_on_our_queue():
+def test_a_batch_is_held_one_step_at_a_time_in_chunks_of_ten_and_only_on_our_queue():
     sqs = BatchSqs()
     redelivery = SqsRedelivery(sqs, QUEUE_URL, _schedule())
     records = [(QUEUE_ARN, f"rh-{i}") for i in range(23)] + [("arn:aws:sqs:us-east-1:123456789012:other", "x")]
-    redelivery.hold(records, remaining_secs=88.2)
-    assert [len(b["Entries"]) for b in sqs.batches] == [10, 10, 3]
-    assert {e["VisibilityTimeout"] for b in sqs.batches for e in b["Entries"]} == {89 + 5}
+    held = redelivery.hold(records, remaining_secs=88.2)
+    assert held is not None
+    held.close()
+    first = sqs.batches[:3]
+    assert [len(b["Entries"]) for b in first] == [10, 10, 3]
+    assert {e["VisibilityTimeout"] for b in first for e in b["Entries"]} == {HOLD_STEP_SECS}
     assert "x" not in {e["ReceiptHandle"] for b in sqs.batches for e in b["Entries"]}
+
+
+def test_an_invocation_with_less_time_than_a_step_is_held_only_to_its_deadline_plus_the_margin():
+    sqs = BatchSqs()
+    held = SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=3.2)
+    assert held is not None
+    held.close()
+    assert sqs.batches[0]["Entries"][0]["VisibilityTimeout"] == 4 + HOLD_MARGIN_SECS
 
 
 def test_a_hold_that_fails_does_not_fail_the_invocation():
     sqs = BatchSqs(fail=True)
-    SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=10)  # does not raise
-    assert len(sqs.batches) == 1
+    held = SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=10)  # no raise
+    assert held is not None
+    held.close()
+    assert len(sqs.batches) >= 1
 
 
 def test_no_hold_when_the_queues_own_timeout_is_already_shorter():
-    sqs = BatchSqs(visibility=30)
-    SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=60)
+    sqs = BatchSqs(visibility=10)
+    assert SqsRedelivery(sqs, QUEUE_URL, _schedule()).hold([(QUEUE_ARN, "rh-1")], remaining_secs=60) is None
     assert sqs.batches == []

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from run_notifier.adapters.batch_hold import BatchHold
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import MessageRejected, WatchFailed
 from run_notifier.domain.ports import NotificationsIncomplete
@@ -37,6 +38,14 @@ def make_handler(components: Components) -> Handler:
     """A Lambda handler over these components (tests build one per environment, no re-import)."""
     watcher, redelivery = components.watcher, components.redelivery
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # This invocation's hold on its records (invocations of one container never overlap).
+    held: BatchHold | None = None
+
+    def ended(record: SQSRecord) -> None:
+        """No more renewals for this record (before a failure sets its own backoff)."""
+        if held is not None:
+            held.release(record.receipt_handle)
+
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_RECORDS, thread_name_prefix="watch")
 
     def watch_record(record: SQSRecord, deadline: Deadline) -> str:
@@ -48,6 +57,7 @@ def make_handler(components: Components) -> Handler:
                 request = parse_body(record.body)
             except InvalidMessage as error:
                 events.emit(MessageRejected(record.message_id, str(error), receive_count))
+                ended(record)
                 redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
                 raise
             logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
@@ -56,6 +66,7 @@ def make_handler(components: Components) -> Handler:
             except Exception as error:
                 not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
                 events.emit(WatchFailed(request.run_id, f"{type(error).__name__}: {str(error)[:500]}", not_before))
+                ended(record)
                 redelivery.after_failure(
                     record.event_source_arn,
                     record.receipt_handle,
@@ -65,6 +76,7 @@ def make_handler(components: Components) -> Handler:
                 )
                 raise
         finally:
+            ended(record)
             logger.thread_safe_clear_keys()
 
     async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
@@ -74,12 +86,18 @@ def make_handler(components: Components) -> Handler:
         return await loop.run_in_executor(executor, context.run, watch_record, record, deadline)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # If this invocation dies, its records come back soon after its deadline, not after the queue's 600 s.
+        nonlocal held
+        # If this invocation dies, its records come back within one hold step, not after the queue's 600 s.
         records = [(r.get("eventSourceARN", ""), r.get("receiptHandle", "")) for r in event.get("Records", [])]
-        redelivery.hold(records, context.get_remaining_time_in_millis() / 1000)
-        response = async_process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        held = redelivery.hold(records, context.get_remaining_time_in_millis() / 1000)
+        try:
+            response = async_process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+        finally:
+            if held is not None:
+                held.close()
+            held = None
         return {"batchItemFailures": response.get("batchItemFailures", [])}
 
     if components.settings.enable_tracer:  # off by default: X-Ray costs ~400 ms of cold start

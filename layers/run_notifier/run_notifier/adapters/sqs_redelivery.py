@@ -13,10 +13,10 @@ which is longer than any claim's lease.
 
 The same 600 s would also be how long a batch waits when its invocation dies (a timeout, an
 out-of-memory kill): Lambda's SQS source then leaves every record to the visibility timeout. So
-each invocation first holds its records for only its own remaining time plus `HOLD_MARGIN_SECS`
-(`hold`): alive, it finishes or fails them before then; dead, they come back a few seconds after
-its deadline. A record that comes back while Lambda is still deleting it is watched again and
-finds its run already announced (the claims), which costs a read, never an alert.
+each invocation holds its records in short steps while it lives (`hold`, `BatchHold`): alive, it
+finishes or fails them first; dead, they come back within one step. A record that comes back
+while Lambda is still deleting it is watched again and finds its run already announced (the
+claims), which costs a read, never an alert.
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from run_notifier.adapters.batch_hold import BatchHold
 from run_notifier.domain.ports import log
 from run_notifier.domain.schedules import Schedule
 
-#: How long after its invocation's deadline a held record comes back (Lambda deletes the finished
-#: ones within moments of the handler's return).
+#: How long after its invocation's deadline a held record comes back at the latest (Lambda deletes
+#: the finished ones within moments of the handler's return).
 HOLD_MARGIN_SECS = 5
+#: How long a record is held at a time while its invocation lives (renewed every third of it): a dead
+#: invocation's records come back within this.
+HOLD_STEP_SECS = 12
 #: SQS's limit of entries per ChangeMessageVisibilityBatch.
 _BATCH = 10
 
@@ -38,8 +42,11 @@ _BATCH = 10
 class SqsRedelivery:
     """Sets a failed record's visibility on the watcher's own queue, and holds a batch for its invocation."""
 
-    def __init__(self, sqs_client: Any, queue_url: str, schedule: Schedule) -> None:
+    def __init__(
+        self, sqs_client: Any, queue_url: str, schedule: Schedule, *, hold_step_secs: float = HOLD_STEP_SECS
+    ) -> None:
         self._sqs = sqs_client
+        self._hold_step_secs = hold_step_secs
         self._queue_url = queue_url
         self._queue_name = queue_url.rstrip("/").rsplit("/", 1)[-1]
         self._schedule = schedule
@@ -85,13 +92,24 @@ class SqsRedelivery:
                 return float("inf")
         return self._visibility_secs
 
-    def hold(self, records: Sequence[tuple[str, str]], remaining_secs: float) -> None:
-        """Records ((queue ARN, receipt handle)) come back `remaining_secs` + HOLD_MARGIN_SECS from now
-        unless they are finished or failed before. Best effort: the queue's own timeout applies otherwise."""
+    def hold(self, records: Sequence[tuple[str, str]], remaining_secs: float) -> BatchHold | None:
+        """Hold records ((queue ARN, receipt handle)) on our queue while this invocation lives (None when
+        there are none, or when the queue's own timeout is already as short: a test's, a demo's)."""
         handles = [handle for arn, handle in records if arn.rsplit(":", 1)[-1] == self._queue_name]
-        seconds = max(1, math.ceil(remaining_secs) + HOLD_MARGIN_SECS)
-        if not handles or seconds >= self._queue_visibility_secs():
-            return  # the queue's own timeout is already as short (a test's, a demo's): no call
+        first = min(self._hold_step_secs, math.ceil(remaining_secs) + HOLD_MARGIN_SECS)
+        if not handles or first >= self._queue_visibility_secs():
+            return None
+        return BatchHold(
+            self._extend,
+            handles,
+            remaining_secs=remaining_secs,
+            step_secs=self._hold_step_secs,
+            margin_secs=HOLD_MARGIN_SECS,
+        ).start()
+
+    def _extend(self, handles: list[str], seconds: int) -> None:
+        """These records come back `seconds` from now. Best effort: otherwise the last hold (or the
+        queue's own timeout) applies."""
         for start in range(0, len(handles), _BATCH):
             entries = [
                 {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
@@ -101,12 +119,12 @@ class SqsRedelivery:
                 response = self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
             except Exception as error:
                 log.warning(
-                    "Could not hold the batch for this invocation; the queue's visibility timeout applies",
+                    "Could not hold the batch for this invocation; the last hold or the queue's timeout applies",
                     extra={"reason": f"{type(error).__name__}: {str(error)[:200]}"},
                 )
                 return
             if response.get("Failed"):
                 log.warning(
-                    "Some records could not be held; the queue's visibility timeout applies to them",
+                    "Some records could not be held; the last hold or the queue's timeout applies to them",
                     extra={"failed": len(response["Failed"])},
                 )
