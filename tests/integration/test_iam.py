@@ -75,6 +75,7 @@ class World:
             "WebhookSecretArn": secret("whsec_aWFtLWlhbS1pYW0taWFtLWlhbS1pYW0tMTIzNA=="),
             "TeamsWebhookUrlSecretArn": secret(receiver.base_url + TEAMS_PATH),
             "DiscordWebhookUrlSecretArn": secret(receiver.base_url + DISCORD_PATH),
+            "PagerDutyRoutingKeySecretArn": secret("R0" + uuid.uuid4().hex[:30]),
             "EventBusName": BUS,
             "RoutesSsmParameterName": f"/iam-{uuid.uuid4().hex[:6]}/routes",
             "IntakeTokenSecretArn": secret(self.intake_token),
@@ -183,12 +184,13 @@ def _run_the_watcher(
     role: str = "RunWatcherRole",
     policies: TemplatePolicies | None = None,
     runs: dict[str, str] | None = None,
-    kinds: tuple[str, ...] = ("slack", "webhook", "eventbridge", "teams", "discord"),
+    kinds: tuple[str, ...] = ("slack", "webhook", "eventbridge", "teams", "discord", "pagerduty"),
 ) -> None:
     env = {
         **world.environment("RunWatcherFunction", policies),
         "APIFY_API_BASE_URL": world.sim.base_url,
         "SLACK_API_BASE_URL": world.receiver.base_url + "/api",
+        "PAGERDUTY_EVENTS_URL": world.receiver.base_url + "/v2/enqueue",
         "ALLOW_LOOPBACK_HTTP": "true",
         "SETTLE_SECONDS": "0",
         "LONG_POLL_SCHEDULE": "1,0",
@@ -213,7 +215,8 @@ def _run_the_watcher(
         for run_id in runs:
             key = {"runId": {"S": run_id}}
             item = from_item(table.get_item(TableName=world.resources.table_name, Key=key).get("Item") or {})
-            if not all((item.get(f"{kind}Notification") or {}).get("state") == "SENT" for kind in kinds):
+            paged = [k for k in kinds if k != "pagerduty" or runs[run_id] == "FAILED"]  # it pages failures only
+            if not all((item.get(f"{kind}Notification") or {}).get("state") == "SENT" for kind in paged):
                 return False
         return True
 
@@ -266,6 +269,7 @@ def _all_statements() -> list[tuple[str, str]]:
         "WebhookSecretArn",
         "TeamsWebhookUrlSecretArn",
         "DiscordWebhookUrlSecretArn",
+        "PagerDutyRoutingKeySecretArn",
         "RoutedSecretArns",
         "IntakeTokenSecretArn",
         "RunsTokenSecretArn",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from run_notifier.domain.incidents import (
@@ -87,18 +89,39 @@ def test_duplicates_anywhere_change_nothing(sequence, rule, data):
 
 @PROPERTY
 @given(statuses, rules, st.randoms(use_true_random=False))
-def test_any_arrival_order_never_opens_or_resolves_against_the_finish_order(sequence, rule, random):
-    """Out of order, late runs are ignored: every transition still fits the runs taken in finish order."""
-    arrived = runs(sequence)
+def test_any_arrival_order_ends_open_or_resolved_as_the_finish_order_does(sequence, rule, random):
+    """A batch's records run at once: a burst arrives in any order. Opens and resolves still alternate,
+    and the incident ends as it would in finish order."""
+    ordered = runs(sequence)
+    arrived = list(ordered)
     random.shuffle(arrived)
     state, seen = play(arrived, rule)
-    taken, latest = [], ""
-    for run in arrived:
-        if run.finished_at >= latest:
-            taken.append(run)
-            latest = run.finished_at
-    assert seen == reference(taken, rule)
+    final, _ = play(ordered, rule)
+    assert state.open == final.open
+    kinds = [t for _, t in seen if t in (Transition.OPENED, Transition.RESOLVED)]
+    assert all(a != b for a, b in itertools.pairwise(kinds))
+    assert not kinds or kinds[0] is Transition.OPENED
     assert len(state.seen) <= SEEN_LIMIT
+
+
+@PROPERTY
+@given(st.integers(1, 30), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_a_burst_of_failures_in_any_order_opens_once_and_counts_every_run(count, after, random):
+    """The case a batch makes of a proxy outage: every failure counted, the incident opened once."""
+    burst = runs(["FAILED"] * count)
+    random.shuffle(burst)
+    state, seen = play(burst, IncidentRule(after=after))
+    if count < after:
+        assert seen == []
+        return
+    assert [t for _, t in seen].count(Transition.OPENED) == 1
+    assert [t for _, t in seen].count(Transition.FAILED_AGAIN) == count - after
+    assert state.failures == count
+    assert state.opened_at == burst_start(burst)
+
+
+def burst_start(burst: list[FinishedRun]) -> str:
+    return min(run.finished_at for run in burst)
 
 
 def test_a_late_failure_cannot_reopen_what_a_later_success_resolved():

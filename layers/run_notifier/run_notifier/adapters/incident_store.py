@@ -13,8 +13,11 @@ from run_notifier.domain.incidents import (
     IncidentEvent,
     IncidentRule,
     IncidentState,
+    RunInIncident,
+    SeenRun,
     Transition,
     event_for,
+    part_of,
     step,
 )
 from run_notifier.domain.run_summary import RunSummary
@@ -34,14 +37,16 @@ class DynamoIncidents:
 
     def apply(
         self, key: str, run: FinishedRun, rule: IncidentRule, *, route_index: int, summary: RunSummary
-    ) -> tuple[Transition, list[IncidentEvent]]:
+    ) -> tuple[Transition, RunInIncident | None, list[IncidentEvent]]:
+        """The transition this delivery made (NONE for a repeat), the run's part in its incident (a
+        repeat learns it too), and every event still pending."""
         for _ in range(MAX_CONFLICTS):
             item = self._table.get(key) or {}
             state = _state(item.get("incident"))
             pending = dict(item.get("pendingIncidentEvents") or {})
             moved, transition = step(state, run, rule, key)
             if moved == state:
-                return Transition.NONE, _events(pending)
+                return Transition.NONE, part_of(state, run.run_id), _events(pending)
             event = event_for(
                 moved,
                 transition,
@@ -50,6 +55,8 @@ class DynamoIncidents:
                 route_index=route_index,
                 act_id=summary.act_id,
                 actor_task_id=summary.actor_task_id,
+                status_message=summary.status_message,
+                actor_name=summary.actor_name,
             )
             if event is not None:
                 pending[event.event_id] = _dump_event(event)
@@ -63,7 +70,7 @@ class DynamoIncidents:
                 condition = "attribute_not_exists(#i)"
             refused = self._table.conditional_update(key, "SET #i = :new, #p = :pending", condition, names, values)
             if refused is None:
-                return transition, _events(pending)
+                return transition, part_of(moved, run.run_id), _events(pending)
         raise IncidentConflict(f"{key}: {MAX_CONFLICTS} concurrent writers in a row")
 
     def prepare(self, event: IncidentEvent) -> None:
@@ -89,14 +96,40 @@ def _state(raw: Any) -> IncidentState:
         if name in fields:
             fields[name] = int(fields[name])
     fields["open"] = bool(fields.get("open", False))
-    fields["seen"] = tuple(fields.get("seen") or ())
+    fields["seen"] = tuple(_seen_run(raw) for raw in fields.get("seen") or () if isinstance(raw, dict))
     return IncidentState(**fields)
 
 
-def _dump_state(state: IncidentState) -> dict[str, Any]:
-    return {
-        name: (list(value) if name == "seen" else value) for name, value in state._asdict().items() if value is not None
+def _seen_run(raw: dict[str, Any]) -> SeenRun:
+    return SeenRun(
+        str(raw["r"]),
+        Transition(raw["t"]),
+        int(raw.get("f", 0)),
+        raw.get("i") or None,
+        raw.get("o") or None,
+        str(raw.get("s", "")),
+        str(raw.get("at", "")),
+    )
+
+
+def _dump_seen(seen: SeenRun) -> dict[str, Any]:
+    """Short names: up to SEEN_LIMIT of these live in one item."""
+    dumped: dict[str, Any] = {
+        "r": seen.run_id,
+        "t": seen.transition.value,
+        "f": seen.failures,
+        "s": seen.status,
+        "at": seen.finished_at,
     }
+    if seen.incident_id:
+        dumped.update(i=seen.incident_id, o=seen.opened_at)
+    return dumped
+
+
+def _dump_state(state: IncidentState) -> dict[str, Any]:
+    dumped = {name: value for name, value in state._asdict().items() if value is not None and name != "seen"}
+    dumped["seen"] = [_dump_seen(seen) for seen in state.seen]
+    return dumped
 
 
 def _dump_event(event: IncidentEvent) -> dict[str, Any]:

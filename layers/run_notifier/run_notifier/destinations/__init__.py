@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from run_notifier.destinations.context import DestinationContext, DestinationKind, RunningAnnouncer, Target
+from run_notifier.destinations.context import (
+    DestinationContext,
+    DestinationKind,
+    RunningAnnouncer,
+    Selective,
+    Target,
+)
 from run_notifier.domain.incidents import IncidentRule, incident_key
 from run_notifier.domain.ports import Destination, IncidentAnnouncer, TargetSchema, TransientDeliveryError, log
 
@@ -107,9 +113,20 @@ class RoutedDestinations:
 
     def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
         """The run's routed destinations that announce incidents (a capability of what was built)."""
-        return [d for d in self.destinations_for(summary) if isinstance(d, IncidentAnnouncer)]
+        return [d for d in self._built(summary) if isinstance(d, IncidentAnnouncer)]
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
+        """The run's own alerts: on a route in incident mode not those that announce incidents instead
+        (chat, paging); and only where the destination takes the run (`Selective`)."""
+        in_incident_mode = self.incident_for(summary) is not None
+        return [
+            d
+            for d in self._built(summary)
+            if not (in_incident_mode and isinstance(d, IncidentAnnouncer) and d.instead_of_runs)
+            and not (isinstance(d, Selective) and not d.accepts(summary))
+        ]
+
+    def _built(self, summary: RunSummary) -> list[Destination]:
         chosen: list[Destination] = []
         for kind, target in self._targets(summary):
             try:

@@ -69,3 +69,10 @@ class RunningAnnouncer(Protocol):
     """Capability: announce a run first seen running (Slack's live message). Best effort, once per run."""
 
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None: ...
+
+
+@runtime_checkable
+class Selective(Protocol):
+    """Capability: takes only some runs (PagerDuty pages failures); the rest get no delivery and no claim."""
+
+    def accepts(self, summary: RunSummary) -> bool: ...

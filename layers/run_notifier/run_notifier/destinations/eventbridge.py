@@ -9,11 +9,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
-from run_notifier.destinations.incident_payload import DETAIL_TYPES, incident_data
+from run_notifier.destinations.incident_payload import ANNOUNCED, DETAIL_TYPES, incident_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.incidents import IncidentEvent
-from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema, TransientDeliveryError
+from run_notifier.domain.incidents import IncidentEvent, RunInIncident
+from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "eventbridge"
@@ -41,6 +41,9 @@ def build(target: Target, context: DestinationContext) -> EventBridgeDestination
 
 class EventBridgeDestination:
     kind = KIND
+    #: Per-run events stay as they are on incident routes; incidents add their opened and resolved events.
+    incident_transitions = ANNOUNCED
+    instead_of_runs = False
 
     def __init__(self, events_client: Any, bus_name: str) -> None:
         self._events = events_client
@@ -49,6 +52,9 @@ class EventBridgeDestination:
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
         return self._put(DETAIL_TYPE, {**run_data(summary), "notificationId": notification_id(summary)})
+
+    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+        return []  # the run's own event already went out
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """`Apify Incident Opened` / `Resolved`, with the webhook's `data` (its `notificationId` included)."""

@@ -12,12 +12,12 @@ from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_
 from run_notifier.config_sections import Section, Variable, one_of_needed, signing_secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.incident_payload import WEBHOOK_TYPES, incident_data
+from run_notifier.destinations.incident_payload import ANNOUNCED, WEBHOOK_TYPES, incident_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.incidents import IncidentEvent
+from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.isotime import format_iso
-from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
+from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "webhook"
@@ -114,6 +114,9 @@ def build(target: Target, context: DestinationContext) -> WebhookDestination:
 
 class WebhookDestination:
     kind = KIND
+    #: Per-run events stay as they are on incident routes; incidents add their opened and resolved events.
+    incident_transitions = ANNOUNCED
+    instead_of_runs = False
 
     def __init__(
         self,
@@ -132,6 +135,9 @@ class WebhookDestination:
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         return self._post(*signed_request(summary, self._secret(), self._clock()), deadline)
+
+    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+        return []  # the run's own event already went out
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """`apify.incident.opened` / `.resolved`, signed like a run's, `webhook-id` the transition's ID."""

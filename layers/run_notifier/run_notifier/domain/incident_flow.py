@@ -1,11 +1,14 @@
-"""After a run of a route in incident mode is announced: move its incident, then announce what
-the incident has to say (opened, resolved), exactly once per destination.
+"""After a run of a route in incident mode is announced: move its incident, announce what the
+incident has to say (opened, resolved), then the run's own part in it (Slack: a thread reply and
+an update of the top message), each exactly once per destination.
 
 Zero lost transitions: the store writes a transition's event into the incident's item in the
 same conditional write that makes the transition, as pending; it leaves only when every
 destination is done with it. Whoever next processes a run of that incident (the same message
 redelivered, or a later run) finds it pending and announces it; the claims on the incident's
-item (`Notifier.notify_incident`) make a repeat cost nothing.
+item (`Notifier.notify_incident`) make a repeat cost nothing. A run's own part is claimed on the
+run's item: a redelivery learns the part from the incident (`part_of`), so it is never lost with
+the delivery that made the transition.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Protocol
 
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import Events, IncidentAnnounced, IncidentStepped
-from run_notifier.domain.incidents import FinishedRun, IncidentEvent, IncidentRule, Transition
+from run_notifier.domain.incidents import FinishedRun, IncidentEvent, IncidentRule, RunInIncident, Transition
 from run_notifier.domain.notifier import Notifier
 from run_notifier.domain.ports import IncidentAnnouncer
 from run_notifier.domain.run_summary import RunSummary
@@ -23,8 +26,9 @@ from run_notifier.domain.run_summary import RunSummary
 class IncidentStore(Protocol):
     def apply(
         self, key: str, run: FinishedRun, rule: IncidentRule, *, route_index: int, summary: RunSummary
-    ) -> tuple[Transition, list[IncidentEvent]]:
-        """Apply the run to the incident (compare-and-set); the transition, and every event still pending."""
+    ) -> tuple[Transition, RunInIncident | None, list[IncidentEvent]]:
+        """Apply the run to the incident (compare-and-set): the transition it made (NONE for a repeat),
+        the run's part in an incident (a repeat learns it too), and every event still pending."""
         ...
 
     def prepare(self, event: IncidentEvent) -> None:
@@ -60,14 +64,15 @@ class IncidentFlow:
             return
         key, route_index, rule = found
         run = FinishedRun(summary.run_id, summary.status, summary.finished_at)
-        transition, pending = self._store.apply(key, run, rule, route_index=route_index, summary=summary)
+        transition, part, pending = self._store.apply(key, run, rule, route_index=route_index, summary=summary)
         if transition is not Transition.NONE:
             self._events.emit(IncidentStepped(key, summary.run_id, transition.value))
-        if not pending:
-            return
-        announcers = self._routes.incident_announcers_for(summary)
+        announcers = self._routes.incident_announcers_for(summary) if pending or part else []
         for event in pending:
             self._store.prepare(event)
-            report = self._notifier.notify_incident(event, announcers, deadline)
+            announcing = [a for a in announcers if event.kind in a.incident_transitions]
+            report = self._notifier.notify_incident(event, announcing, deadline)
             self._store.done(key, event.event_id)
             self._events.emit(IncidentAnnounced(event.event_id, event.kind.value, tuple(report.sent)))
+        if part is not None:
+            self._notifier.notify_in_incident(summary, part, [a for a in announcers if a.instead_of_runs], deadline)

@@ -10,13 +10,19 @@ in whatever order containers deliver the same runs, each transition happens once
 
 Rules that make that hold:
 
-* a run is counted once: the last `SEEN_LIMIT` run IDs are kept, and a run seen before changes
-  nothing;
-* runs are taken in the order they finished, not the order they arrive: a run that finished
-  before the last one taken is recorded as seen and changes nothing else (a late failure cannot
-  reopen an incident that a later success resolved, a late success cannot resolve one that later
-  failures opened);
+* a run is counted once: the last `SEEN_LIMIT` runs are kept with their status, finish time and
+  what each did (`SeenRun`), and a run seen before changes nothing (its redelivery still learns
+  its part, `part_of`);
+* runs are judged by when they finished, not when they arrive (a batch's records run at once, so
+  a burst of one Actor's failures arrives in any order): the streak is the counted runs in that
+  window that finished after the latest SUCCEEDED run, so the incident opens when it reaches
+  `after` whatever the order, and a success resolves only an incident whose failures it followed;
+  a late failure of an open incident (after its last success) still counts in it;
 * a status that is neither counted nor SUCCEEDED (ABORTED by default) leaves the streak as it is.
+
+In finish order the transitions are exactly the plain reading of the rules (the reference model in
+tests/unit/test_incidents.py); in any arrival order the incident ends open or resolved as it would
+in finish order.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ from typing import NamedTuple
 DEFAULT_ON = frozenset({"FAILED", "TIMED-OUT"})
 #: Run IDs remembered per incident key: duplicates arrive within minutes, far fewer runs apart.
 SEEN_LIMIT = 100
+#: The most counted runs a route may wait for before opening (the streak is read from the window).
+MAX_AFTER = 50
+#: An event keeps this much of its run's status message (it waits in the incident's item).
+STATUS_MESSAGE_CHARS = 1000
 
 
 class IncidentRule(NamedTuple):
@@ -40,6 +50,32 @@ class Transition(StrEnum):
     OPENED = "opened"
     FAILED_AGAIN = "failed-again"  # one more failing run in an open incident
     RESOLVED = "resolved"
+
+
+class SeenRun(NamedTuple):
+    """A run taken, and what it did: a redelivery of it learns its part from this."""
+
+    run_id: str
+    transition: Transition
+    #: The incident's failed runs after this one (0 outside an incident).
+    failures: int = 0
+    incident_id: str | None = None
+    opened_at: str | None = None
+    status: str = ""
+    finished_at: str = ""
+
+
+class RunInIncident(NamedTuple):
+    """A run's part in its incident, as the destinations that announce incidents per run are told."""
+
+    incident_id: str
+    transition: Transition
+    failures: int
+    opened_at: str
+
+    @property
+    def first_run_id(self) -> str:
+        return self.incident_id.rsplit("#", 1)[1]
 
 
 class IncidentState(NamedTuple):
@@ -59,7 +95,19 @@ class IncidentState(NamedTuple):
     opened_at: str | None = None
     #: How many runs failed in the incident that resolved last (for its resolved event).
     resolved_failures: int = 0
-    seen: tuple[str, ...] = ()
+    seen: tuple[SeenRun, ...] = ()
+    #: When the latest SUCCEEDED run finished (late ones included).
+    last_success_at: str | None = None
+
+
+def part_of(state: IncidentState, run_id: str) -> RunInIncident | None:
+    """The run's part in an incident (opened it, failed again in it, resolved it); None: none or not seen."""
+    for seen in state.seen:
+        if seen.run_id == run_id:
+            if seen.incident_id is None or seen.opened_at is None:
+                return None
+            return RunInIncident(seen.incident_id, seen.transition, seen.failures, seen.opened_at)
+    return None
 
 
 class FinishedRun(NamedTuple):
@@ -77,33 +125,63 @@ def incident_key(route_index: int, act_id: str | None, actor_task_id: str | None
 
 def step(state: IncidentState, run: FinishedRun, rule: IncidentRule, key: str) -> tuple[IncidentState, Transition]:
     """What this finished run does to the incident: the next state, and the transition to announce."""
-    if run.run_id in state.seen:
+    if any(seen.run_id == run.run_id for seen in state.seen):
         return state, Transition.NONE
-    seen = (*state.seen, run.run_id)[-SEEN_LIMIT:]
-    if state.last_finished_at is not None and run.finished_at < state.last_finished_at:
-        return state._replace(version=state.version + 1, seen=seen), Transition.NONE
-    moved = state._replace(version=state.version + 1, seen=seen, last_finished_at=run.finished_at)
-    if run.status in rule.on:
-        if state.open:
-            return moved._replace(failures=state.failures + 1, last_run_id=run.run_id), Transition.FAILED_AGAIN
-        failures = state.failures + 1
-        first = (state.first_run_id, state.first_failed_at) if state.failures else (run.run_id, run.finished_at)
-        moved = moved._replace(
-            failures=failures, first_run_id=first[0], first_failed_at=first[1], last_run_id=run.run_id
-        )
-        if failures >= rule.after:
-            opened = moved._replace(open=True, incident_id=f"{key}#{first[0]}", opened_at=first[1])
-            return opened, Transition.OPENED
-        return moved, Transition.COUNTED
+    window = (*state.seen, SeenRun(run.run_id, Transition.NONE, status=run.status, finished_at=run.finished_at))
+    moved, transition = _move(state, window, run, rule, key)
+    in_incident = transition in (Transition.OPENED, Transition.FAILED_AGAIN, Transition.RESOLVED)
+    seen = SeenRun(
+        run.run_id,
+        transition,
+        moved.resolved_failures if transition is Transition.RESOLVED else moved.failures if in_incident else 0,
+        moved.incident_id if in_incident else None,
+        moved.opened_at if in_incident else None,
+        run.status,
+        run.finished_at,
+    )
+    latest = state.last_finished_at is None or run.finished_at >= state.last_finished_at
+    if latest:
+        moved = moved._replace(last_finished_at=run.finished_at, last_run_id=run.run_id)
+    return moved._replace(version=state.version + 1, seen=(*state.seen, seen)[-SEEN_LIMIT:]), transition
+
+
+def _streak(window: tuple[SeenRun, ...], since: str | None, rule: IncidentRule) -> list[SeenRun]:
+    """The counted runs that finished after `since` (the latest success), in finish order."""
+    counted = [s for s in window if s.status in rule.on and (since is None or s.finished_at > since)]
+    return sorted(counted, key=lambda s: (s.finished_at, s.run_id))
+
+
+def _move(
+    state: IncidentState, window: tuple[SeenRun, ...], run: FinishedRun, rule: IncidentRule, key: str
+) -> tuple[IncidentState, Transition]:
+    since = state.last_success_at
     if run.status == "SUCCEEDED":
+        later = since is None or run.finished_at > since
+        moved = state._replace(last_success_at=run.finished_at) if later else state
+        if not later:
+            return moved, Transition.NONE
         if state.open:
-            # The next failure starts a new streak; the resolved event reads resolved_failures.
+            if state.opened_at is not None and run.finished_at < state.opened_at:
+                return moved, Transition.NONE  # it finished before the incident began
+            if len(_streak(window, run.finished_at, rule)) >= rule.after:
+                return moved, Transition.NONE  # a late success amid the failures: they go on
             resolved = moved._replace(open=False, failures=0, first_run_id=None, first_failed_at=None)
-            return resolved._replace(resolved_failures=state.failures, last_run_id=run.run_id), Transition.RESOLVED
-        if state.failures:
-            return moved._replace(failures=0, first_run_id=None, first_failed_at=None), Transition.COUNTED
-        return moved, Transition.NONE
-    return moved, Transition.NONE
+            return resolved._replace(resolved_failures=state.failures), Transition.RESOLVED
+        streak = _streak(window, run.finished_at, rule)
+        first = (streak[0].run_id, streak[0].finished_at) if streak else (None, None)
+        moved = moved._replace(failures=len(streak), first_run_id=first[0], first_failed_at=first[1])
+        return moved, Transition.COUNTED if state.failures else Transition.NONE
+    if run.status not in rule.on or (since is not None and run.finished_at <= since):
+        return state, Transition.NONE  # not counted, or it finished before the latest success
+    if state.open:
+        opened_at = min(state.opened_at or run.finished_at, run.finished_at)
+        return state._replace(failures=state.failures + 1, opened_at=opened_at), Transition.FAILED_AGAIN
+    streak = _streak(window, since, rule)
+    moved = state._replace(failures=len(streak), first_run_id=streak[0].run_id, first_failed_at=streak[0].finished_at)
+    if len(streak) >= rule.after:
+        incident_id = f"{key}#{streak[0].run_id}"
+        return moved._replace(open=True, incident_id=incident_id, opened_at=streak[0].finished_at), Transition.OPENED
+    return moved, Transition.COUNTED
 
 
 class IncidentEvent(NamedTuple):
@@ -120,6 +198,10 @@ class IncidentEvent(NamedTuple):
     failures: int
     opened_at: str
     at: str
+    #: The run that made the transition: its status, why it ended, its Actor's name (for messages).
+    status: str | None = None
+    status_message: str | None = None
+    actor_name: str | None = None
 
     @property
     def event_id(self) -> str:
@@ -136,6 +218,8 @@ def event_for(
     route_index: int,
     act_id: str | None,
     actor_task_id: str | None,
+    status_message: str | None = None,
+    actor_name: str | None = None,
 ) -> IncidentEvent | None:
     """The event a transition announces (opened, resolved); None for the rest."""
     if transition not in (Transition.OPENED, Transition.RESOLVED) or state.incident_id is None:
@@ -153,4 +237,7 @@ def event_for(
         failures=failures,
         opened_at=state.opened_at or run.finished_at,
         at=run.finished_at,
+        status=run.status,
+        status_message=status_message[:STATUS_MESSAGE_CHARS] if status_message else None,
+        actor_name=actor_name,
     )

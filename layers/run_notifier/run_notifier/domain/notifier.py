@@ -38,9 +38,10 @@ from run_notifier.domain.events import (
     NotificationSent,
     NotifyFiltered,
 )
-from run_notifier.domain.incidents import IncidentEvent
+from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.ports import (
     ClaimResult,
+    DeliveryNotYet,
     DestinationDirectory,
     IncidentAnnouncer,
     NotificationClaims,
@@ -125,6 +126,18 @@ class Notifier:
             _Delivery(event.event_id, d.kind, event.event_id, partial(d.send_incident, event)) for d in destinations
         ]
         return self._deliver_all(f"incident {event.event_id}", deliveries, deadline, NotifyReport())
+
+    def notify_in_incident(
+        self, summary: RunSummary, part: RunInIncident, destinations: list[IncidentAnnouncer], deadline: Deadline
+    ) -> NotifyReport:
+        """A run's own part in its incident (a thread reply, an update of the top message), claimed on
+        the run's item under each send's own kind, exactly as the run's alerts are."""
+        deliveries = [
+            _Delivery(summary.run_id, kind, summary.generation, send)
+            for d in destinations
+            for kind, send in d.in_incident(summary, part)
+        ]
+        return self._deliver_all(f"run {summary.run_id} in {part.incident_id}", deliveries, deadline, NotifyReport())
 
     def _deliver_all(
         self, what: str, deliveries: list[_Delivery], deadline: Deadline, report: NotifyReport
@@ -218,6 +231,11 @@ class Notifier:
             if close(self._claims.mark_failed, "failed", error=str(error)):
                 report.failed_permanently.append(kind)
                 self._events.emit(NotificationFailedPermanently(run_id, kind, str(error)))
+            return
+        except DeliveryNotYet as error:  # surely later (a coalesced update): come back then, as a fresh message
+            if close(self._claims.release, "released", error=str(error)):
+                later = self._now() + timedelta(seconds=error.retry_after_secs)
+                self._not_done(report, delivery, later, str(error))
             return
         except TransientDeliveryError as error:
             reason = str(error)

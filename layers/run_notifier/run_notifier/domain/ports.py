@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
-    from run_notifier.domain.incidents import IncidentEvent
+    from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
     from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.watch_request import WatchRequest
@@ -214,6 +214,15 @@ class TransientDeliveryError(DeliveryError):
     """Not delivered in this invocation's time (or its secret could not be read); a later delivery may succeed."""
 
 
+class DeliveryNotYet(TransientDeliveryError):
+    """Not now, but surely after ``retry_after_secs`` (a coalesced update): the record comes back then,
+    as a fresh message, without using up a receive."""
+
+    def __init__(self, message: str, retry_after_secs: float) -> None:
+        super().__init__(message)
+        self.retry_after_secs = retry_after_secs
+
+
 class NotificationsIncomplete(Exception):
     """Some destination is not done yet; the record fails (or is re-enqueued) and comes back.
 
@@ -237,14 +246,28 @@ class Destination(Protocol):
         ...
 
 
+#: One send of a destination's, claimed under its own kind: (claim kind, send within a share).
+RunDelivery = tuple[str, Callable[["Deadline"], str]]
+
+
 @runtime_checkable
 class IncidentAnnouncer(Protocol):
-    """A destination that also announces incidents (opened, resolved): a capability, asked of what was built."""
+    """A destination that also announces incidents: a capability, asked of what was built."""
 
     kind: str
+    #: The transitions it announces as incident events (webhook and EventBridge: opened, resolved).
+    incident_transitions: frozenset[Transition]
+    #: True: on a route in incident mode it announces incidents instead of runs (chat, paging), and
+    #: a run's own part in its incident through `in_incident`; False: runs and incidents both.
+    instead_of_runs: bool
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
+        ...
+
+    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+        """What it sends for this run's part in its incident (Slack: a thread reply and an update of the
+        top message), each claimed on the run's item under its own kind; [] for nothing."""
         ...
 
 

@@ -26,7 +26,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from run_notifier.domain.incidents import DEFAULT_ON, IncidentRule
+from run_notifier.domain.incidents import DEFAULT_ON, MAX_AFTER, IncidentRule
 from run_notifier.domain.ports import TargetSchema
 
 if TYPE_CHECKING:
@@ -131,8 +131,8 @@ def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
     if not isinstance(raw, dict) or set(raw) - {"after", "on"}:
         raise RoutesError(f'{where}.incident must be an object with "after" and optionally "on"')
     after = raw.get("after", 1)
-    if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= 1000:
-        raise RoutesError(f"{where}.incident.after must be a whole number of runs, 1 to 1000")
+    if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= MAX_AFTER:
+        raise RoutesError(f"{where}.incident.after must be a whole number of runs, 1 to {MAX_AFTER}")
     on = raw.get("on", sorted(DEFAULT_ON))
     counted = {"FAILED", "TIMED-OUT", "ABORTED"}
     if not isinstance(on, list) or not on or not all(isinstance(s, str) for s in on) or not set(on) <= counted:

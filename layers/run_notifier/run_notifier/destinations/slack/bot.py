@@ -3,6 +3,12 @@
 A failed run's thread gets its status message and the log's last lines; an updated live
 message's mentions go in the thread too, because Slack notifies nobody of an edit. Replies are
 a courtesy: a failed reply never turns a sent alert into a retried one.
+
+On a route in incident mode it announces incidents instead of runs: the opening post (with the
+route's mentions, the only ones), a thread reply per further failing run and an update of the top
+message (at most one per 10 s per incident, `incident_messages`), and at the recovery the top
+message updated to resolved and a thread reply broadcast to the channel. There the replies are
+the alerts, not a courtesy: each is claimed on its run's item and retried until it is out.
 """
 
 from __future__ import annotations
@@ -10,14 +16,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from run_notifier.destinations.incident_payload import ANNOUNCED
+from run_notifier.destinations.slack.incident_message import (
+    epoch_ms,
+    facts_of_event,
+    facts_of_run,
+    failure_reply,
+    recovery_reply,
+    top_message,
+)
+from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
 from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, LiveMessage
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message
 from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import log
+from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
+from run_notifier.domain.ports import DeliveryNotYet, PermanentDeliveryError, RunDelivery, TransientDeliveryError, log
 from run_notifier.domain.run_summary import RunSummary
 
 #: The log's tail kept in memory (a log can be many MB; it is streamed to its end).
@@ -34,6 +52,8 @@ class SlackBotDestination:
     `live_messages`, also the `RunningAnnouncer` capability."""
 
     kind = "slack"
+    incident_transitions = ANNOUNCED
+    instead_of_runs = True
 
     def __init__(
         self,
@@ -43,6 +63,7 @@ class SlackBotDestination:
         *,
         log_tail: LogTail | None = None,
         live_messages: DynamoLiveMessages | None = None,
+        incident_messages: DynamoIncidentMessages | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._api = api
@@ -50,6 +71,7 @@ class SlackBotDestination:
         self._style = style
         self._log_tail = log_tail
         self._live = live_messages
+        self._incidents = incident_messages
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
@@ -67,6 +89,87 @@ class SlackBotDestination:
             text = f"{called} {summary.status}: {summary.run_id}"
             detail += self._reply({"thread_ts": str(answer["ts"]), "text": text}, deadline)
         return detail
+
+    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+        """Opened: the top message, with the route's mentions. Resolved: the top message updated in place,
+        and a thread reply broadcast to the channel."""
+        facts = facts_of_event(event)
+        found = self._incident_store().find(event.incident_id, self._channel)
+        if event.kind is Transition.OPENED:
+            message = top_message(facts, self._style.mentions)
+            try:
+                answer, attempts = self._post({"channel": self._channel, **message}, deadline)
+            except PermanentDeliveryError as error:
+                self._incident_store().record_refused(event.incident_id, self._channel, str(error))
+                raise
+            ts = str(answer.get("ts"))
+            self._incident_store().record_opened(event.incident_id, self._channel, ts, event.failures, self._ms())
+            return f"opened in {answer.get('channel', self._channel)} ts {ts} after {attempts} attempt(s)"
+        if found is None:  # its opening post failed for good (or was never made): say it anew
+            answer, attempts = self._post({"channel": self._channel, **top_message(facts)}, deadline)
+            return f"resolved in a new message ts {answer.get('ts')} after {attempts} attempt(s)"
+        self._incident_store().mark_resolved(event.incident_id, self._channel, event.failures, self._ms())
+        updated = self._update(
+            LiveMessage(found.channel, found.ts), {"channel": self._channel, **top_message(facts)}, deadline
+        )
+        reply: dict[str, Any] = {"channel": self._channel, "text": recovery_reply(facts)}
+        if updated is not None:
+            reply.update(thread_ts=found.ts, reply_broadcast=True)
+        answer, attempts = self._post(reply, deadline)
+        where = "updated and broadcast" if updated is not None else "posted (the top message is gone)"
+        return f"resolved: {where} ts {answer.get('ts')} after {attempts} attempt(s)"
+
+    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+        """A further failure: its thread reply, and an update of the top message (own claims, `slack-update`)."""
+        if part.transition is not Transition.FAILED_AGAIN:
+            return []  # the opening and the recovery are the incident's own events
+        return [
+            (self.kind, partial(self._failure_reply, summary, part)),
+            (f"{self.kind}-update", partial(self._update_top, summary, part)),
+        ]
+
+    def _failure_reply(self, summary: RunSummary, part: RunInIncident, deadline: Deadline) -> str:
+        found = self._incident_store().find(part.incident_id, self._channel)
+        if found is None:
+            if self._incident_store().refused(part.incident_id, self._channel):
+                raise PermanentDeliveryError(f"incident {part.incident_id}: Slack refused its opening post")
+            raise TransientDeliveryError(f"incident {part.incident_id}: its opening post is not out yet")
+        log_text = None
+        if self._log_tail is not None:
+            try:
+                text, dropped = self._log_tail(summary.run_id, LOG_KEEP_BYTES, deadline.within(LOG_READ_SECS))
+                log_text = log_reply(summary, text, dropped)
+            except Exception as error:  # the reply still says why, from the status message
+                log.warning("No log for the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+        reply = {
+            "channel": self._channel,
+            "thread_ts": found.ts,
+            "text": failure_reply(summary, part.failures, log_text),
+        }
+        answer, attempts = self._post(reply, deadline)
+        return f"thread reply ts {answer.get('ts')} under {found.ts} after {attempts} attempt(s)"
+
+    def _update_top(self, summary: RunSummary, part: RunInIncident, deadline: Deadline) -> str:
+        reserved = self._incident_store().reserve_update(part.incident_id, self._channel, part.failures, self._ms())
+        if reserved.why == "too-soon":
+            raise DeliveryNotYet(f"incident {part.incident_id}: updated less than 10 s ago", reserved.wait_secs)
+        if not reserved.ok:
+            return f"no update needed ({reserved.why})"
+        found = self._incident_store().find(part.incident_id, self._channel)
+        assert found is not None  # the reservation needs the message
+        message = {"channel": self._channel, **top_message(facts_of_run(summary, part))}
+        updated = self._update(LiveMessage(found.channel, found.ts), message, deadline)
+        if updated is None:
+            return "the top message is gone; not updated"
+        return f"top message shows {part.failures} failed runs (after {updated[1]} attempt(s))"
+
+    def _incident_store(self) -> DynamoIncidentMessages:
+        if self._incidents is None:
+            raise PermanentDeliveryError("this Slack destination keeps no incident messages")
+        return self._incidents
+
+    def _ms(self) -> int:
+        return epoch_ms(self._clock())
 
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
         """The live message of a run first seen running; one per run, whatever the duplicates."""

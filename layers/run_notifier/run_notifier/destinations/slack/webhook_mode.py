@@ -1,14 +1,23 @@
-"""Slack's incoming webhooks: one URL (a secret in itself) per channel."""
+"""Slack's incoming webhooks: one URL (a secret in itself) per channel.
+
+On a route in incident mode: a message when an incident opens (with the route's mentions) and one
+when it recovers; an incoming webhook cannot thread or edit, so further failures say nothing.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.http_post import post_json
+from run_notifier.destinations.incident_payload import ANNOUNCED
+from run_notifier.destinations.slack.incident_message import facts_of_event, top_message
 from run_notifier.destinations.slack.target import Style
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
+from run_notifier.domain.ports import RunDelivery
 from run_notifier.domain.run_summary import RunSummary
 
 
@@ -16,6 +25,8 @@ class SlackDestination:
     """Incoming webhook mode."""
 
     kind = "slack"
+    incident_transitions = ANNOUNCED
+    instead_of_runs = True
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, style: Style, *, allow_loopback_http: bool) -> None:
         self._http = http
@@ -24,7 +35,17 @@ class SlackDestination:
         self._allow_loopback_http = allow_loopback_http
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        body = json.dumps(self._style.message(summary)).encode()
+        return self._post(self._style.message(summary), deadline)
+
+    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+        mentions = self._style.mentions if event.kind is Transition.OPENED else []
+        return self._post(top_message(facts_of_event(event), mentions), deadline)
+
+    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+        return []  # no thread to reply in, no message to update
+
+    def _post(self, message: dict[str, Any], deadline: Deadline) -> str:
+        body = json.dumps(message).encode()
         url = self._webhook_url().reveal()
         receipt = post_json(
             self._http, url, body, {}, deadline, "Slack webhook", allow_loopback_http=self._allow_loopback_http
