@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 
 import pytest
-from conftest import context, sqs_event
+from conftest import context, event_source, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.config import ConfigError, load_settings
 
@@ -281,3 +282,55 @@ def test_an_updated_live_message_mentions_in_the_thread_because_slack_notifies_n
     app.lambda_handler(sqs_event(["RunLiveMention01"]), context(30))
     [reply] = [p for p in posts(receiver, replies=True) if "thread_ts" in p]
     assert reply["text"].startswith("<!subteam^S0ONCALL> *Why it ended FAILED*")
+
+
+def test_containers_share_one_pace_per_channel_and_slack_never_says_ratelimited(
+    load_app, bot_env, sim, receiver, aws_session, resources
+):
+    """Three containers, four runs each, one channel: one message a second in all (a budget in the
+    runs table), against a receiver that answers `ratelimited` beyond Slack's limit."""
+    receiver.slack_limit = 1.0
+    apps = [load_app({**bot_env, "SLACK_CHANNEL": "C0SHARED"}) for _ in range(3)]
+    batches = [[f"RunShared{a}000000{i}" for i in range(4)] for a in range(3)]
+    for run_id in itertools.chain.from_iterable(batches):
+        sim.add_run(run_id, 0.0, settle_secs=0)
+    failures: list[dict] = []
+
+    def deliver(app, batch: list[str]) -> None:
+        failures.append(app.lambda_handler(sqs_event(batch), context(30)))
+
+    threads = [threading.Thread(target=deliver, args=(app, batch)) for app, batch in zip(apps, batches, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # A turn beyond a record's share comes back later (a fresh message): drain the queue.
+    event_source(load_app({**bot_env, "SLACK_CHANNEL": "C0SHARED"}), aws_session, resources).run_until(
+        lambda: len(receiver.received(POST, ok_only=True)) >= 12, timeout_secs=30
+    )
+    assert receiver.slack_ratelimited == {}
+    times = sorted(m.at for m in receiver.received(POST))
+    assert len(times) == 12
+    assert times[-1] - times[0] >= 10.5  # 12 posts, one a second
+
+
+def test_a_ratelimited_answer_holds_every_container_off_the_channel(load_app, bot_env, sim, receiver):
+    receiver.script(
+        POST, (200, {"Content-Type": "application/json", "Retry-After": "3"}, '{"ok": false, "error": "ratelimited"}')
+    )
+    sim.add_run("RunHoldOff000001", 0.0, settle_secs=0)
+    sim.add_run("RunHoldOff000002", 0.0, settle_secs=0)
+    first, other = (load_app({**bot_env, "SLACK_CHANNEL": "C0HOLD"}) for _ in range(2))
+    answers: list[dict] = []
+    one = threading.Thread(
+        target=lambda: answers.append(first.lambda_handler(sqs_event(["RunHoldOff000001"]), context(30)))
+    )
+    one.start()
+    [refused] = receiver.wait_for(POST, 1)
+    # While the first container waits out Retry-After, the other one has a run for the same channel.
+    answers.append(other.lambda_handler(sqs_event(["RunHoldOff000002"]), context(30)))
+    one.join(30)
+    assert answers == [{"batchItemFailures": []}] * 2
+    later = receiver.received(POST)[1:]  # (Slack says ratelimited with HTTP 200)
+    assert len(later) == 2
+    assert all(m.at - refused.at >= 2.9 for m in later)  # the other container waited out Retry-After too

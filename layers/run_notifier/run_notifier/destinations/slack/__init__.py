@@ -4,8 +4,8 @@ the channel a route names (one token for every channel).
 The package by job: `target` (a route's keys and their rules, the message's style), `webhook_mode`
 (incoming webhooks), `web_api` (chat.postMessage / chat.update and Slack's errors), `bot` (bot
 mode: threads, log replies, live messages), `live_messages` (where a live message is),
-`message` (the standard Block Kit message), `template` (a route's own message), `pacing` (one
-message a second per channel).
+`message` (the standard Block Kit message), `template` (a route's own message), `pacing` and
+`shared_pacing` (one message a second per channel, across containers).
 
 Route target keys: `webhookUrl` / `webhookUrlSecretArn` (webhook mode) or `channel` (bot mode,
 the token from `SLACK_BOT_TOKEN_SECRET_ARN` / `SLACK_BOT_TOKEN`); `mention` (a list: `@here`,
@@ -84,10 +84,12 @@ def build(target: Target, context: DestinationContext) -> Any:
         from run_notifier.destinations.slack.bot import SlackBotDestination
         from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
         from run_notifier.destinations.slack.live_messages import DynamoLiveMessages
+        from run_notifier.destinations.slack.shared_pacing import SharedChannelPacer
         from run_notifier.destinations.slack.web_api import SlackWebApi
 
         token = context.secrets.source(section.slack_bot_token_secret_arn, section.slack_bot_token, "Slack bot token")
-        api = SlackWebApi(context.http, section.slack_api_base_url, token, allow_loopback_http=allow)
+        pacer = SharedChannelPacer(context.table)
+        api = SlackWebApi(context.http, section.slack_api_base_url, token, allow_loopback_http=allow, pacer=pacer)
         return SlackBotDestination(
             api,
             str(target["channel"]),

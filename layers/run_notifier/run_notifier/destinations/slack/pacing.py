@@ -3,8 +3,9 @@
 When a burst of runs ends together, the records of a batch post to one channel a second
 apart instead of all at once (and then half of them being answered `ratelimited`). A turn
 that would not come before the destination's share of the invocation runs out fails
-transiently, so that record comes back later instead of posting late. Other containers are
-not coordinated: Slack's own `ratelimited` answer (with `Retry-After`) covers those.
+transiently, so that record comes back later instead of posting late. Across containers the
+shared budget (`shared_pacing.SharedChannelPacer`) paces; this is its fallback when the table
+cannot be reached.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import TransientDeliveryError
@@ -19,6 +21,16 @@ from run_notifier.domain.ports import TransientDeliveryError
 SECONDS_PER_MESSAGE = 1.0
 #: A turn must leave this much of the share for the post itself (http_post.MIN_ATTEMPT_SECS).
 RESERVE_SECS = 4.0
+
+
+class Pacer(Protocol):
+    def wait_turn(self, channel: str, deadline: Deadline) -> None:
+        """Sleep until this call's turn on the channel; raise a DeliveryError when it is too far away."""
+        ...
+
+    def hold_off(self, channel: str, seconds: float) -> None:
+        """Slack answered `ratelimited`: nothing is posted to the channel for `seconds`."""
+        ...
 
 
 class ChannelPacer:
@@ -44,6 +56,11 @@ class ChannelPacer:
             self._next[channel] = turn + self._interval
         if turn > now:
             self._sleep(turn - now)
+
+    def hold_off(self, channel: str, seconds: float) -> None:
+        with self._lock:
+            until = self._clock() + seconds
+            self._next[channel] = max(self._next.get(channel, until), until)
 
 
 CHANNEL_PACER = ChannelPacer()

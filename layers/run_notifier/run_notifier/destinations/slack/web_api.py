@@ -14,7 +14,7 @@ from run_notifier.adapters.http_client import HttpClient, HttpResponse
 from run_notifier.adapters.retry import Retry
 from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.http_post import post_json, retry_after
-from run_notifier.destinations.slack.pacing import CHANNEL_PACER, ChannelPacer
+from run_notifier.destinations.slack.pacing import CHANNEL_PACER, Pacer
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import PermanentDeliveryError
 
@@ -42,6 +42,9 @@ PERMANENT_ERRORS = frozenset(
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
+RATELIMITED = "Slack: ratelimited"
+
+
 class MessageGone(Exception):
     """The live message was deleted (or can no longer be edited)."""
 
@@ -56,7 +59,7 @@ class SlackWebApi:
         token: SecretSource,
         *,
         allow_loopback_http: bool,
-        pacer: ChannelPacer = CHANNEL_PACER,
+        pacer: Pacer = CHANNEL_PACER,
     ) -> None:
         self._http = http
         self._api = api_base_url
@@ -76,7 +79,10 @@ class SlackWebApi:
         }
 
         def check_answer(response: HttpResponse) -> Retry | None:
-            return _check_answer(response, method, channel)
+            retry = _check_answer(response, method, channel)
+            if retry is not None and retry.problem == RATELIMITED:  # every container waits it out, not only this one
+                self._pacer.hold_off(channel, retry.pause if retry.pause is not None else 1.0)
+            return retry
 
         receipt = post_json(
             self._http,
@@ -104,7 +110,7 @@ def _check_answer(response: HttpResponse, method: str, channel: str) -> Retry | 
     if error in GONE_ERRORS:
         raise MessageGone(error)
     if error == "ratelimited":
-        return Retry("Slack: ratelimited", retry_after(response.headers.get("Retry-After")))
+        return Retry(RATELIMITED, retry_after(response.headers.get("Retry-After")))
     if error in PERMANENT_ERRORS:
         raise PermanentDeliveryError(f"Slack {method} to {channel} refused: {error}")
     return Retry(f"Slack: {error}")

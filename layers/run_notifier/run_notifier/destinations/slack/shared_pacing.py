@@ -1,0 +1,102 @@
+"""One Slack message a second per channel across every container: a shared budget in the runs table.
+
+Slack's posting limit is per channel, not per container: a burst that scales the watcher out to
+ten containers would post ten messages a second to one channel, and nine of them would come back
+`ratelimited`. So each call first reserves the channel's next free second in one item per
+channel (`slack-pace#<channel>`, a key no run ID can take) and sleeps until it:
+
+* the channel is free (`next` is past): one conditional write takes it (`next` = now + 1 s);
+* it is busy: an atomic `ADD next 1 s` (on condition that it is still in the future) takes the
+  slot after the last one taken; concurrent writers never conflict, each gets its own second;
+* Slack says `ratelimited` anyway (another app posting to the channel): `hold_off` pushes `next` to
+  the answer's `Retry-After`, so every container waits it out, not only the one that was told.
+
+A turn too far away for the destination's share raises `DeliveryNotYet`: the record comes back when
+the turn is due instead of posting late. If the table cannot be reached the call goes ahead paced
+only in this container (`ChannelPacer`): a late alert is worse than a `ratelimited` retry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.destinations.slack.pacing import CHANNEL_PACER, RESERVE_SECS, SECONDS_PER_MESSAGE, ChannelPacer
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import DeliveryNotYet, log
+
+#: Rounds of (free? take it : busy? take the next) before pacing in this container only.
+MAX_TRIES = 8
+
+
+def pace_key(channel: str) -> str:
+    return f"slack-pace#{channel}"
+
+
+class SharedChannelPacer:
+    def __init__(
+        self,
+        table: RunsTable,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        interval: float = SECONDS_PER_MESSAGE,
+        local: ChannelPacer = CHANNEL_PACER,
+    ) -> None:
+        self._table = table
+        self._clock = clock
+        self._sleep = sleep
+        self._interval_ms = int(interval * 1000)
+        self._local = local
+
+    def wait_turn(self, channel: str, deadline: Deadline) -> None:
+        """Reserve the channel's next free second across containers and sleep until it."""
+        try:
+            turn_ms = self._reserve(channel)
+        except Exception as error:  # the shared budget is a courtesy to Slack; the alert is not
+            log.warning(
+                "Slack pacing falls back to this container",
+                extra={"channel": channel, "reason": f"{type(error).__name__}: {error}"[:200]},
+            )
+            self._local.wait_turn(channel, deadline)
+            return
+        wait = turn_ms / 1000 - self._clock()
+        if wait > deadline.left() - RESERVE_SECS:
+            # The slot is ours and goes unused: a second of the channel's budget, never a message too many.
+            raise DeliveryNotYet(f"Slack channel {channel} is busy for {wait:.0f} s more", wait)
+        if wait > 0:
+            self._sleep(wait)
+
+    def hold_off(self, channel: str, seconds: float) -> None:
+        """Slack said `ratelimited`: no container posts to the channel before `seconds` from now."""
+        until = int((self._clock() + seconds) * 1000)
+        try:
+            self._table.conditional_update(
+                pace_key(channel),
+                "SET #next = :until",
+                "attribute_not_exists(#next) OR #next < :until",
+                {"#next": "next"},
+                {":until": until},
+            )
+        except Exception as error:  # the retry still honours Retry-After in this container
+            log.warning("Could not share Slack's Retry-After", extra={"reason": f"{type(error).__name__}"})
+
+    def _reserve(self, channel: str) -> int:
+        """The start of this call's slot (epoch ms)."""
+        for _ in range(MAX_TRIES):
+            now = int(self._clock() * 1000)
+            stood = self._table.conditional_update(
+                pace_key(channel),
+                "SET #next = :next",
+                "attribute_not_exists(#next) OR #next <= :now",
+                {"#next": "next"},
+                {":next": now + self._interval_ms, ":now": now},
+            )
+            if stood is None:
+                return now  # free: ours now
+            after = self._table.increment(pace_key(channel), "next", self._interval_ms, "#a > :now", {":now": now})
+            if after is not None:
+                return after - self._interval_ms  # busy: the second after the last one taken
+            # it fell free between the two writes: take it as free
+        raise RuntimeError(f"the channel's pace changed {MAX_TRIES} times under us")
