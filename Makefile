@@ -14,7 +14,7 @@ STACK ?= apify-run-notifier
 # Tests run on this many processes (pytest-xdist): most of them wait on local servers, not the CPU.
 PYTEST_WORKERS ?= 2
 
-.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos soak enroll enqueue redrive invoke ci clean
+.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench chaos soak enroll enqueue mute redrive invoke ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -112,6 +112,10 @@ enroll: $(VENV)/.installed
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed
 	$(VENV)/bin/python -m scripts.enqueue --stack-name $(STACK) $(RUN_IDS)
+
+## Mute an Actor's or task's chat alerts: make mute ACTOR=janedoe~web-scraper FOR=2h REASON="..." [TASK=...] [MUTE_ARGS=--list|--unmute]
+mute: $(VENV)/.installed
+	$(VENV)/bin/python -m scripts.mute --stack-name $(STACK) $(if $(ACTOR),--actor "$(ACTOR)") $(if $(TASK),--task "$(TASK)") $(if $(FOR),--for "$(FOR)") $(if $(REASON),--reason "$(REASON)") $(MUTE_ARGS)
 
 ## A function on an event file, no Docker: make invoke EVENT=events/sqs_run_id.json [FUNCTION=...] [INVOKE_ARGS="--real --env-vars my-env.json"]
 EVENT ?= events/sqs_run_id.json

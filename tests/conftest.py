@@ -222,7 +222,9 @@ def intake(resources):
     from run_notifier.function_url_handler import make_intake_handler
     from run_notifier.wiring import build_intake
 
-    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN})
+    settings = load_intake_settings(
+        {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TABLE_NAME": resources.table_name}
+    )
     handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
 
     def call(event: dict) -> tuple[int, dict]:

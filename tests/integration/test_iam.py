@@ -235,6 +235,10 @@ def _run_the_intake(world: World) -> None:
         assert intake(url_event("/apify/webhooks", webhook(), token=token), context)["statusCode"] == 202
     posted = url_event("/runs", json.dumps({"runIds": [RUN]}), token=world.runs_token)
     assert intake(posted, context)["statusCode"] == 202
+    mute = url_event("/mutes", json.dumps({"actor": "janedoe~web-scraper", "for": "1h"}), token=world.runs_token)
+    assert intake(mute, context)["statusCode"] == 201
+    unmute = url_event("/mutes", json.dumps({"actor": "janedoe~web-scraper", "unmute": True}), token=world.runs_token)
+    assert intake(unmute, context)["statusCode"] == 200
 
 
 def _run_the_sweep(world: World) -> None:

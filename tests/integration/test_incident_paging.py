@@ -208,3 +208,48 @@ def test_a_refused_page_is_recorded_failed_for_good_and_not_retried(
     assert item["pagerdutyNotification"]["state"] == "FAILED"
     assert "HTTP 400" in item["pagerdutyNotification"]["error"]
     assert "short" not in json.dumps(item, default=str)  # the routing key is a secret
+
+
+def test_a_burst_of_incidents_on_one_channel_posts_a_few_then_one_grouped_message(
+    load_app, paging_env, sim, receiver, aws_session, resources
+):
+    """Eight Actors fail at once (a proxy outage), burstAfter 3: three messages of their own and one
+    grouped message listing the other five, from two containers at once, within Slack's limit."""
+    actors = [f"BurstActor{i:06d}" for i in range(8)]
+    for index, actor in enumerate(actors):
+        sim.add_actor(actor, "janedoe", f"scraper-{index}")
+        sim.add_run(f"RunBurst{index:08d}", 0.0, final_status="FAILED", exit_code=1, settle_secs=0, act_id=actor)
+    route = {
+        "match": {"actId": actors},
+        "incident": {"after": 1, "burstAfter": 3, "burstWindowSecs": 60},
+        "slack": {"channel": "C0BURSTS"},
+    }
+    receiver.slack_limit = 1.0
+    env = paging_env(route)
+    batches = [[f"RunBurst{i:08d}" for i in range(0, 8, 2)], [f"RunBurst{i:08d}" for i in range(1, 8, 2)]]
+    threads = [
+        threading.Thread(target=lambda b=batch: load_app(env).lambda_handler(sqs_event(b), context(30)))
+        for batch in batches
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # Turns beyond a record's share, and the grouped message's other writers, come back through the queue.
+    event_source(load_app(env), aws_session, resources).run_until(
+        lambda: any(m["text"].startswith(":rotating_light: 5 more") for m in receiver.slack_messages.values()),
+        timeout_secs=60,
+    )
+
+    tops = [m for m in receiver.slack_messages.values() if "thread_ts" not in m]
+    own = [m for m in tops if m["text"].startswith(":red_circle: Failing:")]
+    grouped = [m for m in tops if m["text"].startswith(":rotating_light:")]
+    assert len(own) == 3
+    assert len(grouped) == 1
+    assert grouped[0]["text"].startswith(":rotating_light: 5 more Actors failing:")
+    listed = {actor for actor in actors if actor in grouped[0]["text"]}
+    named = {actor for actor in actors for m in own if actor in json.dumps(m)}
+    assert listed | named == set(actors)  # every Actor once: its own message or a line in the group
+    assert not listed & named
+    assert receiver.slack_ratelimited == {}
+    assert len(_pages(receiver)) == 8  # PagerDuty pages every incident: grouping is for chat

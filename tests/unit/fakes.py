@@ -103,7 +103,14 @@ class FakeLedger:
             item["notified"] = generation
 
     def record(
-        self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
+        self,
+        summary: RunSummary,
+        *,
+        now: datetime,
+        attempts: int,
+        first_seen_at: datetime | None,
+        costs_settled: bool,
+        muted_by: Any = None,
     ) -> RecordResult:
         stored = self.items.get(summary.run_id)
         newer_stored = stored and stored["finished_at"] and stored["finished_at"] > (summary.finished_at or "")

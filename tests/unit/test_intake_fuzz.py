@@ -21,8 +21,22 @@ from tests.integration.test_intake import url_event
 
 TOKEN = "fuzz-intake-token-1b2c3d4e"
 RUNS_TOKEN = "fuzz-runs-token-9e8d7c6b"
-ROUTES = ("/apify/webhooks", "/runs")
+ROUTES = ("/apify/webhooks", "/runs", "/mutes")
 RUN_EVENTS = ("ACTOR.RUN.CREATED", "ACTOR.RUN.RESURRECTED", "ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED")
+
+
+class FakeMutes:
+    def __init__(self) -> None:
+        self.subjects: set[str] = set()
+
+    def add(self, mute: Any) -> None:
+        self.subjects.add(mute.subject)
+
+    def remove(self, subject: str) -> bool:
+        if subject in self.subjects:
+            self.subjects.discard(subject)
+            return True
+        return False
 
 
 class FakeQueue:
@@ -38,10 +52,11 @@ def _tokens(token: str) -> IntakeTokens:
 
 
 QUEUE = FakeQueue()
+MUTES = FakeMutes()
 #: One token for both routes (RUNS_TOKEN unset), and a token per route (RUNS_TOKEN set).
 HANDLERS = {
-    False: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE)),  # type: ignore[arg-type]
-    True: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE, _tokens(RUNS_TOKEN))),  # type: ignore[arg-type]
+    False: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE, None, MUTES)),  # type: ignore[arg-type]
+    True: make_intake_handler(IntakeComponents(_tokens(TOKEN), QUEUE, _tokens(RUNS_TOKEN), MUTES)),  # type: ignore[arg-type]
 }
 
 texts = st.text(max_size=60)
@@ -54,12 +69,19 @@ webhook_bodies = st.builds(
     run_ids,
 )
 run_list_bodies = st.builds(lambda ids: json.dumps({"runIds": ids}), st.lists(run_ids, max_size=120))
-bodies = st.one_of(webhook_bodies, run_list_bodies, texts, st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+mute_bodies = st.dictionaries(
+    st.sampled_from(["actor", "task", "for", "reason", "unmute", "colour"]),
+    st.one_of(texts, st.sampled_from(["janedoe~web-scraper", "2h", "90s", "31d"]), st.booleans(), st.integers()),
+    max_size=4,
+).map(json.dumps)
+bodies = st.one_of(
+    webhook_bodies, run_list_bodies, mute_bodies, texts, st.binary(max_size=200).map(lambda b: b.decode("latin-1"))
+)
 
 
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, Any]:
-    path = draw(st.one_of(st.sampled_from(ROUTES), st.sampled_from(["/", "/runs/", "/RUNS", "/x"]), texts))
+    path = draw(st.one_of(st.sampled_from(ROUTES), st.sampled_from(["/", "/runs/", "/RUNS", "/mutes/", "/x"]), texts))
     method = draw(st.one_of(st.sampled_from(["POST", "post", "GET", "PUT", "TRACE", "OPTIONS"]), texts))
     token = draw(st.one_of(st.sampled_from([TOKEN, RUNS_TOKEN]), st.none(), texts))
     push = draw(st.one_of(st.none(), st.sampled_from(["actor", "adhoc"]), texts))
@@ -81,13 +103,16 @@ def allowed(request: dict[str, Any]) -> set[int]:
         return {404}
     if expect["method"] != "POST":
         return {405}
-    route_token = RUNS_TOKEN if expect["path"] == "/runs" and expect["separate"] else TOKEN
+    ours = expect["path"] in ("/runs", "/mutes")  # the runs token's routes
+    route_token = RUNS_TOKEN if ours and expect["separate"] else TOKEN
     if expect["token"] != route_token:
         return {401}
-    if expect["path"] == "/runs" and expect["push"] is not None:
+    if ours and expect["push"] is not None:
         return {400}  # only Apify's webhooks may say a run is pushed
     if expect["content_type"].split(";")[0].strip() != "application/json":
         return {400, 413, 415}  # a bad base64 or an oversize body is judged before the media type
+    if expect["path"] == "/mutes":
+        return {200, 201, 400, 404, 413}  # muted, unmuted, refused, no such mute
     return {200, 202, 400, 413}
 
 

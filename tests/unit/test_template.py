@@ -147,12 +147,13 @@ def test_the_intake_exists_only_with_a_token_and_is_capped():
     assert TEMPLATE["Outputs"]["IntakeUrl"]["Value"] == {"Fn::GetAtt": ["WebhookIntakeFunctionUrl", "FunctionUrl"]}
 
 
-def test_the_intake_may_only_enqueue_and_read_its_tokens():
+def test_the_intake_may_only_enqueue_keep_mutes_and_read_its_tokens():
     [policy] = RESOURCES["WebhookIntakeRole"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in _statements(policy)}
     assert {sid: s["Action"] for sid, s in statements.items()} == {
         "Logs": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "EnqueueRuns": "sqs:SendMessage",
+        "Mutes": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         "IntakeToken": "secretsmanager:GetSecretValue",
         "RunsToken": "secretsmanager:GetSecretValue",
         "SecretsKmsKey": "kms:Decrypt",

@@ -129,7 +129,9 @@ def _destination_sections() -> dict[str, Section]:
 
 #: The run watcher's own sections, in the order of Settings' fields (destinations come after).
 WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING, GRANTS)
-INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS)
+#: The intake keeps mutes (POST /mutes) in the runs table; without it the route answers 503.
+MUTES_TABLE = Section((Variable("RUNS_TABLE_NAME", text, None),))
+INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS, MUTES_TABLE)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
 
 
@@ -200,6 +202,7 @@ class IntakeSettings(NamedTuple):
     runs_token_secret_arn: str | None
     runs_token: Secret | None
     secrets_max_age_seconds: int
+    runs_table_name: str | None
 
     @property
     def separate_runs_token(self) -> bool:

@@ -1,7 +1,8 @@
 """The intake's HTTP entry point (Lambda Function URL, payload format 2.0): auth, route, enqueue.
 
-Routes (Powertools' event handler): `POST /apify/webhooks` (Apify's webhook payload) and
-`POST /runs` (`{"runIds": [...]}`), each with its own bearer token when `RUNS_TOKEN_SECRET_ARN`
+Routes (Powertools' event handler): `POST /apify/webhooks` (Apify's webhook payload),
+`POST /runs` (`{"runIds": [...]}`) and `POST /mutes` (mute an Actor's or task's chat alerts, or
+lift a mute; it takes the `/runs` token), each with its own bearer token when `RUNS_TOKEN_SECRET_ARN`
 is set: the webhook token is the only one that may say a run is pushed (`X-Run-Notifier-Push`),
 so a CI token cannot move a run's watch onto the safety-net schedule. It only validates and
 enqueues: every decision about a run is the watcher's, and its exactly-once claims make
@@ -16,7 +17,8 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -30,12 +32,25 @@ from run_notifier.domain.intake_request import (
     check_size,
     from_apify_webhook,
     from_run_list,
+    mute_request,
 )
+from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.mutes import Mute
 from run_notifier.domain.push import PUSH_HEADER
 from run_notifier.observability import events, logger, metrics
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-ROUTES = {"/apify/webhooks": from_apify_webhook, "/runs": from_run_list}
+ROUTES: dict[str, Callable[[bytes], Any]] = {
+    "/apify/webhooks": from_apify_webhook,
+    "/runs": from_run_list,
+    "/mutes": mute_request,
+}
+
+
+class MuteWriter(Protocol):
+    def add(self, mute: Mute) -> None: ...
+
+    def remove(self, subject: str) -> bool: ...
 
 
 class IntakeComponents(NamedTuple):
@@ -43,6 +58,9 @@ class IntakeComponents(NamedTuple):
     queue: SqsEnqueue
     #: POST /runs' own token; None: /runs takes the webhook token (one token for both jobs).
     runs_tokens: IntakeTokens | None = None
+    #: Where POST /mutes writes (the runs table); None: the route answers 503.
+    mutes: MuteWriter | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
@@ -88,27 +106,36 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             raise IntakeRefused(401, "token-not-valid", f"this is the token for {other_job}, not for this route")
         raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
 
-    def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
+    def checked_body(webhooks: bool) -> bytes | Response:
+        """The body of an authorised POST (a Response: why not). Apify's webhooks take the webhook
+        token; `/runs` and `/mutes` the runs token (the webhook token when there is none)."""
         if _raw_method(app.current_event.raw_event) != "POST":  # HTTP methods are case-sensitive
             return _error(405, "method-not-allowed", "use POST")
         push_header = app.current_event.headers.get(PUSH_HEADER.lower())
         runs_tokens = components.runs_tokens
         try:
-            if parse is from_run_list and runs_tokens is not None:
+            if not webhooks and runs_tokens is not None:
                 authorise(runs_tokens, components.tokens, "Apify's webhooks (POST /apify/webhooks)")
-            elif parse is from_run_list:
+            elif not webhooks:
                 authorise(components.tokens, None, "")
             else:
                 authorise(components.tokens, runs_tokens, "POST /runs")
         except TokenUnavailable:
             return _error(503, "service-unavailable", "the intake cannot check tokens right now; retry later")
-        if parse is from_run_list and push_header is not None:
-            raise IntakeRefused(400, "invalid-input", f"{PUSH_HEADER} is for Apify's webhooks only, not POST /runs")
+        if not webhooks and push_header is not None:
+            raise IntakeRefused(400, "invalid-input", f"{PUSH_HEADER} is for Apify's webhooks only")
         body = raw_body()
         check_size(body)
         content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise IntakeRefused(415, "unsupported-media-type", "send the body as Content-Type: application/json")
+        return body
+
+    def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
+        push_header = app.current_event.headers.get(PUSH_HEADER.lower())
+        body = checked_body(webhooks=parse is from_apify_webhook)
+        if isinstance(body, Response):
+            return body
         decision = parse(body)
         if decision.is_test:
             events.emit(IntakeIgnored("TEST"))
@@ -134,8 +161,26 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
     def runs() -> Response:
         return accept(from_run_list)
 
+    @app.post("/mutes")
+    def mutes() -> Response:
+        body = checked_body(webhooks=False)
+        if isinstance(body, Response):
+            return body
+        request = mute_request(body)
+        if components.mutes is None:
+            return _error(503, "service-unavailable", "this intake has no runs table to keep mutes in")
+        if request.unmute:
+            if not components.mutes.remove(request.subject):
+                return _error(404, "record-not-found", f"{request.subject} has no mute")
+            return _json(200, {"unmuted": request.subject})
+        now = components.clock()
+        until = format_iso(now + timedelta(seconds=request.duration_secs))
+        components.mutes.add(Mute(request.subject, until, request.reason, format_iso(now)))
+        return _json(201, {"mute": {"subject": request.subject, "until": until, "reason": request.reason}})
+
     @app.route("/apify/webhooks", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     @app.route("/runs", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.route("/mutes", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     def wrong_method() -> Response:
         return _error(405, "method-not-allowed", "use POST")
 

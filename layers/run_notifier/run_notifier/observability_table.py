@@ -88,6 +88,7 @@ RENDERINGS: dict[type, Rendering] = {
     ),
     e.WatchExpired: Rendering(WARNING, "Giving up on the run"),
     e.RunRecorded: Rendering(None, "", _one(Metric.RUNS_FINISHED), dimension="status"),
+    e.RunMuted: Rendering(INFO, "A mute holds this run's chat alerts"),
     e.RunStale: Rendering(INFO, "Stale message: a later finish is already recorded"),
     e.RunFinished: Rendering(INFO, "Run finished"),
     e.WaitingForClaims: Rendering(

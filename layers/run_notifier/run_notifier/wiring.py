@@ -156,6 +156,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     from run_notifier.adapters.actor_names import CachedActorNames
     from run_notifier.adapters.incident_store import DynamoIncidents
     from run_notifier.adapters.memo import Memo
+    from run_notifier.adapters.mute_store import DynamoMutes
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
@@ -170,7 +171,8 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
 
     ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
     context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
-    directory = RoutedDestinations(routes_source(settings, ssm), context)
+    mutes = DynamoMutes(clients.table, now)
+    directory = RoutedDestinations(routes_source(settings, ssm), context, mutes)
     notifier = Notifier(
         DynamoNotificationClaims(clients.table),
         directory,
@@ -185,6 +187,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         actor_names=CachedActorNames(clients.apify),
         live=directory,
         incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
+        mutes=mutes,
     )
 
 
@@ -236,7 +239,14 @@ def build_intake(settings: IntakeSettings, session: boto3.session.Session | None
         else None
     )
     queue = SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url)
-    return IntakeComponents(webhook_tokens, queue, runs_tokens)
+    mutes = None
+    if settings.runs_table_name:
+        from run_notifier.adapters.dynamodb import RunsTable
+        from run_notifier.adapters.mute_store import DynamoMutes
+
+        table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
+        mutes = DynamoMutes(table, utc_now)
+    return IntakeComponents(webhook_tokens, queue, runs_tokens, mutes)
 
 
 def build_sweeper(

@@ -82,13 +82,15 @@ class RunsTable:
 
     def update(self, run_id: str, update: str, names: Mapping[str, str], values: Mapping[str, Any]) -> None:
         """An unconditional update (for facts that are true whenever they are written)."""
-        self._client.update_item(
-            TableName=self._table,
-            Key={"runId": {"S": run_id}},
-            UpdateExpression=update,
-            ExpressionAttributeNames=dict(names),
-            ExpressionAttributeValues={key: to_attribute(value) for key, value in values.items()},
-        )
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"runId": {"S": run_id}},
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": dict(names),
+        }
+        if values:  # DynamoDB refuses an empty map (a REMOVE needs none)
+            request["ExpressionAttributeValues"] = {key: to_attribute(value) for key, value in values.items()}
+        self._client.update_item(**request)
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(TableName=self._table, Key={"runId": {"S": run_id}}, ConsistentRead=True)

@@ -57,6 +57,7 @@ class DynamoIncidents:
                 actor_task_id=summary.actor_task_id,
                 status_message=summary.status_message,
                 actor_name=summary.actor_name,
+                rule=rule,
             )
             if event is not None:
                 pending[event.event_id] = _dump_event(event)
@@ -143,5 +144,7 @@ def _events(pending: dict[str, Any]) -> list[IncidentEvent]:
         fields["kind"] = Transition(fields["kind"])
         fields["route_index"] = int(fields["route_index"])
         fields["failures"] = int(fields["failures"])
+        for name in ("burst_after", "burst_window_secs"):
+            fields[name] = int(fields[name]) if fields.get(name) is not None else IncidentEvent._field_defaults[name]
         events.append(IncidentEvent(**fields))
     return sorted(events, key=lambda e: (e.at, e.kind.value))

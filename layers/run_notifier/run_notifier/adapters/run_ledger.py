@@ -19,6 +19,7 @@ from typing import Any
 from run_notifier.adapters.apify_links import console_url, dataset_items_url
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.domain.isotime import format_iso, parse_iso
+from run_notifier.domain.mutes import Mute
 from run_notifier.domain.ports import RecordResult
 from run_notifier.domain.push import PushArmed
 from run_notifier.domain.run_summary import RunSummary
@@ -30,7 +31,14 @@ class DynamoRunLedger:
         self._ttl_days = ttl_days
 
     def record(
-        self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
+        self,
+        summary: RunSummary,
+        *,
+        now: datetime,
+        attempts: int,
+        first_seen_at: datetime | None,
+        costs_settled: bool,
+        muted_by: Mute | None = None,
     ) -> RecordResult:
         values: dict[str, Any] = {
             "status": summary.status,
@@ -53,6 +61,9 @@ class DynamoRunLedger:
             "firstSeenAt": format_iso(first_seen_at) if first_seen_at else None,
             "recordedAt": format_iso(now),
             "costsSettled": costs_settled,
+            "mutedBy": {"subject": muted_by.subject, "until": muted_by.until, "reason": muted_by.reason}
+            if muted_by
+            else None,
         }
         if self._ttl_days:
             values["expiresAt"] = int((now + timedelta(days=self._ttl_days)).timestamp())

@@ -23,11 +23,12 @@ from run_notifier.destinations.context import (
     Target,
 )
 from run_notifier.domain.incidents import IncidentRule, incident_key
-from run_notifier.domain.ports import Destination, IncidentAnnouncer, TargetSchema, TransientDeliveryError, log
+from run_notifier.domain.ports import Destination, IncidentAnnouncer, Mutes, TargetSchema, TransientDeliveryError, log
 
 if TYPE_CHECKING:
     from run_notifier.config_sections import Section
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.quiet_hours import QuietHours
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.run_summary import RunSummary
 
@@ -71,13 +72,19 @@ class Unusable:
         raise TransientDeliveryError(self._reason)
 
 
+def _held_in_quiet_hours(destination: Any, quiet: QuietHours) -> bool:
+    """Chat always; paging only when the route's quiet hours say so."""
+    return bool(getattr(destination, "chat", False) or (quiet.hold_paging and getattr(destination, "pages", False)))
+
+
 class RoutedDestinations:
     """`ports.DestinationDirectory` and `ports.LiveAnnouncer`: the routes pick a target per kind,
     the kind builds the destination, and capabilities are asked of what was built."""
 
-    def __init__(self, routes: Callable[[], Routes], context: DestinationContext) -> None:
+    def __init__(self, routes: Callable[[], Routes], context: DestinationContext, mutes: Mutes | None = None) -> None:
         self._routes = routes
         self._context = context
+        self._mutes = mutes
         self._defaults: dict[str, Target | None] = {
             kind: module.default_target(context.section(kind)) for kind, module in KINDS.items()
         }
@@ -112,8 +119,9 @@ class RoutedDestinations:
         return incident_key(found[0], summary.act_id, summary.actor_task_id), found[0], rule
 
     def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
-        """The run's routed destinations that announce incidents (a capability of what was built)."""
-        return [d for d in self._built(summary) if isinstance(d, IncidentAnnouncer)]
+        """The run's routed destinations that announce incidents (a capability of what was built); no
+        chat while a mute covers the run's Actor or task."""
+        return [d for d in self._unmuted(summary) if isinstance(d, IncidentAnnouncer)]
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         """The run's own alerts: on a route in incident mode not those that announce incidents instead
@@ -121,16 +129,30 @@ class RoutedDestinations:
         in_incident_mode = self.incident_for(summary) is not None
         return [
             d
-            for d in self._built(summary)
+            for d in self._unmuted(summary)
             if not (in_incident_mode and isinstance(d, IncidentAnnouncer) and d.instead_of_runs)
             and not (isinstance(d, Selective) and not d.accepts(summary))
         ]
 
+    def _unmuted(self, summary: RunSummary) -> list[Destination]:
+        """What was built, without chat (Slack, Teams, Discord) while a mute covers the run."""
+        built = self._built(summary)
+        if self._mutes is None or self._mutes.muted(summary) is None:
+            return built
+        return [d for d in built if not getattr(d, "chat", False)]
+
     def _built(self, summary: RunSummary) -> list[Destination]:
         chosen: list[Destination] = []
+        found = self._routes().route_for(summary)
+        quiet = found[1].quiet if found is not None else None
         for kind, target in self._targets(summary):
             try:
-                chosen.append(KINDS[kind].build(target, self._context))
+                built = KINDS[kind].build(target, self._context)
+                if quiet is not None and found is not None and _held_in_quiet_hours(built, quiet):
+                    from run_notifier.destinations.quiet_hold import QuietlyHeld
+
+                    built = QuietlyHeld(built, quiet, found[0], self._context.table, self._context.clock)
+                chosen.append(built)
             except Exception as error:
                 reason = f"{kind} destination not usable: {error}"
                 log.error("Destination not usable", extra={"destination": kind, "reason": reason})

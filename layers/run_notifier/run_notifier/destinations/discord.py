@@ -108,6 +108,8 @@ def rate_limit_wait(response: HttpResponse) -> float | None:
 
 class DiscordDestination:
     kind = KIND
+    #: Chat: a mute holds it (domain/mutes.py).
+    chat = True
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, *, allow_loopback_http: bool) -> None:
         self._http = http

@@ -158,6 +158,8 @@ class PagerDutyDestination:
     #: On an incident route it pages per incident (trigger, resolve) instead of per run.
     incident_transitions = ANNOUNCED
     instead_of_runs = True
+    #: Paging: quiet hours hold it only when the route says so.
+    pages = True
 
     def __init__(
         self,

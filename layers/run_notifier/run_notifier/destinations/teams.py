@@ -99,6 +99,8 @@ def message(summary: RunSummary) -> dict[str, Any]:
 
 class TeamsDestination:
     kind = KIND
+    #: Chat: a mute holds it (domain/mutes.py).
+    chat = True
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, *, allow_loopback_http: bool) -> None:
         self._http = http

@@ -105,6 +105,14 @@ class RunRecorded(NamedTuple):
     status: str
 
 
+class RunMuted(NamedTuple):
+    """A mute holds this run's chat alerts (recorded and announced everywhere else)."""
+
+    run_id: str
+    subject: str
+    until: str
+
+
 class RunStale(NamedTuple):
     """A later finish of the run is already recorded: this message is done."""
 
@@ -284,6 +292,7 @@ Event = (
     | RunEnded
     | WatchExpired
     | RunRecorded
+    | RunMuted
     | RunStale
     | RunFinished
     | WaitingForClaims

@@ -16,10 +16,19 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.events import CourtesySkipped, Events, RunFinished, RunRecorded, RunStale, WaitingForClaims
+from run_notifier.domain.events import (
+    CourtesySkipped,
+    Events,
+    RunFinished,
+    RunMuted,
+    RunRecorded,
+    RunStale,
+    WaitingForClaims,
+)
 from run_notifier.domain.ports import (
     ActorNames,
     LiveAnnouncer,
+    Mutes,
     NotificationsIncomplete,
     Requeue,
     RunLedger,
@@ -63,6 +72,8 @@ class Finishing(NamedTuple):
     live: LiveAnnouncer | None = None
     #: Incidents of routes in incident mode, moved and announced after the run's own alerts; None: none.
     incidents: IncidentFlow | None = None
+    #: One-off mutes: the one holding a run's chat alerts is written on its item (`mutedBy`); None: none.
+    mutes: Mutes | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -99,17 +110,21 @@ class Finisher:
         """
         finishing = self._finishing()
         summary = named(summary, finishing.actor_names, deadline)
+        mute = finishing.mutes.muted(summary) if finishing.mutes is not None else None
         result = finishing.ledger.record(
             summary,
             now=self._now(),
             attempts=request.attempt + 1,
             first_seen_at=first_seen,
             costs_settled=costs_settled,
+            muted_by=mute,
         )
         if not result.written:
             self._events.emit(RunStale(summary.run_id, summary.status, result.stored_generation))
             return Outcome(Action.STALE, summary.status)
         self._events.emit(RunRecorded(summary.run_id, summary.status))
+        if mute is not None:
+            self._events.emit(RunMuted(summary.run_id, mute.subject, mute.until))
         try:
             report = finishing.notifier.notify(summary, deadline)
             if finishing.incidents is not None:

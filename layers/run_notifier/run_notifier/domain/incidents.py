@@ -42,6 +42,9 @@ STATUS_MESSAGE_CHARS = 1000
 class IncidentRule(NamedTuple):
     after: int = 1
     on: frozenset[str] = DEFAULT_ON
+    #: More incidents than this opening on one channel within `burst_window_secs` are grouped (Slack).
+    burst_after: int = 5
+    burst_window_secs: int = 60
 
 
 class Transition(StrEnum):
@@ -202,6 +205,8 @@ class IncidentEvent(NamedTuple):
     status: str | None = None
     status_message: str | None = None
     actor_name: str | None = None
+    burst_after: int = 5
+    burst_window_secs: int = 60
 
     @property
     def event_id(self) -> str:
@@ -220,8 +225,10 @@ def event_for(
     actor_task_id: str | None,
     status_message: str | None = None,
     actor_name: str | None = None,
+    rule: IncidentRule | None = None,
 ) -> IncidentEvent | None:
     """The event a transition announces (opened, resolved); None for the rest."""
+    rule = rule or IncidentRule()
     if transition not in (Transition.OPENED, Transition.RESOLVED) or state.incident_id is None:
         return None
     failures = state.failures if transition is Transition.OPENED else state.resolved_failures
@@ -240,4 +247,6 @@ def event_for(
         status=run.status,
         status_message=status_message[:STATUS_MESSAGE_CHARS] if status_message else None,
         actor_name=actor_name,
+        burst_after=rule.burst_after,
+        burst_window_secs=rule.burst_window_secs,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from run_notifier.domain.mutes import InvalidMute, duration_of, reason_of, subject_of
 from run_notifier.domain.push import ARMED, RESURRECTED_EVENT, TERMINAL_EVENTS, push_mode
 from run_notifier.domain.watch_request import InvalidMessage, run_id_in_apify_payload, validate_run_id
 
@@ -122,3 +123,41 @@ def from_run_list(body: bytes) -> IntakeDecision:
         except InvalidMessage as error:
             raise IntakeRefused(400, "invalid-input", f"runIds[{index}]: {error}") from None
     return IntakeDecision(tuple(checked))
+
+
+class MuteRequest(NamedTuple):
+    """`POST /mutes`: mute `subject` for `duration_secs` with a reason, or lift its mute (`unmute`)."""
+
+    subject: str
+    unmute: bool = False
+    duration_secs: int = 0
+    reason: str = ""
+
+
+MUTE_KEYS = frozenset({"actor", "task", "for", "reason", "unmute"})
+
+
+def mute_request(body: bytes) -> MuteRequest:
+    """`{"actor" | "task": ..., "for": "2h", "reason": "..."}` or `{"actor" | "task": ..., "unmute": true}`."""
+    document = _json_object(body)
+    unknown = sorted(set(document) - MUTE_KEYS)
+    if unknown:
+        raise IntakeRefused(400, "invalid-input", f"unknown keys {unknown[:5]}; use {sorted(MUTE_KEYS)}")
+    for key in ("actor", "task", "for", "reason"):
+        if key in document and not isinstance(document[key], str):
+            raise IntakeRefused(400, "invalid-input", f"{key} must be a string")
+    unmute = document.get("unmute", False)
+    if not isinstance(unmute, bool):
+        raise IntakeRefused(400, "invalid-input", "unmute must be true or false")
+    try:
+        subject = subject_of(document.get("actor"), document.get("task"))
+        if unmute:
+            return MuteRequest(subject, unmute=True)
+        if "for" not in document:
+            raise InvalidMute('say how long with "for" (for example "2h")')
+        duration = duration_of(document["for"])
+        return MuteRequest(
+            subject, duration_secs=int(duration.total_seconds()), reason=reason_of(document.get("reason"))
+        )
+    except InvalidMute as error:
+        raise IntakeRefused(400, "invalid-input", str(error)) from None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
     from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
+    from run_notifier.domain.mutes import Mute
     from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.watch_request import WatchRequest
@@ -126,10 +127,23 @@ class RunLedger(Protocol):
     """The run's item: its finish, written so that an older finish never overwrites a newer one."""
 
     def record(
-        self, summary: RunSummary, *, now: datetime, attempts: int, first_seen_at: datetime | None, costs_settled: bool
+        self,
+        summary: RunSummary,
+        *,
+        now: datetime,
+        attempts: int,
+        first_seen_at: datetime | None,
+        costs_settled: bool,
+        muted_by: Mute | None = None,
     ) -> RecordResult:
-        """Write the run unless a later finish is already stored."""
+        """Write the run unless a later finish is already stored (with the mute that holds its chat)."""
         ...
+
+
+class Mutes(Protocol):
+    """One-off mutes (domain/mutes.py): which one, if any, holds this run's chat alerts."""
+
+    def muted(self, summary: RunSummary) -> Mute | None: ...
 
 
 class WatchLedger(Protocol):

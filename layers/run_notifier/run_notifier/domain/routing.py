@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.incidents import DEFAULT_ON, MAX_AFTER, IncidentRule
 from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
 
 if TYPE_CHECKING:
     from run_notifier.domain.run_summary import RunSummary
@@ -46,6 +47,8 @@ class Route(NamedTuple):
     targets: dict[str, Choice]
     #: Incident mode (domain/incidents.py): `"incident": {"after": N, "on": [...]}`; None: per run only.
     incident: IncidentRule | None = None
+    #: Quiet hours (domain/quiet_hours.py): chat held in the window, one summary at its end.
+    quiet: QuietHours | None = None
 
     def matches(self, summary: RunSummary) -> bool:
         for key, allowed in self.match.items():
@@ -96,7 +99,7 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
     where = f"routes[{index}]"
     if not isinstance(raw, dict):
         raise RoutesError(f"{where} must be an object")
-    unknown = set(raw) - {"match", "incident", *schemas}
+    unknown = set(raw) - {"match", "incident", "quietHours", *schemas}
     if unknown:
         raise RoutesError(f"{where} has unknown keys {sorted(unknown)}; destination kinds are {sorted(schemas)}")
     match_raw = raw.get("match", {})
@@ -122,14 +125,22 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
                 f"{where}.{kind} must be false or an object with keys from {sorted(schema.keys)}"
                 f" including one of {sorted(schema.required_one_of)}"
             )
-    return Route(match, targets, _incident_rule(where, raw.get("incident")))
+    quiet = None
+    if "quietHours" in raw:
+        try:
+            quiet = parse_quiet_hours(raw["quietHours"], f"{where}.quietHours")
+        except QuietHoursError as error:
+            raise RoutesError(str(error)) from None
+    return Route(match, targets, _incident_rule(where, raw.get("incident")), quiet)
 
 
 def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) - {"after", "on"}:
-        raise RoutesError(f'{where}.incident must be an object with "after" and optionally "on"')
+    if not isinstance(raw, dict) or set(raw) - {"after", "on", "burstAfter", "burstWindowSecs"}:
+        raise RoutesError(
+            f'{where}.incident must be an object with "after" and optionally "on", "burstAfter", "burstWindowSecs"'
+        )
     after = raw.get("after", 1)
     if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= MAX_AFTER:
         raise RoutesError(f"{where}.incident.after must be a whole number of runs, 1 to {MAX_AFTER}")
@@ -137,7 +148,16 @@ def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
     counted = {"FAILED", "TIMED-OUT", "ABORTED"}
     if not isinstance(on, list) or not on or not all(isinstance(s, str) for s in on) or not set(on) <= counted:
         raise RoutesError(f"{where}.incident.on must list statuses from {sorted(counted)}")
-    return IncidentRule(after=after, on=frozenset(on))
+    bursts = {"burstAfter": (raw.get("burstAfter", 5), 1000), "burstWindowSecs": (raw.get("burstWindowSecs", 60), 3600)}
+    for key, (value, most) in bursts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+            raise RoutesError(f"{where}.incident.{key} must be a whole number, 1 to {most}")
+    return IncidentRule(
+        after=after,
+        on=frozenset(on),
+        burst_after=bursts["burstAfter"][0],
+        burst_window_secs=bursts["burstWindowSecs"][0],
+    )
 
 
 def _checked_target(where: str, value: dict[str, Any], schema: TargetSchema) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def build(target: Target, context: DestinationContext) -> Any:
     allow = context.settings.allow_loopback_http
     if "channel" in target:
         from run_notifier.destinations.slack.bot import SlackBotDestination
+        from run_notifier.destinations.slack.bursts import DynamoBursts
         from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
         from run_notifier.destinations.slack.live_messages import DynamoLiveMessages
         from run_notifier.destinations.slack.shared_pacing import SharedChannelPacer
@@ -97,6 +98,7 @@ def build(target: Target, context: DestinationContext) -> Any:
             log_tail=context.apify.get_log_tail,
             live_messages=DynamoLiveMessages(context.table) if target.get("live") else None,
             incident_messages=DynamoIncidentMessages(context.table),
+            bursts=DynamoBursts(context.table),
             clock=context.clock,
         )
     from run_notifier.destinations.slack.webhook_mode import SlackDestination

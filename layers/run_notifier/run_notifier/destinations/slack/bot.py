@@ -20,17 +20,19 @@ from functools import partial
 from typing import Any
 
 from run_notifier.destinations.incident_payload import ANNOUNCED
+from run_notifier.destinations.slack.bursts import Admission, BurstRule, DynamoBursts, grouped_text
 from run_notifier.destinations.slack.incident_message import (
     epoch_ms,
     facts_of_event,
     facts_of_run,
     failure_reply,
+    grouped_line,
     recovery_reply,
     top_message,
 )
 from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
 from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, LiveMessage
-from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message
+from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.deadline import Deadline
@@ -52,6 +54,8 @@ class SlackBotDestination:
     `live_messages`, also the `RunningAnnouncer` capability."""
 
     kind = "slack"
+    #: Chat: a mute holds it (domain/mutes.py).
+    chat = True
     incident_transitions = ANNOUNCED
     instead_of_runs = True
 
@@ -64,6 +68,7 @@ class SlackBotDestination:
         log_tail: LogTail | None = None,
         live_messages: DynamoLiveMessages | None = None,
         incident_messages: DynamoIncidentMessages | None = None,
+        bursts: DynamoBursts | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._api = api
@@ -72,6 +77,7 @@ class SlackBotDestination:
         self._log_tail = log_tail
         self._live = live_messages
         self._incidents = incident_messages
+        self._burst_store = bursts
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
@@ -96,6 +102,10 @@ class SlackBotDestination:
         facts = facts_of_event(event)
         found = self._incident_store().find(event.incident_id, self._channel)
         if event.kind is Transition.OPENED:
+            rule = BurstRule(event.burst_after, event.burst_window_secs)
+            admission = self._bursts.admit(self._channel, event.incident_id, grouped_line(facts), self._ms(), rule)
+            if admission.grouped:
+                return self._into_group(event, admission, deadline)
             message = top_message(facts, self._style.mentions)
             try:
                 answer, attempts = self._post({"channel": self._channel, **message}, deadline)
@@ -118,6 +128,37 @@ class SlackBotDestination:
         answer, attempts = self._post(reply, deadline)
         where = "updated and broadcast" if updated is not None else "posted (the top message is gone)"
         return f"resolved: {where} ts {answer.get('ts')} after {attempts} attempt(s)"
+
+    def _into_group(self, event: IncidentEvent, admission: Admission, deadline: Deadline) -> str:
+        """A burst: this incident goes into the channel's grouped message (posted once, then updated)."""
+        ts = admission.group_ts
+        if ts is None:
+            owner = uuid.uuid4().hex
+            if self._bursts.claim_posting(self._channel, admission.window_start_ms, owner, self._ms()):
+                lines = self._bursts.current(self._channel).get("lines") or admission.lines
+                answer, attempts = self._post({"channel": self._channel, "text": grouped_text(lines)}, deadline)
+                ts = str(answer.get("ts"))
+                self._bursts.record_posted(self._channel, admission.window_start_ms, ts)
+                self._incident_store().record_opened(
+                    event.incident_id, self._channel, ts, event.failures, self._ms(), grouped=True
+                )
+                return f"grouped: posted the burst's message ts {ts} after {attempts} attempt(s)"
+            ts = self._bursts.current(self._channel).get("groupTs")
+            if not ts:
+                raise DeliveryNotYet("another delivery is posting the burst's grouped message", 2.0)
+        lines = self._bursts.current(self._channel).get("lines") or admission.lines
+        self._update(
+            LiveMessage(self._channel, str(ts)), {"channel": self._channel, "text": grouped_text(lines)}, deadline
+        )
+        self._incident_store().record_opened(
+            event.incident_id, self._channel, str(ts), event.failures, self._ms(), grouped=True
+        )
+        return f"grouped: the burst's message ts {ts} lists {len(lines)} incidents"
+
+    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        """One message listing what quiet hours held (destinations/quiet_hold.py)."""
+        answer, attempts = self._post({"channel": self._channel, "text": summary_text(title, lines)}, deadline)
+        return f"posted to {answer.get('channel', self._channel)} ts {answer.get('ts')} after {attempts} attempt(s)"
 
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         """A further failure: its thread reply, and an update of the top message (own claims, `slack-update`)."""
@@ -162,6 +203,12 @@ class SlackBotDestination:
         if updated is None:
             return "the top message is gone; not updated"
         return f"top message shows {part.failures} failed runs (after {updated[1]} attempt(s))"
+
+    @property
+    def _bursts(self) -> DynamoBursts:
+        if self._burst_store is None:
+            raise PermanentDeliveryError("this Slack destination keeps no bursts")
+        return self._burst_store
 
     def _incident_store(self) -> DynamoIncidentMessages:
         if self._incidents is None:

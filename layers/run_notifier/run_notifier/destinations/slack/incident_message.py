@@ -122,6 +122,12 @@ def top_message(facts: IncidentFacts, mentions: list[str] | None = None) -> dict
     return with_mentions({"text": text, "blocks": blocks}, mentions or [])
 
 
+def grouped_line(facts: IncidentFacts) -> str:
+    """The incident's line in a burst's grouped message: the Actor, linking its failed run, and why."""
+    why = f": {escape(facts.last_status_message)[:150]}" if facts.last_status_message else ""
+    return f"• {_run_link(facts.act_id, facts.last_run_id, escape(facts.actor))} {escape(facts.last_status)}{why}"
+
+
 def failure_reply(summary: RunSummary, failures: int, log_text: str | None) -> str:
     """A further failure in the incident's thread: its summary line, and why (the log's tail as today)."""
     line = (

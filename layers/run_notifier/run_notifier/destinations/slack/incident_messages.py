@@ -27,6 +27,8 @@ class IncidentMessage(NamedTuple):
     #: When it was last posted or updated (epoch milliseconds: DynamoDB numbers, no floats).
     updated_at: int
     resolved: bool
+    #: In a burst's grouped message (bursts.py): replies go in its thread, the message is not this incident's.
+    grouped: bool = False
 
 
 class Reservation(NamedTuple):
@@ -45,13 +47,22 @@ class DynamoIncidentMessages:
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
-    def record_opened(self, incident_id: str, channel: str, ts: str, shown: int, now_ms: int) -> None:
+    def record_opened(
+        self, incident_id: str, channel: str, ts: str, shown: int, now_ms: int, *, grouped: bool = False
+    ) -> None:
         """The opening post's place (a repeat after a crash window replaces the one before)."""
         self._table.update(
             item_key(incident_id, channel),
-            "SET #c = :c, #ts = :ts, #shown = :shown, #at = :at REMOVE #resolved",
-            {"#c": "channel", "#ts": "ts", "#shown": "shown", "#at": "updatedAt", "#resolved": "resolved"},
-            {":c": channel, ":ts": ts, ":shown": shown, ":at": now_ms},
+            "SET #c = :c, #ts = :ts, #shown = :shown, #at = :at, #grouped = :grouped REMOVE #resolved",
+            {
+                "#c": "channel",
+                "#ts": "ts",
+                "#shown": "shown",
+                "#at": "updatedAt",
+                "#resolved": "resolved",
+                "#grouped": "grouped",
+            },
+            {":c": channel, ":ts": ts, ":shown": shown, ":at": now_ms, ":grouped": grouped},
         )
 
     def record_refused(self, incident_id: str, channel: str, why: str) -> None:
@@ -73,6 +84,7 @@ class DynamoIncidentMessages:
             int(item.get("shown", 0)),
             int(item.get("updatedAt", 0)),
             bool(item.get("resolved", False)),
+            bool(item.get("grouped", False)),
         )
 
     def reserve_update(self, incident_id: str, channel: str, failures: int, now_ms: int) -> Reservation:
@@ -80,9 +92,10 @@ class DynamoIncidentMessages:
         stood = self._table.conditional_update(
             item_key(incident_id, channel),
             "SET #shown = :f, #at = :now",
-            "attribute_exists(#ts) AND #shown < :f AND #at <= :cutoff AND attribute_not_exists(#resolved)",
-            {"#shown": "shown", "#at": "updatedAt", "#ts": "ts", "#resolved": "resolved"},
-            {":f": failures, ":now": now_ms, ":cutoff": now_ms - UPDATE_GAP_MS},
+            "attribute_exists(#ts) AND #shown < :f AND #at <= :cutoff AND attribute_not_exists(#resolved)"
+            " AND (attribute_not_exists(#grouped) OR #grouped = :no)",
+            {"#shown": "shown", "#at": "updatedAt", "#ts": "ts", "#resolved": "resolved", "#grouped": "grouped"},
+            {":f": failures, ":now": now_ms, ":cutoff": now_ms - UPDATE_GAP_MS, ":no": False},
         )
         if stood is None:
             return Reservation(True)
@@ -90,6 +103,8 @@ class DynamoIncidentMessages:
             return Reservation(False, "no-message")
         if stood.get("resolved"):
             return Reservation(False, "resolved")
+        if stood.get("grouped"):
+            return Reservation(False, "grouped")
         if int(stood.get("shown", 0)) >= failures:
             return Reservation(False, "shown")
         return Reservation(False, "too-soon", (int(stood.get("updatedAt", now_ms)) + UPDATE_GAP_MS - now_ms) / 1000)

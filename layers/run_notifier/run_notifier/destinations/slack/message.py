@@ -133,3 +133,9 @@ def running_message(summary: RunSummary) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"<{console_url(summary)}|Run in Console>"}},
     ]
     return {"text": f":arrow_forward: running: {actor} run {summary.run_id} (started {started})", "blocks": blocks}
+
+
+def summary_text(title: str, lines: list[str]) -> str:
+    """A summary of held alerts (quiet hours): a bold title, one escaped line each (Slack allows 40,000
+    characters; the lines are bounded by their holder)."""
+    return "\n".join([f"*{escape(title)}*", *(f"• {escape(line)}" for line in lines)])[:39_000]

@@ -14,6 +14,7 @@ from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.incident_payload import ANNOUNCED
 from run_notifier.destinations.slack.incident_message import facts_of_event, top_message
+from run_notifier.destinations.slack.message import summary_text
 from run_notifier.destinations.slack.target import Style
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
@@ -25,6 +26,8 @@ class SlackDestination:
     """Incoming webhook mode."""
 
     kind = "slack"
+    #: Chat: a mute holds it (domain/mutes.py).
+    chat = True
     incident_transitions = ANNOUNCED
     instead_of_runs = True
 
@@ -40,6 +43,9 @@ class SlackDestination:
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         mentions = self._style.mentions if event.kind is Transition.OPENED else []
         return self._post(top_message(facts_of_event(event), mentions), deadline)
+
+    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        return self._post({"text": summary_text(title, lines)}, deadline)
 
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         return []  # no thread to reply in, no message to update

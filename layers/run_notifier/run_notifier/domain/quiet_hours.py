@@ -1,0 +1,84 @@
+"""Quiet hours: a route's nightly window in which chat holds its alerts for one summary at the end.
+
+`"quietHours": {"from": "22:00", "to": "07:00", "timezone": "Europe/Prague", "pagerduty": false}`:
+a run that finishes inside the window (in the route's own time zone, across midnight, through
+daylight-saving changes) is not announced in chat while the window lasts; when it ends, the
+first of its runs to come back posts one summary of everything the window held, and the rest
+find themselves in it. PagerDuty is held too only when the route says `"pagerduty": true`.
+
+Which window a run belongs to is decided by when it finished, so every delivery of it agrees;
+whether to hold is decided by the time now (a run that finished at 06:59 and is read at 07:01 is
+summarised at once).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+KEYS = frozenset({"from", "to", "timezone", "pagerduty"})
+
+
+class QuietHoursError(ValueError):
+    pass
+
+
+class QuietWindow(NamedTuple):
+    """One night's window, in UTC; `key` names it for its summary (the window's end)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        return self.end.strftime("%Y-%m-%dT%H:%MZ")
+
+
+class QuietHours(NamedTuple):
+    start: time
+    end: time
+    zone: str
+    #: Hold PagerDuty too (default: paging is never held).
+    hold_paging: bool = False
+
+    def window_of(self, at: datetime) -> QuietWindow | None:
+        """The window `at` falls in, or None."""
+        tz = ZoneInfo(self.zone)
+        local = at.astimezone(tz)
+        for day in (local.date() - timedelta(days=1), local.date()):
+            start, end = self._bounds(day, tz)
+            if start <= local < end:
+                return QuietWindow(start.astimezone(UTC), end.astimezone(UTC))
+        return None
+
+    def _bounds(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        end_day = day if self.end > self.start else day + timedelta(days=1)
+        return datetime.combine(day, self.start, tz), datetime.combine(end_day, self.end, tz)
+
+
+def parse_quiet_hours(raw: object, where: str) -> QuietHours:
+    """A route's `quietHours`; QuietHoursError says what is wrong, with `where` (routes[i].quietHours)."""
+    if not isinstance(raw, dict) or set(raw) - KEYS or not {"from", "to", "timezone"} <= set(raw):
+        raise QuietHoursError(f'{where} must be an object with "from", "to", "timezone" and optionally "pagerduty"')
+    clocks = []
+    for key in ("from", "to"):
+        match = CLOCK.match(raw[key]) if isinstance(raw[key], str) else None
+        if not match:
+            raise QuietHoursError(f'{where}.{key} must be a time of day like "22:00"')
+        clocks.append(time(int(match.group(1)), int(match.group(2))))
+    if clocks[0] == clocks[1]:
+        raise QuietHoursError(f"{where}: from and to are the same time")
+    zone = raw["timezone"]
+    try:
+        if not isinstance(zone, str) or not zone or zone.startswith(("/", ".")):
+            raise ValueError
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise QuietHoursError(f"{where}.timezone must be an IANA time zone like Europe/Prague") from None
+    paging = raw.get("pagerduty", False)
+    if not isinstance(paging, bool):
+        raise QuietHoursError(f"{where}.pagerduty must be true or false")
+    return QuietHours(clocks[0], clocks[1], zone, paging)

@@ -1,0 +1,76 @@
+"""Quiet hours end to end: chat held in the window, one summary when it ends (whoever comes back
+first posts it, exactly once), the webhook and PagerDuty not held."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import boto3
+from conftest import HOOK_PATH, context, sqs_event
+from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.config import load_settings
+from run_notifier.domain.quiet_hours import parse_quiet_hours
+from run_notifier.sqs_handler import make_handler
+from run_notifier.wiring import build_components
+
+BOT_TOKEN = "-".join(("xoxb", "local", "test", "quietbotpart"))
+ZONE = "Europe/Prague"
+
+
+def _quiet_hours_around_now() -> dict:
+    """A window from half an hour ago to half an hour from now, in Prague's time (midnight or not)."""
+    local = datetime.now(ZoneInfo(ZONE))
+    return {
+        "from": (local - timedelta(minutes=30)).strftime("%H:%M"),
+        "to": (local + timedelta(minutes=30)).strftime("%H:%M"),
+        "timezone": ZONE,
+    }
+
+
+def _app(env: dict[str, str], now):
+    components = build_components(load_settings(env), boto3.session.Session(region_name="us-east-1"), now=now)
+    return make_handler(components)
+
+
+def test_chat_is_held_in_the_window_and_summarised_once_when_it_ends(
+    all_destinations_env, sim, receiver, aws_session, resources
+):
+    quiet = _quiet_hours_around_now()
+    route = {"match": {"actId": ["SimActor00000001"]}, "quietHours": quiet, "slack": {"channel": "C0QUIET"}}
+    receiver.slack_tokens = {BOT_TOKEN}
+    env = {
+        **{k: v for k, v in all_destinations_env.items() if k != "SLACK_WEBHOOK_URL"},
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_BASE_URL": receiver.base_url + "/api",
+        "PAGERDUTY_ROUTING_KEY": "Q" * 32,
+        "PAGERDUTY_EVENTS_URL": receiver.base_url + "/v2/enqueue",
+        "ROUTES_JSON": json.dumps({"routes": [route]}),
+    }
+    ids = [f"RunQuiet0000000{i}" for i in range(3)]
+    for run_id in ids:
+        sim.add_run(run_id, 0.0, final_status="FAILED", exit_code=1, settle_secs=0)
+
+    in_the_window = _app(env, lambda: datetime.now(UTC))
+    assert in_the_window(sqs_event(ids), context(30)) == {"batchItemFailures": []}  # held: back later
+    assert receiver.received("/api/chat.postMessage") == []
+    assert len(receiver.received(HOOK_PATH)) == 3  # the webhook is not chat
+    assert len(receiver.received("/v2/enqueue", ok_only=True)) == 3  # paging is not held by default
+
+    window = parse_quiet_hours(quiet, "q").window_of(datetime.now(UTC))
+    assert window is not None
+    after = window.end + timedelta(seconds=5)
+    apps = [_app(env, lambda: after) for _ in range(2)]  # two containers, every run twice
+    for app in apps:
+        for run_id in ids:
+            assert app(sqs_event([run_id, run_id]), context(30)) == {"batchItemFailures": []}
+
+    [summary] = [json.loads(m.body) for m in receiver.received("/api/chat.postMessage", ok_only=True)]
+    assert summary["text"].startswith("*Quiet hours ended")
+    assert "3 alert(s) held" in summary["text"]
+    assert all(run_id in summary["text"] for run_id in ids)
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+    details = sorted(table.get(run_id)["slackNotification"]["detail"] for run_id in ids)
+    assert sum(d.startswith("posted the quiet-hours summary") for d in details) == 1
+    assert sum(d.startswith("in the quiet-hours summary") for d in details) == 2
