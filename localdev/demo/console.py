@@ -8,7 +8,15 @@ import logging
 import threading
 from typing import Any
 
-from localdev.demo.scenario import DISCORD_PATH, FOLLOW_UP, HOOK_PATH, SLACK_API_PATH, TEAMS_PATH, WEBHOOK_SECRET
+from localdev.demo.scenario import (
+    DISCORD_PATH,
+    FOLLOW_UP,
+    HOOK_PATH,
+    PAGERDUTY_PATH,
+    SLACK_API_PATH,
+    TEAMS_PATH,
+    WEBHOOK_SECRET,
+)
 from localdev.demo.ways_in import WAYS
 
 SAY_LOCK = threading.Lock()
@@ -21,6 +29,8 @@ def say(text: str = "") -> None:
 
 
 def slack_line(message: dict[str, Any]) -> str:
+    if not message.get("blocks"):  # a text message (a burst's grouped message, a summary)
+        return str(message.get("text", "")).splitlines()[0][:150] if message.get("text") else ""
     fields = next((b["fields"] for b in message["blocks"] if b.get("fields")), [])
     parts = [f["text"].replace("\n", " ").replace("*", "") for f in fields]
     return " | ".join(parts)
@@ -36,6 +46,12 @@ def print_received(received: Any) -> None:
         except Exception as error:  # show it: a bad signature is what the demo must reveal
             payload, check = json.loads(received.body), f"SIGNATURE INVALID ({error})"
         data = payload["data"]
+        if payload.get("type", "").startswith("apify.incident."):
+            say(
+                f"  [webhook] {payload['type']} {data['key']} failedRuns={data['failedRuns']} "
+                f"id={received.headers.get('webhook-id')} - {check}"
+            )
+            return
         say(
             f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
             f"id={received.headers.get('webhook-id')} - {check}"
@@ -48,10 +64,16 @@ def print_received(received: Any) -> None:
         [embed] = received.json()["embeds"]
         fields = " | ".join(f"{f['name']} {f['value']}" for f in embed["fields"][:4])
         say(f"  [discord] embed #{embed['color']:06x} (HTTP {received.status}, pings nobody): {fields}")
+    elif received.path == PAGERDUTY_PATH:
+        event = received.json()
+        summary = (event.get("payload") or {}).get("summary", "")
+        say(f"  [pagerduty] {event.get('event_action')} dedup_key={event.get('dedup_key')} {summary[:90]}")
     elif received.path.startswith(SLACK_API_PATH + "/"):
         message, method = received.json(), received.path.rsplit("/", 1)[1]
         where = f"#{message.get('channel')}"
-        if "thread_ts" in message:
+        if message.get("reply_broadcast"):
+            say(f"  [slack]   {where} thread reply, also sent to the channel: {message['text'][:150]!r}")
+        elif "thread_ts" in message:
             say(f"  [slack]   {where} thread reply: {message['text'][:160]!r}...")
         elif method == "chat.update":
             say(f"  [slack]   {where} message {message.get('ts')} updated in place: {slack_line(message)}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from localdev.demo import ways_in
 from localdev.demo.console import PROGRESS, AdapterWarnings, print_received, print_table, say
+from localdev.demo.incidents import IncidentStory
 from localdev.demo.scenario import (
     DEMO_RUNS,
     DEMO_SAFETY_NET_SECS,
@@ -30,6 +31,7 @@ from localdev.demo.scenario import (
     PUSH_LOST_RUN,
     SLACK_PATH,
     WEBHOOK_SECRET,
+    incident_runs,
     populate,
 )
 from localdev.lambda_paths import as_in_lambda, load_app
@@ -47,6 +49,10 @@ def _load_handler(env: dict[str, str]) -> Callable[..., Any]:
     service_logger.addHandler(AdapterWarnings())
     events.subscribe(PROGRESS)
     return load_app("RunWatcherFunction").lambda_handler
+
+
+def _sent(item: dict[str, Any] | None, kinds: tuple[str, ...]) -> bool:
+    return bool(item) and all(((item or {}).get(f"{k}Notification") or {}).get("state") == "SENT" for k in kinds)
 
 
 def main() -> int:
@@ -112,7 +118,9 @@ def main() -> int:
         root = logging.getLogger()
         root.setLevel(os.environ["DEMO_ROOT_LOG_LEVEL"].upper())
         root.addHandler(logging.StreamHandler(sys.stderr))
-    bodies = [json.dumps({"runId": r}) for r in run_ids]
+    incidents = [] if real else incident_runs()
+    story = IncidentStory(receiver)
+    bodies = [json.dumps({"runId": r}) for r in [*run_ids, *incidents]]
     if not real:
         bodies.insert(
             2,
@@ -124,7 +132,8 @@ def main() -> int:
     for body in bodies:
         sqs.send_message(QueueUrl=resources.queue_url, MessageBody=body)
     say(
-        f"Enqueued {len(bodies)} messages (one a duplicate of a run, one malformed)\n"
+        f"Enqueued {len(bodies)} messages (one a duplicate of a run, one malformed; {len(incidents)} runs of the "
+        "incident route)\n"
         if not real
         else f"Enqueued {len(bodies)} run IDs\n"
     )
@@ -152,7 +161,17 @@ def main() -> int:
             for i in items
         )
         dlq = sqs.get_queue_attributes(QueueUrl=resources.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
-        return done and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
+        incidents_done = real or (
+            story.settled()
+            and all(
+                all(
+                    ((store.get(r) or {}).get(f"{k}Notification") or {}).get("state") == "SENT"
+                    for k in ("webhook", "eventbridge")
+                )
+                for r in incidents
+            )
+        )
+        return done and incidents_done and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
 
     last_sweep = [0.0]
 
@@ -186,6 +205,8 @@ def main() -> int:
     )
     if not real and any(p != (1, 1, 1, 1) for p in posts.values()):
         ok = False
+    if not real:
+        ok = story.report(say) and ok
     say(
         f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
         f"{int(time.monotonic() - started)} s in all."

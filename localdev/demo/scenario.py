@@ -55,11 +55,33 @@ PIPELINE_SCRAPER = "DemoShopScraper01"
 PIPELINE_LOADER = "DemoSheetLoader01"
 PIPELINE_RUN = "DemoPipeline00001"
 FOLLOW_UP = {"actorId": "demo~sheet-loader", "input": {"datasetId": "{{defaultDatasetId}}", "sourceRunId": "{{runId}}"}}
-LIVE_ROUTES = {
+LIVE_ROUTES: dict[str, Any] = {
     "routes": [
         {"match": {"actId": [LIVE_ACTOR]}, "slack": {"channel": LIVE_CHANNEL, "live": True, "mention": ["@here"]}},
         {"match": {"status": ["SUCCEEDED"], "actId": [PIPELINE_SCRAPER]}, "followUp": FOLLOW_UP},
     ]
+}
+#: Incidents: an Actor that fails three times and then recovers (one message with two thread replies
+#: and one PagerDuty trigger; at the recovery one reply broadcast to the channel and one resolve), and
+#: an outage that fails 20 Actors at once: five messages of their own, the other fifteen grouped.
+INCIDENT_CHANNEL = "C0DEMOINCIDENTS"
+FLAKY_ACTOR = "DemoFlakyActor001"
+#: (run ID, seconds until it ends, final status)
+FLAKY_RUNS = [
+    ("DemoFlaky00000001", 4, "FAILED"),
+    ("DemoFlaky00000002", 9, "FAILED"),
+    ("DemoFlaky00000003", 14, "TIMED-OUT"),
+    ("DemoFlaky00000004", 30, "SUCCEEDED"),
+]
+OUTAGE_ACTORS = [f"DemoOutageActor{i:02d}" for i in range(20)]
+OUTAGE_RUNS = [(f"DemoOutageRun{i:04d}", 10, "FAILED") for i in range(20)]
+PAGERDUTY_PATH = "/v2/enqueue"
+#: A made-up PagerDuty routing key (PagerDuty's are 32 characters).
+PAGERDUTY_KEY = "demo" * 8
+INCIDENT_ROUTE = {
+    "match": {"actId": [FLAKY_ACTOR, *OUTAGE_ACTORS]},
+    "incident": {"after": 1},
+    "slack": {"channel": INCIDENT_CHANNEL, "mention": ["@here"]},
 }
 MALFORMED = "../../users/me"
 DEMO_TIMEOUT_SECS = 150
@@ -99,11 +121,41 @@ def populate(sim: Any, receiver: Any, env: dict[str, str]) -> list[str]:
     sim.add_run(PIPELINE_RUN, 5, act_id=PIPELINE_SCRAPER, settle_secs=2, final_usd=0.0512)
     sim.started_run_secs = 4.0
     receiver.slack_tokens = {BOT_TOKEN}
+    receiver.slack_limit = 1.0  # Slack's one message a second per channel: a ratelimited answer would show
     env["SLACK_BOT_TOKEN"] = BOT_TOKEN
     env["SLACK_API_BASE_URL"] = receiver.base_url + SLACK_API_PATH
-    env["ROUTES_JSON"] = json.dumps(LIVE_ROUTES)
+    sim.add_actor(FLAKY_ACTOR, "demo", "flaky-scraper")
+    for run_id, secs, status in FLAKY_RUNS:
+        sim.add_run(
+            run_id,
+            secs,
+            final_status=status,
+            exit_code=0 if status == "SUCCEEDED" else 1,
+            settle_secs=2,
+            act_id=FLAKY_ACTOR,
+            status_message=None if status == "SUCCEEDED" else "Proxy answered 403 on 41 of 50 requests",
+        )
+    for index, (actor, (run_id, secs, status)) in enumerate(zip(OUTAGE_ACTORS, OUTAGE_RUNS, strict=True)):
+        sim.add_actor(actor, "demo", f"shop-{index:02d}")
+        sim.add_run(
+            run_id,
+            secs,
+            final_status=status,
+            exit_code=1,
+            settle_secs=2,
+            act_id=actor,
+            status_message="Proxy unreachable: ECONNREFUSED",
+        )
+    env["ROUTES_JSON"] = json.dumps({"routes": [INCIDENT_ROUTE, *LIVE_ROUTES["routes"]]})
+    env["PAGERDUTY_ROUTING_KEY"] = PAGERDUTY_KEY
+    env["PAGERDUTY_EVENTS_URL"] = receiver.base_url + PAGERDUTY_PATH
     env["APIFY_API_BASE_URL"] = sim.base_url
     env["APIFY_TOKEN"] = sim.token or ""
     env["TEAMS_WEBHOOK_URL"] = receiver.base_url + TEAMS_PATH
     env["DISCORD_WEBHOOK_URL"] = receiver.base_url + DISCORD_PATH
     return [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN, PIPELINE_RUN] + [r[0] for r in LIVE_RUNS]
+
+
+def incident_runs() -> list[str]:
+    """The runs of the incident route (announced per incident in chat, not per run)."""
+    return [r[0] for r in FLAKY_RUNS] + [r[0] for r in OUTAGE_RUNS]

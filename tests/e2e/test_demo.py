@@ -40,7 +40,10 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(r"^DemoUnknown000001\s+queue\s+-\s+-\s+NOT_FOUND", out, re.MULTILINE)
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
-    assert out.count("signature verified") == 14
+    # 14 runs per run, 24 runs of the incident route, and 22 incident events (opened, resolved) as their own
+    assert out.count("signature verified") == 14 + 24 + 22
+    assert out.count("[webhook] apify.incident.opened") == 21
+    assert out.count("[webhook] apify.incident.resolved") == 1
     # the three ways in besides a direct enqueue, and a forged webhook refused
     for run_id, way in (
         ("DemoViaWebhook001", "Apify webhook"),
@@ -63,6 +66,13 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "[slack]   #C0DEMOLIVE :arrow_forward: running: demo/shop-scraper run DemoLiveRun000001" in out
     assert re.search(r"#C0DEMOLIVE message \S+ updated in place: Status :white_check_mark: SUCCEEDED", out)
     assert re.search(r"#C0DEMOLIVE thread reply: [\"']<!here> \*Why it ended FAILED\*: Selector", out)
+    # incidents: one message, two thread replies and a broadcast recovery for the flaky Actor, one trigger and
+    # one resolve in PagerDuty; an outage of 20 Actors grouped after the fifth incident of the minute
+    assert "DemoFlakyActor001 failed 3 times and recovered: 1 message" in out
+    assert "2 thread replies, 1 recovery reply sent to the channel; PagerDuty ['trigger', 'resolve']" in out
+    assert "4 messages of their own" in out
+    assert "1 grouped message listing 16" in out
+    assert "Slack answered ratelimited 0 times" in out
 
 
 def test_demo_real_mode_with_a_refused_token_stops_at_once_and_names_the_token():

@@ -61,9 +61,12 @@ class RunsTable:
             return from_item(error.response.get("Item") or {})
         return None
 
-    def increment(self, run_id: str, attribute: str, by: int, condition: str, values: Mapping[str, Any]) -> int | None:
-        """Add `by` to a number if the condition holds (atomic, never a conflict among writers): the new
-        value, or None when the condition did not hold. The condition names the attribute `#a`."""
+    def increment(
+        self, run_id: str, attribute: str, by: int, condition: str, values: Mapping[str, Any]
+    ) -> tuple[int | None, dict[str, Any]]:
+        """Add `by` to a number if the condition holds (atomic, never a conflict among writers): (the new
+        value, {}), or (None, the item as it stood) when the condition did not hold. The condition names
+        the attribute `#a`."""
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -73,12 +76,13 @@ class RunsTable:
                 ExpressionAttributeNames={"#a": attribute},
                 ExpressionAttributeValues={key: to_attribute(value) for key, value in {**values, ":by": by}.items()},
                 ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            return None
-        return int(from_item(response["Attributes"])[attribute])
+            return None, from_item(error.response.get("Item") or {})
+        return int(from_item(response["Attributes"])[attribute]), {}
 
     def update(self, run_id: str, update: str, names: Mapping[str, str], values: Mapping[str, Any]) -> None:
         """An unconditional update (for facts that are true whenever they are written)."""

@@ -37,6 +37,7 @@ from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
+from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import DeliveryNotYet, PermanentDeliveryError, RunDelivery, TransientDeliveryError, log
 from run_notifier.domain.run_summary import RunSummary
 
@@ -102,8 +103,11 @@ class SlackBotDestination:
         facts = facts_of_event(event)
         found = self._incident_store().find(event.incident_id, self._channel)
         if event.kind is Transition.OPENED:
+            # Bursts are counted by when the incidents opened, so however late a delivery, they group alike.
             rule = BurstRule(event.burst_after, event.burst_window_secs)
-            admission = self._bursts.admit(self._channel, event.incident_id, grouped_line(facts), self._ms(), rule)
+            opened = parse_iso(event.opened_at)
+            opened_ms = epoch_ms(opened) if opened else self._ms()
+            admission = self._bursts.admit(self._channel, event.incident_id, grouped_line(facts), opened_ms, rule)
             if admission.grouped:
                 return self._into_group(event, admission, deadline)
             message = top_message(facts, self._style.mentions)

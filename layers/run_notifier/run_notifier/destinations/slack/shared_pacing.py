@@ -6,8 +6,11 @@ ten containers would post ten messages a second to one channel, and nine of them
 channel (`slack-pace#<channel>`, a key no run ID can take) and sleeps until it:
 
 * the channel is free (`next` is past): one conditional write takes it (`next` = now + 1 s);
-* it is busy: an atomic `ADD next 1 s` (on condition that it is still in the future) takes the
-  slot after the last one taken; concurrent writers never conflict, each gets its own second;
+* it is busy: an atomic `ADD next 1 s` (on condition that it is still in the future, and near
+  enough to come within the caller's share) takes the slot after the last one taken; concurrent
+  writers never conflict, each gets its own second;
+* it is busy for longer than the share: nothing is reserved (a slot taken and left unused would
+  be a second of the channel lost), and the call comes back when the channel is due to be free;
 * Slack says `ratelimited` anyway (another app posting to the channel): `hold_off` pushes `next` to
   the answer's `Retry-After`, so every container waits it out, not only the one that was told.
 
@@ -52,8 +55,11 @@ class SharedChannelPacer:
 
     def wait_turn(self, channel: str, deadline: Deadline) -> None:
         """Reserve the channel's next free second across containers and sleep until it."""
+        latest_ms = int((self._clock() + max(0.0, deadline.left() - RESERVE_SECS)) * 1000)
         try:
-            turn_ms = self._reserve(channel)
+            turn_ms = self._reserve(channel, latest_ms)
+        except DeliveryNotYet:
+            raise
         except Exception as error:  # the shared budget is a courtesy to Slack; the alert is not
             log.warning(
                 "Slack pacing falls back to this container",
@@ -62,9 +68,6 @@ class SharedChannelPacer:
             self._local.wait_turn(channel, deadline)
             return
         wait = turn_ms / 1000 - self._clock()
-        if wait > deadline.left() - RESERVE_SECS:
-            # The slot is ours and goes unused: a second of the channel's budget, never a message too many.
-            raise DeliveryNotYet(f"Slack channel {channel} is busy for {wait:.0f} s more", wait)
         if wait > 0:
             self._sleep(wait)
 
@@ -82,8 +85,9 @@ class SharedChannelPacer:
         except Exception as error:  # the retry still honours Retry-After in this container
             log.warning("Could not share Slack's Retry-After", extra={"reason": f"{type(error).__name__}"})
 
-    def _reserve(self, channel: str) -> int:
-        """The start of this call's slot (epoch ms)."""
+    def _reserve(self, channel: str, latest_ms: int) -> int:
+        """The start of this call's slot (epoch ms), no later than `latest_ms`; DeliveryNotYet when the
+        channel is taken until after it (nothing reserved)."""
         for _ in range(MAX_TRIES):
             now = int(self._clock() * 1000)
             stood = self._table.conditional_update(
@@ -95,8 +99,18 @@ class SharedChannelPacer:
             )
             if stood is None:
                 return now  # free: ours now
-            after = self._table.increment(pace_key(channel), "next", self._interval_ms, "#a > :now", {":now": now})
+            after, item = self._table.increment(
+                pace_key(channel),
+                "next",
+                self._interval_ms,
+                "#a > :now AND #a <= :latest",
+                {":now": now, ":latest": latest_ms},
+            )
             if after is not None:
                 return after - self._interval_ms  # busy: the second after the last one taken
+            taken = int(item.get("next", 0))
+            if taken > latest_ms:
+                wait = (taken - now) / 1000
+                raise DeliveryNotYet(f"Slack channel {channel} is busy for {wait:.0f} s more", wait)
             # it fell free between the two writes: take it as free
         raise RuntimeError(f"the channel's pace changed {MAX_TRIES} times under us")
