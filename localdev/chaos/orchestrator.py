@@ -34,7 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localdev.chaos.config import HOOK_PATH, KINDS, POISON, SLACK_PATH, WEBHOOK_SECRET, Config
+from localdev.chaos.config import (
+    HOOK_PATH,
+    INCIDENT_ACTORS,
+    INCIDENT_RUN_KINDS,
+    KINDS,
+    PAGER_PATH,
+    POISON,
+    SLACK_PATH,
+    WEBHOOK_SECRET,
+    Config,
+)
 from localdev.chaos.journal import last_line, open_claims
 from localdev.chaos.report import report
 from localdev.chaos.worker import spawn_worker, worker_main
@@ -84,6 +94,8 @@ class Chaos:
         self.enqueued = 0
         self.spawned = 0
         self.work = Path(config.work_dir or f"/tmp/apify-run-notifier-chaos-{os.getpid()}")  # noqa: S108
+        #: Each run's own alerts (with --incidents chat is per incident, not per run).
+        self.kinds = INCIDENT_RUN_KINDS if config.incidents else KINDS
         self.work.mkdir(parents=True, exist_ok=True)
 
     def chance(self, p: float) -> bool:
@@ -132,6 +144,13 @@ class Chaos:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "PYTHONPATH": f"{ROOT}",
         }
+        if config.incidents:
+            for actor in INCIDENT_ACTORS:
+                sim.add_actor(actor, "chaos", actor.lower())
+            route = {"match": {"actId": list(INCIDENT_ACTORS)}, "incident": {"after": 1}}
+            env["ROUTES_JSON"] = json.dumps({"routes": [route]})
+            env["PAGERDUTY_ROUTING_KEY"] = "C" * 32
+            env["PAGERDUTY_EVENTS_URL"] = receiver.base_url + PAGER_PATH
         front = self._start_push(sim, env, proxy.base_url) if config.push else None
         spec = {
             "env": env,
@@ -145,6 +164,7 @@ class Chaos:
             f"(AWS, Apify, destinations), a kill every ~{config.kill_every:.0f} s, {config.slow_rate:.0%} slow "
             f"receivers; maxReceiveCount {resources.max_receive_count}; "
             f"{'push armed (webhooks lost, duplicated, refused at random; safety net 5 s)' if front else 'polling'}; "
+            f"{'incident mode for 5 Actors with PagerDuty; ' if config.incidents else ''}"
             f"logs in {self.work}",
             flush=True,
         )
@@ -161,6 +181,7 @@ class Chaos:
         for worker in self.workers:
             worker.process.kill()
             worker.process.wait(10)
+        self.ddb = ddb  # the report reads the incident items
         verdict = report(self, sim, receiver, sqs, target_url, resources, run_ids, proxy, done, started)
         if front:
             front.stop()
@@ -241,7 +262,17 @@ class Chaos:
             )
         with self.rng_lock:
             status = self.rng.choice(["SUCCEEDED", "SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"])
-        sim.add_run(run_id, duration, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=1)
+        actor = (
+            INCIDENT_ACTORS[int(run_id[-5:]) % len(INCIDENT_ACTORS)] if self.config.incidents else "SimActor00000001"
+        )
+        sim.add_run(
+            run_id,
+            duration,
+            final_status=status,
+            exit_code=0 if status == "SUCCEEDED" else 1,
+            settle_secs=1,
+            act_id=actor,
+        )
         if self.chance(self.config.fault_rate):
             with self.rng_lock:
                 faults = [self.rng.choice([429, 500, 502, 503]) for _ in range(self.rng.randint(1, 3))]
@@ -306,7 +337,7 @@ class Chaos:
             for page in ddb.get_paginator("scan").paginate(TableName=resources.table_name):  # one call, not one per run
                 for raw in page["Items"]:
                     item = from_item(raw)
-                    states = [(item.get(f"{kind}Notification") or {}).get("state") for kind in KINDS]
+                    states = [(item.get(f"{kind}Notification") or {}).get("state") for kind in self.kinds]
                     if all(state in ("SENT", "FAILED") for state in states):
                         pending.discard(item["runId"])
             attrs = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])["Attributes"]

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from localdev.chaos.config import HOOK_PATH, KINDS, POISON, SLACK_PATH
+from localdev.chaos.config import HOOK_PATH, PAGER_PATH, POISON, SLACK_PATH
 from localdev.chaos.journal import rejections
 from localdev.scoreboard import Scoreboard, percentile
 
@@ -29,10 +29,19 @@ def report(
     done: bool,
     started: float,
 ) -> int:
-    board = Scoreboard(run_ids).read(receiver.messages, slack_paths=(SLACK_PATH,), webhook_paths=(HOOK_PATH,))
+    kinds = chaos.kinds
+    # An incident's own events name its runs too: they are counted per incident, not per run.
+    per_run = [m for m in receiver.messages if not (m.path == HOOK_PATH and b'"apify.incident.' in m.body)]
+    slack_paths = () if chaos.config.incidents else (SLACK_PATH,)  # with incidents chat is per incident
+    board = Scoreboard(run_ids).read(per_run, slack_paths=slack_paths, webhook_paths=(HOOK_PATH,))
+    incident_events = []
     for event in drain(sqs, target_url):
-        board.add(json.loads(event["Body"])["detail"]["runId"], "eventbridge", 0.0)
-    lost = board.lost(KINDS)
+        detail = json.loads(event["Body"])["detail"]
+        if "runId" in detail:
+            board.add(detail["runId"], "eventbridge", 0.0)
+        else:
+            incident_events.append(detail)
+    lost = board.lost(kinds)
     duplicates = board.duplicates()
     lost_answers = lost_event_answers(proxy.lost_answers + [(target, body) for target, body, _ in proxy.slow_answers])
     attributed = {key: n for key, n in duplicates.items() if key in chaos.killer.windows}
@@ -43,8 +52,10 @@ def report(
     poison_bodies = set(POISON)
     valid_in_dlq = [m for m in dlq if m["Body"] not in poison_bodies]
     ended = {run_id: sim.runs[run_id].ended_wall() for run_id in run_ids}
-    latencies = sorted(board.latencies(ended, ("slack", "webhook")).values())
-    per_run = Counter(board.per_run(KINDS).values())
+    latencies = sorted(
+        board.latencies(ended, ("webhook",) if chaos.config.incidents else ("slack", "webhook")).values()
+    )
+    counts = Counter(board.per_run(kinds).values())
     print()
     print(f"| chaos ({time.monotonic() - started:.0f} s, {'finished' if done else 'TIMED OUT'}) | |")
     print("|---|---|")
@@ -59,7 +70,7 @@ def report(
         + ", ".join(f"{kind} {count}" for kind, count in sorted(proxy.faults.items()))
         + " |"
     )
-    print(f"| notifications per run (slack, webhook, eventbridge) | {dict(sorted(per_run.items()))} |")
+    print(f"| notifications per run ({', '.join(kinds)}) | {dict(sorted(counts.items()))} |")
     print(f"| lost | {len(lost)} {lost[:5] if lost else ''} |")
     print(
         f"| duplicates | {sum(duplicates.values())}: {sum(attributed.values())} in a kill window between a send "
@@ -84,9 +95,64 @@ def report(
             f"{ARMED_TARGET:.0%}); creates answered {dict(sorted(Counter(sim.webhook_creates).items()))}, "
             f"dispatches {dict(sorted(dispatched.items()))} |"
         )
-    ok = done and not lost and not unexplained and not valid_in_dlq and armed_enough
+    incidents_ok = True
+    if chaos.config.incidents:
+        incidents_ok = incident_report(chaos, receiver, resources, incident_events)
+    ok = done and not lost and not unexplained and not valid_in_dlq and armed_enough and incidents_ok
     print(f"\nchaos: {'PASS' if ok else 'FAIL'}", flush=True)
     return 0 if ok else 1
+
+
+def incident_report(chaos: Any, receiver: Any, resources: Any, bus_events: list[dict[str, Any]]) -> bool:
+    """Every transition the product made (its incident items, read at the end) reached PagerDuty, the
+    webhook and EventBridge; nothing is left pending; a repeat only where a killed worker held its claim."""
+    from run_notifier.adapters.dynamodb import from_item
+
+    ddb = chaos.ddb
+    made: set[tuple[str, str]] = set()  # (incident ID, opened | resolved)
+    pending = 0
+    for page in ddb.get_paginator("scan").paginate(TableName=resources.table_name):
+        for raw in page["Items"]:
+            item = from_item(raw)
+            if not str(item["runId"]).startswith("incident#") or "incident" not in item:
+                continue
+            pending += len(item.get("pendingIncidentEvents") or {})
+            for seen in item["incident"].get("seen") or []:
+                if seen.get("t") in ("opened", "resolved") and seen.get("i"):
+                    made.add((seen["i"], seen["t"]))
+    actions = {"trigger": "opened", "resolve": "resolved"}
+    pages = Counter(
+        (json.loads(m.body)["dedup_key"], actions[json.loads(m.body)["event_action"]])
+        for m in receiver.received(PAGER_PATH, ok_only=True)
+    )
+    hooks = Counter(
+        tuple(json.loads(m.body)["data"]["notificationId"].rsplit("#", 1))
+        for m in receiver.messages
+        if m.path == HOOK_PATH and m.status < 300 and b'"apify.incident.' in m.body
+    )
+    bus = Counter(tuple(e["notificationId"].rsplit("#", 1)) for e in bus_events)
+    lost = {
+        name: sorted(made - set(seen))
+        for name, seen in (("pagerduty", pages), ("webhook", hooks), ("eventbridge", bus))
+    }
+    repeats = {
+        (incident_id, transition, name): n - 1
+        for name, seen in (("pagerduty", pages), ("webhook", hooks))
+        for (incident_id, transition), n in seen.items()
+        if n > 1
+    }
+    attributed = {key: n for key, n in repeats.items() if (f"{key[0]}#{key[1]}", key[2]) in chaos.killer.windows}
+    unexplained = {key: n for key, n in repeats.items() if key not in attributed}
+    opened = sum(1 for _, t in made if t == "opened")
+    print(
+        f"| incidents | {opened} opened and {len(made) - opened} resolved by the product; PagerDuty "
+        f"{sum(pages.values())} events, webhook {sum(hooks.values())}, EventBridge {sum(bus.values())}; "
+        f"lost transitions {sum(len(v) for v in lost.values())} {[v[:2] for v in lost.values() if v] or ''}; "
+        f"still pending {pending}; repeats {sum(repeats.values())} ({sum(attributed.values())} in a kill window, "
+        f"{sum(unexplained.values())} unexplained {list(unexplained)[:3] if unexplained else ''}) |"
+    )
+    # EventBridge repeats come from lost answers as for runs; only its losses count here.
+    return not any(lost.values()) and pending == 0 and not unexplained and opened > 0
 
 
 def lost_event_answers(lost: list[tuple[str, bytes]]) -> set[tuple[str, str]]:
@@ -96,7 +162,8 @@ def lost_event_answers(lost: list[tuple[str, bytes]]) -> set[tuple[str, str]]:
         if not target.endswith("PutEvents"):
             continue
         for entry in json.loads(body).get("Entries", []):
-            windows.add((json.loads(entry["Detail"])["runId"], "eventbridge"))
+            detail = json.loads(entry["Detail"])
+            windows.add((detail.get("runId") or detail.get("notificationId", ""), "eventbridge"))
     return windows
 
 

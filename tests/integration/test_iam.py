@@ -201,7 +201,8 @@ def _run_the_watcher(
     handler = make_handler(build_components(load_settings(env), session))
     runs = runs or {"RunIamSucceeded1": "SUCCEEDED", "RunIamFailed00001": "FAILED"}
     for run_id, status in runs.items():
-        world.sim.add_run(run_id, 1.5, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=0)
+        # Long enough to be seen running under a loaded CI machine (the live message needs a running run).
+        world.sim.add_run(run_id, 4.0, final_status=status, exit_code=0 if status == "SUCCEEDED" else 1, settle_secs=0)
         world.admin.client("sqs").send_message(
             QueueUrl=world.resources.queue_url, MessageBody=json.dumps({"runId": run_id})
         )

@@ -304,7 +304,12 @@ def test_containers_share_one_pace_per_channel_and_slack_never_says_ratelimited(
         thread.start()
     for thread in threads:
         thread.join(60)
-    # A turn beyond a record's share comes back later (a fresh message): drain the queue.
+    # No container sleeps through the backlog: a turn more than 3 s away comes back later, as a fresh message.
+    attributes = aws_session.client("sqs").get_queue_attributes(
+        QueueUrl=resources.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessagesDelayed"]) > 0
+    assert len(receiver.received(POST)) < 12
     event_source(load_app({**bot_env, "SLACK_CHANNEL": "C0SHARED"}), aws_session, resources).run_until(
         lambda: len(receiver.received(POST, ok_only=True)) >= 12, timeout_secs=30
     )

@@ -82,7 +82,7 @@ class RunsTable:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return None, from_item(error.response.get("Item") or {})
-        return int(from_item(response["Attributes"])[attribute]), {}
+        return int(from_item(response.get("Attributes") or {}).get(attribute, 0)), {}
 
     def update(self, run_id: str, update: str, names: Mapping[str, str], values: Mapping[str, Any]) -> None:
         """An unconditional update (for facts that are true whenever they are written)."""

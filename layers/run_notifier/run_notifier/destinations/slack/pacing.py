@@ -3,9 +3,9 @@
 When a burst of runs ends together, the records of a batch post to one channel a second
 apart instead of all at once (and then half of them being answered `ratelimited`). A turn
 that would not come before the destination's share of the invocation runs out fails
-transiently, so that record comes back later instead of posting late. Across containers the
-shared budget (`shared_pacing.SharedChannelPacer`) paces; this is its fallback when the table
-cannot be reached.
+transiently, so that record comes back later instead of posting late. Bot mode paces
+across containers with the shared budget (`shared_pacing.SharedChannelPacer`); this in-container
+pace is the Web API's default, for a client built without a table.
 """
 
 from __future__ import annotations

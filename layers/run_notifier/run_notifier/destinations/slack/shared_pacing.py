@@ -9,28 +9,36 @@ channel (`slack-pace#<channel>`, a key no run ID can take) and sleeps until it:
 * it is busy: an atomic `ADD next 1 s` (on condition that it is still in the future, and near
   enough to come within the caller's share) takes the slot after the last one taken; concurrent
   writers never conflict, each gets its own second;
-* it is busy for longer than the share: nothing is reserved (a slot taken and left unused would
-  be a second of the channel lost), and the call comes back when the channel is due to be free;
+* it is busy for longer than `MAX_WAIT_SECS` (or the share): nothing is reserved (a slot taken and
+  left unused would be a second of the channel lost), the call joins the channel's `queued` count
+  and comes back after the turns ahead of it (the channel's next free second plus one second per
+  call queued before it): a container never sleeps through a backlog, and a backlog of a thousand
+  replies comes back spread over its thousand seconds instead of all at once, every few seconds;
 * Slack says `ratelimited` anyway (another app posting to the channel): `hold_off` pushes `next` to
   the answer's `Retry-After`, so every container waits it out, not only the one that was told.
 
 A turn too far away for the destination's share raises `DeliveryNotYet`: the record comes back when
-the turn is due instead of posting late. If the table cannot be reached the call goes ahead paced
-only in this container (`ChannelPacer`): a late alert is worse than a `ratelimited` retry.
+the turn is due instead of posting late. If the table cannot be reached, the call does not go
+ahead uncoordinated (other containers may be posting to the channel: that is how a busy 2-core
+benchmark drew 220 `ratelimited` answers): it fails transiently and its record comes back, as it
+would for its claims, which need the same table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
 from run_notifier.adapters.dynamodb import RunsTable
-from run_notifier.destinations.slack.pacing import CHANNEL_PACER, RESERVE_SECS, SECONDS_PER_MESSAGE, ChannelPacer
+from run_notifier.destinations.slack.pacing import RESERVE_SECS, SECONDS_PER_MESSAGE
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import DeliveryNotYet, log
+from run_notifier.domain.ports import DeliveryNotYet, TransientDeliveryError, log
 
 #: Rounds of (free? take it : busy? take the next) before pacing in this container only.
 MAX_TRIES = 8
+#: The longest a call sleeps for its turn: longer, it comes back later (its container is freed).
+MAX_WAIT_SECS = 3.0
 
 
 def pace_key(channel: str) -> str:
@@ -45,31 +53,32 @@ class SharedChannelPacer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         interval: float = SECONDS_PER_MESSAGE,
-        local: ChannelPacer = CHANNEL_PACER,
     ) -> None:
         self._table = table
         self._clock = clock
         self._sleep = sleep
         self._interval_ms = int(interval * 1000)
-        self._local = local
 
     def wait_turn(self, channel: str, deadline: Deadline) -> None:
         """Reserve the channel's next free second across containers and sleep until it."""
-        latest_ms = int((self._clock() + max(0.0, deadline.left() - RESERVE_SECS)) * 1000)
+        reach = min(MAX_WAIT_SECS, max(0.0, deadline.left() - RESERVE_SECS))
+        latest_ms = int((self._clock() + reach) * 1000)
         try:
             turn_ms = self._reserve(channel, latest_ms)
         except DeliveryNotYet:
             raise
-        except Exception as error:  # the shared budget is a courtesy to Slack; the alert is not
-            log.warning(
-                "Slack pacing falls back to this container",
-                extra={"channel": channel, "reason": f"{type(error).__name__}: {error}"[:200]},
-            )
-            self._local.wait_turn(channel, deadline)
-            return
+        except Exception as error:  # not uncoordinated: the record comes back, as for a claim the table refused
+            raise TransientDeliveryError(
+                f"Slack channel {channel}: its pace could not be read ({type(error).__name__}); back later"
+            ) from None
         wait = turn_ms / 1000 - self._clock()
         if wait > 0:
             self._sleep(wait)
+
+    def _served(self, channel: str) -> None:
+        """One call less queued (best effort: the count only spreads the comebacks)."""
+        with contextlib.suppress(Exception):  # a count that is off spreads comebacks a little worse, no more
+            self._table.increment(pace_key(channel), "queued", -1, "#a > :zero", {":zero": 0})
 
     def hold_off(self, channel: str, seconds: float) -> None:
         """Slack said `ratelimited`: no container posts to the channel before `seconds` from now."""
@@ -98,6 +107,7 @@ class SharedChannelPacer:
                 {":next": now + self._interval_ms, ":now": now},
             )
             if stood is None:
+                self._served(channel)
                 return now  # free: ours now
             after, item = self._table.increment(
                 pace_key(channel),
@@ -107,10 +117,12 @@ class SharedChannelPacer:
                 {":now": now, ":latest": latest_ms},
             )
             if after is not None:
+                self._served(channel)
                 return after - self._interval_ms  # busy: the second after the last one taken
             taken = int(item.get("next", 0))
             if taken > latest_ms:
-                wait = (taken - now) / 1000
-                raise DeliveryNotYet(f"Slack channel {channel} is busy for {wait:.0f} s more", wait)
+                ahead, _ = self._table.increment(pace_key(channel), "queued", 1, "attribute_exists(runId)", {})
+                wait = (taken - now) / 1000 + (ahead or 1) * self._interval_ms / 1000
+                raise DeliveryNotYet(f"Slack channel {channel}: {ahead} calls queued, back in {wait:.0f} s", wait)
             # it fell free between the two writes: take it as free
         raise RuntimeError(f"the channel's pace changed {MAX_TRIES} times under us")
