@@ -38,7 +38,7 @@ from run_notifier.domain.ports import DeliveryNotYet, TransientDeliveryError, lo
 #: Rounds of (free? take it : busy? take the next) before pacing in this container only.
 MAX_TRIES = 8
 #: The longest a call sleeps for its turn: longer, it comes back later (its container is freed).
-MAX_WAIT_SECS = 3.0
+MAX_WAIT_SECS = 5.0
 
 
 def pace_key(channel: str) -> str:
