@@ -253,3 +253,23 @@ def test_a_burst_of_incidents_on_one_channel_posts_a_few_then_one_grouped_messag
     assert not listed & named
     assert receiver.slack_ratelimited == {}
     assert len(_pages(receiver)) == 8  # PagerDuty pages every incident: grouping is for chat
+    # Coalesced: the five lines took one post and at most a few updates, not one call per line.
+    group_ts = next(ts for (_, ts), m in receiver.slack_messages.items() if m is grouped[0])
+    assert len([u for u in _slack(receiver, "chat.update") if u["ts"] == group_ts]) <= 3
+
+    # A grouped Actor recovers: its line says so, the message stays one, and the channel hears it once
+    # (a reply in the grouped message's thread, broadcast).
+    recovering = next(actor for actor in actors if actor in listed)
+    sim.add_run("RunBurstOk000001", 0.0, final_status="SUCCEEDED", exit_code=0, settle_secs=0, act_id=recovering)
+    send(aws_session, resources.queue_url, json.dumps({"runId": "RunBurstOk000001"}))
+    event_source(load_app(env), aws_session, resources).run_until(
+        lambda: any(m.get("reply_broadcast") for m in receiver.slack_messages.values()), timeout_secs=60
+    )
+    group = receiver.slack_messages[("C0BURSTS", group_ts)]
+    assert group["text"].startswith(":rotating_light: 5 more Actors failing (1 recovered):")
+    assert ":white_check_mark: <" in group["text"]
+    assert "recovered after 1 failed run" in group["text"]
+    broadcasts = [m for m in receiver.slack_messages.values() if m.get("reply_broadcast")]
+    assert len(broadcasts) == 1
+    assert broadcasts[0]["thread_ts"] == group_ts
+    assert len([m for m in receiver.slack_messages.values() if m["text"].startswith(":rotating_light:")]) == 1

@@ -20,17 +20,24 @@ from functools import partial
 from typing import Any
 
 from run_notifier.destinations.incident_payload import ANNOUNCED
-from run_notifier.destinations.slack.bursts import Admission, BurstRule, DynamoBursts, grouped_text
+from run_notifier.destinations.slack.bursts import (
+    BurstRule,
+    DynamoBursts,
+    GroupMessage,
+    grouped_text,
+    recovered_key,
+)
 from run_notifier.destinations.slack.incident_message import (
     epoch_ms,
     facts_of_event,
     facts_of_run,
     failure_reply,
     grouped_line,
+    recovered_line,
     recovery_reply,
     top_message,
 )
-from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
+from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages, IncidentMessage
 from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, LiveMessage
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.target import Style
@@ -107,9 +114,9 @@ class SlackBotDestination:
             rule = BurstRule(event.burst_after, event.burst_window_secs)
             opened = parse_iso(event.opened_at)
             opened_ms = epoch_ms(opened) if opened else self._ms()
-            admission = self._bursts.admit(self._channel, event.incident_id, grouped_line(facts), opened_ms, rule)
+            admission = self._bursts.admit(self._channel, event.incident_id, opened_ms, rule)
             if admission.grouped:
-                return self._into_group(event, admission, deadline)
+                return self._into_group(event, grouped_line(facts), admission.window_start_ms, deadline)
             message = top_message(facts, self._style.mentions)
             try:
                 answer, attempts = self._post({"channel": self._channel, **message}, deadline)
@@ -119,6 +126,8 @@ class SlackBotDestination:
             ts = str(answer.get("ts"))
             self._incident_store().record_opened(event.incident_id, self._channel, ts, event.failures, self._ms())
             return f"opened in {answer.get('channel', self._channel)} ts {ts} after {attempts} attempt(s)"
+        if found is not None and found.grouped:
+            return self._recover_in_group(event, found, deadline)
         if found is None:  # its opening post failed for good (or was never made): say it anew
             answer, attempts = self._post({"channel": self._channel, **top_message(facts)}, deadline)
             return f"resolved in a new message ts {answer.get('ts')} after {attempts} attempt(s)"
@@ -133,31 +142,58 @@ class SlackBotDestination:
         where = "updated and broadcast" if updated is not None else "posted (the top message is gone)"
         return f"resolved: {where} ts {answer.get('ts')} after {attempts} attempt(s)"
 
-    def _into_group(self, event: IncidentEvent, admission: Admission, deadline: Deadline) -> str:
-        """A burst: this incident goes into the channel's grouped message (posted once, then updated)."""
-        ts = admission.group_ts
-        if ts is None:
-            owner = uuid.uuid4().hex
-            if self._bursts.claim_posting(self._channel, admission.window_start_ms, owner, self._ms()):
-                lines = self._bursts.current(self._channel).get("lines") or admission.lines
-                answer, attempts = self._post({"channel": self._channel, "text": grouped_text(lines)}, deadline)
-                ts = str(answer.get("ts"))
-                self._bursts.record_posted(self._channel, admission.window_start_ms, ts)
-                self._incident_store().record_opened(
-                    event.incident_id, self._channel, ts, event.failures, self._ms(), grouped=True
-                )
-                return f"grouped: posted the burst's message ts {ts} after {attempts} attempt(s)"
-            ts = self._bursts.current(self._channel).get("groupTs")
-            if not ts:
-                raise DeliveryNotYet("another delivery is posting the burst's grouped message", 2.0)
-        lines = self._bursts.current(self._channel).get("lines") or admission.lines
-        self._update(
-            LiveMessage(self._channel, str(ts)), {"channel": self._channel, "text": grouped_text(lines)}, deadline
-        )
+    def _into_group(self, event: IncidentEvent, line: str, window_start_ms: int, deadline: Deadline) -> str:
+        """A burst: this incident's line goes into its window's grouped message. Done when the message shows it."""
+        self._bursts.add_line(self._channel, window_start_ms, event.incident_id, line)
+        group = self._show_in_group(window_start_ms, event.incident_id, deadline)
+        assert group.ts is not None  # shown lines were shown by a message
         self._incident_store().record_opened(
-            event.incident_id, self._channel, str(ts), event.failures, self._ms(), grouped=True
+            event.incident_id, self._channel, group.ts, event.failures, self._ms(), window_start_ms=window_start_ms
         )
-        return f"grouped: the burst's message ts {ts} lists {len(lines)} incidents"
+        return f"grouped: the burst's message ts {group.ts} shows {len(group.shown)} lines"
+
+    def _recover_in_group(self, event: IncidentEvent, found: IncidentMessage, deadline: Deadline) -> str:
+        """A grouped incident recovered: its line in the grouped message says so, and a reply in the grouped
+        message's thread, broadcast to the channel, says it once (after the line, so a retry never repeats it)."""
+        facts = facts_of_event(event)
+        key = recovered_key(event.incident_id)
+        self._bursts.add_line(self._channel, found.window_start_ms, key, recovered_line(facts))
+        self._show_in_group(found.window_start_ms, key, deadline)
+        reply = {
+            "channel": self._channel,
+            "text": recovery_reply(facts),
+            "thread_ts": found.ts,
+            "reply_broadcast": True,
+        }
+        answer, attempts = self._post(reply, deadline)
+        return (
+            f"resolved in the burst's message {found.ts}: broadcast ts {answer.get('ts')} after {attempts} attempt(s)"
+        )
+
+    def _show_in_group(self, window_start_ms: int, line_key: str, deadline: Deadline) -> GroupMessage:
+        """The window's grouped message as it stands once it shows `line_key`: posted or updated by this
+        delivery when it may hold it now, else `DeliveryNotYet` until the next update (at most every few
+        seconds, whoever makes it)."""
+        group = self._bursts.group(self._channel, window_start_ms)
+        if line_key in group.shown:
+            return group
+        owner = uuid.uuid4().hex
+        if not self._bursts.hold(self._channel, window_start_ms, owner, self._ms()):
+            group = self._bursts.group(self._channel, window_start_ms)
+            if line_key in group.shown:
+                return group
+            wait = max(1.0, group.wait_secs(self._ms()))
+            raise DeliveryNotYet("the burst's grouped message will show this line on its next update", wait)
+        group = self._bursts.group(self._channel, window_start_ms)  # every line added so far
+        message = {"channel": self._channel, "text": grouped_text(group.lines)}
+        updated = self._update(LiveMessage(self._channel, group.ts), message, deadline) if group.ts else None
+        answer, _ = updated or self._post(message, deadline)
+        ts = group.ts if updated else str(answer.get("ts"))
+        assert ts is not None
+        shown = frozenset(group.lines)
+        if not self._bursts.record_shown(self._channel, window_start_ms, owner, ts, shown, self._ms()):
+            raise DeliveryNotYet("the burst's grouped message was taken over while this delivery updated it", 1.0)
+        return group._replace(ts=ts, shown=shown)
 
     def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
         """One message listing what quiet hours held (destinations/quiet_hold.py)."""

@@ -3,16 +3,25 @@
 A proxy outage fails every Actor together. With `burstAfter` 5 and `burstWindowSecs` 60 (a
 route's `incident` may say otherwise), the first five incidents that open on a channel within a
 minute get their own message, and the rest of that minute go into one message updated in place
-("12 more Actors failing: …", a line each, linking its run). The channel's window lives in one
-item (`slack-burst#<channel>`), moved by compare-and-set, so every container agrees on who is
-in and who is grouped; the grouped message is posted by one delivery (a lease on the item) and
-updated by the others.
+("12 more Actors failing: …", a line each, linking its run).
+
+Two kinds of item, so that a late delivery still finds its own window:
+
+- `slack-burst#<channel>`: who opened in the channel's current window (and the window before, for
+  late repeats), moved by compare-and-set, so every container agrees on who is in and who is grouped.
+- `slack-burst#<channel>#<window start>`: that window's grouped message: its lines (each added by
+  its own incident's delivery, an idempotent map write), its `ts`, which lines it shows, and a
+  lease for the one delivery that posts or updates it.
+
+The message is updated at most once per `GROUP_UPDATE_GAP_MS`: an outage's twenty lines are two
+or three Slack calls, not twenty. An incident's delivery is done only when the message shows its
+line (recorded by the lease holder after Slack answered); until then it comes back through the
+queue (`DeliveryNotYet`), so a crashed or slow holder delays a line but never loses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from run_notifier.adapters.dynamodb import RunsTable
@@ -21,8 +30,12 @@ DEFAULT_BURST_AFTER = 5
 DEFAULT_BURST_WINDOW_SECS = 60
 #: Writers racing on one channel's window retry this often (each retry re-reads).
 MAX_CONFLICTS = 20
-#: How long the delivery posting the grouped message holds it (one post and its record).
+#: How long the delivery posting or updating the grouped message holds it (one call and its record).
 POSTING_LEASE_MS = 30_000
+#: The grouped message is posted or updated at most this often.
+GROUP_UPDATE_GAP_MS = 5_000
+#: The suffix of an incident's recovered line in a window's lines (no incident ID ends with it).
+RECOVERED = "#recovered"
 #: Lines a grouped message shows (Slack's text limit; the rest are counted).
 MAX_LINES = 100
 
@@ -33,12 +46,28 @@ class BurstRule(NamedTuple):
 
 
 class Admission(NamedTuple):
-    """`grouped`: this incident goes into the channel's grouped message (`group_ts`, None until posted)."""
+    """`grouped`: this incident goes into the grouped message of the window that began at `window_start_ms`."""
 
     grouped: bool
     window_start_ms: int = 0
-    group_ts: str | None = None
-    lines: Mapping[str, str] = MappingProxyType({})
+
+
+class GroupMessage(NamedTuple):
+    """A window's grouped message as its item stands."""
+
+    ts: str | None
+    lines: Mapping[str, str]
+    #: The incidents whose lines the message showed when it was last posted or updated.
+    shown: frozenset[str]
+    #: When it was last posted or updated (epoch ms; 0: never).
+    shown_at: int
+    #: The lease of the delivery posting or updating it (epoch ms; 0: none).
+    held_until: int
+
+    def wait_secs(self, now_ms: int) -> float:
+        """How long until the message may next be posted or updated (0: now)."""
+        free_at = max(self.held_until, self.shown_at + GROUP_UPDATE_GAP_MS if self.shown_at else 0)
+        return max(0.0, (free_at - now_ms) / 1000)
 
 
 class BurstConflict(Exception):
@@ -49,11 +78,15 @@ def burst_key(channel: str) -> str:
     return f"slack-burst#{channel}"
 
 
+def window_key(channel: str, window_start_ms: int) -> str:
+    return f"slack-burst#{channel}#{window_start_ms}"
+
+
 class DynamoBursts:
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
-    def admit(self, channel: str, incident_id: str, line: str, now_ms: int, rule: BurstRule) -> Admission:
+    def admit(self, channel: str, incident_id: str, now_ms: int, rule: BurstRule) -> Admission:
         """Count this incident's opening on the channel (once, whatever the repeats); say whether it is grouped."""
         key = burst_key(channel)
         for _ in range(MAX_CONFLICTS):
@@ -61,55 +94,88 @@ class DynamoBursts:
             version = int(item.get("version", 0))
             start = int(item.get("windowStart", 0))
             opened: list[str] = list(item.get("opened") or [])
-            lines: dict[str, str] = dict(item.get("lines") or {})
+            if item and now_ms < start:  # opened before this window: as decided in the window before, if any
+                before: list[str] = list(item.get("previousOpened") or [])
+                if incident_id in before and now_ms >= int(item.get("previousStart", 0)):
+                    return Admission(before.index(incident_id) >= rule.after, int(item["previousStart"]))
+                return Admission(False, now_ms)  # older than the windows kept: its own message
             if item and now_ms - start <= rule.window_secs * 1000:
                 if incident_id in opened:  # a repeat: as decided the first time
-                    return Admission(incident_id in lines, start, _ts(item), lines)
+                    return Admission(opened.index(incident_id) >= rule.after, start)
                 opened.append(incident_id)
-                grouped = len(opened) > rule.after
-                if grouped:
-                    lines[incident_id] = line
-                admission = Admission(grouped, start, _ts(item), lines)
-                fields: dict[str, Any] = {"opened": opened, "lines": lines}
+                admission = Admission(len(opened) > rule.after, start)
+                fields: dict[str, Any] = {"opened": opened}
             else:  # a new window: this incident is its first
                 admission = Admission(False, now_ms)
-                fields = {"opened": [incident_id], "lines": {}, "windowStart": now_ms, "groupTs": None}
+                fields = {
+                    "opened": [incident_id],
+                    "windowStart": now_ms,
+                    "previousOpened": opened,
+                    "previousStart": start,
+                }
             if self._write(key, version, fields):
                 return admission
         raise BurstConflict(f"{key}: {MAX_CONFLICTS} concurrent writers in a row")
 
-    def claim_posting(self, channel: str, window_start_ms: int, owner: str, now_ms: int) -> bool:
-        """The right to post this window's grouped message (a lease: a crashed poster frees it)."""
+    def add_line(self, channel: str, window_start_ms: int, incident_id: str, line: str) -> None:
+        """This incident's line in its window's grouped message (the same line again is a no-op)."""
+        key = window_key(channel, window_start_ms)
+        first = self._table.conditional_update(
+            key,
+            "SET #lines = :lines",
+            "attribute_not_exists(#lines)",
+            {"#lines": "lines"},
+            {":lines": {incident_id: line}},
+        )
+        if first is not None:  # the window has lines: add this one beside them
+            self._table.update(key, "SET #lines.#id = :line", {"#lines": "lines", "#id": incident_id}, {":line": line})
+
+    def group(self, channel: str, window_start_ms: int) -> GroupMessage:
+        item = self._table.get(window_key(channel, window_start_ms)) or {}
+        return GroupMessage(
+            str(item["groupTs"]) if item.get("groupTs") else None,
+            dict(item.get("lines") or {}),
+            frozenset(item.get("shown") or ()),
+            int(item.get("shownAt", 0)),
+            int(item.get("heldUntil", 0)),
+        )
+
+    def hold(self, channel: str, window_start_ms: int, owner: str, now_ms: int) -> bool:
+        """The right to post or update the grouped message now (a lease, and the gap since the last call)."""
         stood = self._table.conditional_update(
-            burst_key(channel),
-            "SET #po = :owner, #pu = :until",
-            "#ws = :ws AND attribute_not_exists(#ts) AND (attribute_not_exists(#pu) OR #pu < :now OR #po = :owner)",
-            {"#po": "postingOwner", "#pu": "postingUntil", "#ws": "windowStart", "#ts": "groupTs"},
-            {":owner": owner, ":until": now_ms + POSTING_LEASE_MS, ":ws": window_start_ms, ":now": now_ms},
+            window_key(channel, window_start_ms),
+            "SET #owner = :owner, #until = :until",
+            "(attribute_not_exists(#until) OR #until < :now OR #owner = :owner)"
+            " AND (attribute_not_exists(#at) OR #at <= :cutoff)",
+            {"#owner": "heldBy", "#until": "heldUntil", "#at": "shownAt"},
+            {
+                ":owner": owner,
+                ":until": now_ms + POSTING_LEASE_MS,
+                ":now": now_ms,
+                ":cutoff": now_ms - GROUP_UPDATE_GAP_MS,
+            },
         )
         return stood is None
 
-    def record_posted(self, channel: str, window_start_ms: int, ts: str) -> None:
-        self._table.conditional_update(
-            burst_key(channel),
-            "SET #ts = :ts",
-            "#ws = :ws",
-            {"#ts": "groupTs", "#ws": "windowStart"},
-            {":ts": ts, ":ws": window_start_ms},
+    def record_shown(
+        self, channel: str, window_start_ms: int, owner: str, ts: str, shown: frozenset[str], now_ms: int
+    ) -> bool:
+        """Slack has the message showing `shown`; False when the lease was lost meanwhile (not recorded)."""
+        stood = self._table.conditional_update(
+            window_key(channel, window_start_ms),
+            "SET #ts = :ts, #shown = :shown, #at = :now REMOVE #owner, #until",
+            "#owner = :owner",
+            {"#ts": "groupTs", "#shown": "shown", "#at": "shownAt", "#owner": "heldBy", "#until": "heldUntil"},
+            {":ts": ts, ":shown": sorted(shown), ":now": now_ms, ":owner": owner},
         )
-
-    def current(self, channel: str) -> dict[str, Any]:
-        return self._table.get(burst_key(channel)) or {}
+        return stood is None
 
     def _write(self, key: str, version: int, fields: dict[str, Any]) -> bool:
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(fields.values())}
-        sets = [f"#f{i} = :f{i}" for i, value in enumerate(fields.values()) if value is not None]
-        removes = [f"#f{i}" for i, value in enumerate(fields.values()) if value is None]
-        values = {k: v for k, v in values.items() if v is not None}
         names["#v"] = "version"
         values[":next"] = version + 1
-        update = "SET " + ", ".join([*sets, "#v = :next"]) + (" REMOVE " + ", ".join(removes) if removes else "")
+        update = "SET " + ", ".join([*(f"#f{i} = :f{i}" for i in range(len(fields))), "#v = :next"])
         if version:
             values[":v"] = version
             condition = "#v = :v"
@@ -118,14 +184,18 @@ class DynamoBursts:
         return self._table.conditional_update(key, update, condition, names, values) is None
 
 
-def _ts(item: dict[str, Any]) -> str | None:
-    ts = item.get("groupTs")
-    return str(ts) if ts else None
+def recovered_key(incident_id: str) -> str:
+    """The key of an incident's recovered line: beside its failing line, which it replaces in the text."""
+    return f"{incident_id}{RECOVERED}"
 
 
 def grouped_text(lines: Mapping[str, str]) -> str:
-    """The grouped message: how many more, and a line each (already escaped by their makers)."""
-    shown = sorted(lines.values())[:MAX_LINES]
-    more = f"\n… and {len(lines) - MAX_LINES} more" if len(lines) > MAX_LINES else ""
-    noun = "Actor" if len(lines) == 1 else "Actors"
-    return f":rotating_light: {len(lines)} more {noun} failing:\n" + "\n".join(shown) + more
+    """The grouped message: how many more, and a line each (already escaped by their makers); an incident
+    that recovered shows its recovered line instead of its failing one."""
+    incidents = sorted(key for key in lines if not key.endswith(RECOVERED))
+    recovered = [key for key in incidents if recovered_key(key) in lines]
+    shown = sorted(lines.get(recovered_key(key)) or lines[key] for key in incidents)[:MAX_LINES]
+    more = f"\n… and {len(incidents) - MAX_LINES} more" if len(incidents) > MAX_LINES else ""
+    noun = "Actor" if len(incidents) == 1 else "Actors"
+    state = f"failing ({len(recovered)} recovered)" if recovered else "failing"
+    return f":rotating_light: {len(incidents)} more {noun} {state}:\n" + "\n".join(shown) + more

@@ -128,6 +128,14 @@ def grouped_line(facts: IncidentFacts) -> str:
     return f"• {_run_link(facts.act_id, facts.last_run_id, escape(facts.actor))} {escape(facts.last_status)}{why}"
 
 
+def recovered_line(facts: IncidentFacts) -> str:
+    """The incident's line in a grouped message once it recovered: the Actor, linking the run that did."""
+    runs = "run" if facts.failures == 1 else "runs"
+    span = _span(facts.since, facts.resolved_at or facts.last_at)
+    link = _run_link(facts.act_id, facts.last_run_id, escape(facts.actor))
+    return f"• :white_check_mark: {link} recovered after {facts.failures} failed {runs} over {span}"
+
+
 def failure_reply(summary: RunSummary, failures: int, log_text: str | None) -> str:
     """A further failure in the incident's thread: its summary line, and why (the log's tail as today)."""
     line = (

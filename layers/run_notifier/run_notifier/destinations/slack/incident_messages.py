@@ -29,6 +29,8 @@ class IncidentMessage(NamedTuple):
     resolved: bool
     #: In a burst's grouped message (bursts.py): replies go in its thread, the message is not this incident's.
     grouped: bool = False
+    #: The burst window whose grouped message it is in (epoch ms; 0 when not grouped).
+    window_start_ms: int = 0
 
 
 class Reservation(NamedTuple):
@@ -48,12 +50,14 @@ class DynamoIncidentMessages:
         self._table = table
 
     def record_opened(
-        self, incident_id: str, channel: str, ts: str, shown: int, now_ms: int, *, grouped: bool = False
+        self, incident_id: str, channel: str, ts: str, shown: int, now_ms: int, *, window_start_ms: int = 0
     ) -> None:
-        """The opening post's place (a repeat after a crash window replaces the one before)."""
+        """The opening post's place, or the burst's grouped message it is in (`window_start_ms`); a repeat
+        after a crash window replaces the one before."""
         self._table.update(
             item_key(incident_id, channel),
-            "SET #c = :c, #ts = :ts, #shown = :shown, #at = :at, #grouped = :grouped REMOVE #resolved",
+            "SET #c = :c, #ts = :ts, #shown = :shown, #at = :at, #grouped = :grouped, #window = :window"
+            " REMOVE #resolved",
             {
                 "#c": "channel",
                 "#ts": "ts",
@@ -61,8 +65,16 @@ class DynamoIncidentMessages:
                 "#at": "updatedAt",
                 "#resolved": "resolved",
                 "#grouped": "grouped",
+                "#window": "windowStart",
             },
-            {":c": channel, ":ts": ts, ":shown": shown, ":at": now_ms, ":grouped": grouped},
+            {
+                ":c": channel,
+                ":ts": ts,
+                ":shown": shown,
+                ":at": now_ms,
+                ":grouped": bool(window_start_ms),
+                ":window": window_start_ms,
+            },
         )
 
     def record_refused(self, incident_id: str, channel: str, why: str) -> None:
@@ -85,6 +97,7 @@ class DynamoIncidentMessages:
             int(item.get("updatedAt", 0)),
             bool(item.get("resolved", False)),
             bool(item.get("grouped", False)),
+            int(item.get("windowStart", 0)),
         )
 
     def reserve_update(self, incident_id: str, channel: str, failures: int, now_ms: int) -> Reservation:

@@ -1,0 +1,75 @@
+"""The burst store against moto's DynamoDB: who is grouped, and the grouped message's lease and gap.
+
+The grouped message is posted or updated by one delivery at a time (a lease that a crashed holder
+loses), at most once per `GROUP_UPDATE_GAP_MS`, and a line counts as shown only once its holder
+recorded Slack's answer.
+"""
+
+from __future__ import annotations
+
+import pytest
+from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.destinations.slack.bursts import (
+    GROUP_UPDATE_GAP_MS,
+    POSTING_LEASE_MS,
+    BurstRule,
+    DynamoBursts,
+    grouped_text,
+    recovered_key,
+)
+
+T0 = 1_796_000_000_000
+
+
+@pytest.fixture
+def bursts(aws_session, resources) -> DynamoBursts:
+    return DynamoBursts(RunsTable(aws_session.client("dynamodb"), resources.table_name))
+
+
+def test_the_first_after_own_their_message_the_rest_are_grouped_and_repeats_decide_alike(bursts):
+    rule = BurstRule(after=2, window_secs=60)
+    decided = [bursts.admit("C0B", f"incident-{i}", T0 + i, rule).grouped for i in range(4)]
+    assert decided == [False, False, True, True]
+    assert [bursts.admit("C0B", f"incident-{i}", T0 + 50, rule).grouped for i in range(4)] == decided
+    later = bursts.admit("C0B", "incident-9", T0 + 61_000, rule)  # a new window
+    assert later == (False, T0 + 61_000)
+    assert bursts.admit("C0B", "incident-3", T0 + 3, rule) == (True, T0)  # a late repeat, as decided then
+    assert bursts.admit("C0B", "incident-0", T0, rule) == (False, T0)
+    assert not bursts.admit("C0B", "incident-x", T0 - 5, rule).grouped  # older than the windows kept: its own
+
+
+def test_a_crashed_holder_delays_the_grouped_message_by_its_lease_and_never_records_a_line_shown(bursts):
+    for key in ("incident-a", "incident-b"):
+        bursts.add_line("C0B", T0, key, f"• {key}")
+    bursts.add_line("C0B", T0, "incident-a", "• incident-a")  # a repeat: still one line
+    assert set(bursts.group("C0B", T0).lines) == {"incident-a", "incident-b"}
+    assert bursts.hold("C0B", T0, "crashed", T0)
+    assert not bursts.hold("C0B", T0, "other", T0 + 1_000)
+    assert bursts.group("C0B", T0).wait_secs(T0 + 1_000) == pytest.approx((POSTING_LEASE_MS - 1_000) / 1000)
+    later = T0 + POSTING_LEASE_MS + 1
+    assert bursts.hold("C0B", T0, "other", later)  # the lease lapsed: the next delivery takes over
+    assert not bursts.record_shown("C0B", T0, "crashed", "1.0001", frozenset({"incident-a"}), later)
+    assert bursts.group("C0B", T0).shown == frozenset()  # the crashed holder's late answer is not recorded
+    assert bursts.record_shown("C0B", T0, "other", "1.0001", frozenset({"incident-a", "incident-b"}), later)
+    group = bursts.group("C0B", T0)
+    assert (group.ts, group.shown, group.held_until) == ("1.0001", frozenset({"incident-a", "incident-b"}), 0)
+
+
+def test_the_grouped_message_is_updated_at_most_once_per_gap(bursts):
+    bursts.add_line("C0B", T0, "incident-a", "• a")
+    assert bursts.hold("C0B", T0, "first", T0)
+    assert bursts.record_shown("C0B", T0, "first", "1.0001", frozenset({"incident-a"}), T0)
+    bursts.add_line("C0B", T0, "incident-b", "• b")
+    assert not bursts.hold("C0B", T0, "second", T0 + GROUP_UPDATE_GAP_MS - 1)
+    assert bursts.group("C0B", T0).wait_secs(T0 + GROUP_UPDATE_GAP_MS - 1_000) == pytest.approx(1.0)
+    assert bursts.hold("C0B", T0, "second", T0 + GROUP_UPDATE_GAP_MS)
+
+
+def test_a_recovered_line_replaces_its_failing_line_and_is_counted():
+    lines = {"i-1": "• b failing", "i-2": "• a failing", recovered_key("i-1"): "• :white_check_mark: b recovered"}
+    text = grouped_text(lines)
+    assert text.splitlines() == [
+        ":rotating_light: 2 more Actors failing (1 recovered):",
+        "• :white_check_mark: b recovered",
+        "• a failing",
+    ]
