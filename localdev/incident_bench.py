@@ -10,8 +10,9 @@ channel (`ratelimited`), so a pace that is not shared would show.
 It reports when every run was recorded and had its per-run webhook and EventBridge events, the
 first alert's latency (run end to its webhook), the top-level Slack posts (incident openings and
 grouped messages), thread replies, `ratelimited` answers, Slack's busiest second and its calls per
-second, PagerDuty triggers, and what is still queued for Slack when it stops (thread replies drain
-at one a second: `--drain` waits for them). Exit 1 when a target is missed.
+second, PagerDuty triggers, and how many of the further failures are in their incident's thread
+(one reply per 10 s per incident holds every failure since the last; `--drain` waits for all of
+them). Exit 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOOK_PATH = "/hooks/bench"
 PAGER_PATH = "/v2/enqueue"
 CHANNEL = "C0FLEET"
+FAILURE_LINE = re.compile(r"^FAILED #\d+: run ", re.MULTILINE)
 BOT_TOKEN = "-".join(("xoxb", "local", "bench", "fleetbotpart"))
 SETTLE_SECS = 1
 
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actors", type=int, default=10)
     parser.add_argument("--spread-secs", type=float, default=300.0)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--drain", action="store_true", help="wait until every thread reply is out")
+    parser.add_argument("--drain", action="store_true", help="wait until every failure is in its thread")
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args(argv)
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -130,7 +133,7 @@ class Bench:
         delivered_at = self._wait(lambda: self._events_out(receiver, stack, run_ids), began)
         drained_at = None
         if args.drain:
-            drained_at = self._wait(lambda: self._replies(receiver) >= len(run_ids) - args.actors, began)
+            drained_at = self._wait(lambda: self._in_threads(receiver) >= len(run_ids) - args.actors, began)
         stopped = time.time()
         for process in workers:
             process.kill()
@@ -174,7 +177,13 @@ class Bench:
         return set(run_ids) <= hooks
 
     def _replies(self, receiver: Any) -> int:
+        """Thread replies (each may hold several failures: at most one reply per 10 s per incident)."""
         return sum(1 for m in list(receiver.slack_messages.values()) if m.get("thread_ts"))
+
+    def _in_threads(self, receiver: Any) -> int:
+        """Failures the thread replies hold (a line "FAILED #n: run …" each)."""
+        texts = [str(m.get("text", "")) for m in list(receiver.slack_messages.values()) if m.get("thread_ts")]
+        return sum(len(FAILURE_LINE.findall(text)) for text in texts)
 
     def _report(
         self,
@@ -229,7 +238,11 @@ class Bench:
             ),
             ("webhook events", dict(types)),
             ("Slack top-level messages", f"{len(top)} ({len(top) - len(grouped)} openings, {len(grouped)} grouped)"),
-            ("Slack thread replies out", f"{replies} of {args.runs - args.actors} (drained: {drained})"),
+            (
+                "Slack thread replies",
+                f"{replies} replies holding {self._in_threads(receiver)} of the {args.runs - args.actors} further "
+                f"failures (all in: {drained})",
+            ),
             ("Slack calls", f"{len(calls)} over {span:.0f} s ({rate:.2f}/s), busiest second {busiest}"),
             ("Slack ratelimited answers", ratelimited),
             ("PagerDuty", dict(pages)),

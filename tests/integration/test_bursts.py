@@ -38,11 +38,15 @@ def test_the_first_after_own_their_message_the_rest_are_grouped_and_repeats_deci
     assert not bursts.admit("C0B", "incident-x", T0 - 5, rule).grouped  # older than the windows kept: its own
 
 
-def test_a_crashed_holder_delays_the_grouped_message_by_its_lease_and_never_records_a_line_shown(bursts):
+def test_a_crashed_holder_delays_the_grouped_message_by_its_lease_and_never_records_a_line_shown(
+    bursts, aws_session, resources
+):
     for key in ("incident-a", "incident-b"):
         bursts.add_line("C0B", T0, key, f"• {key}")
     bursts.add_line("C0B", T0, "incident-a", "• incident-a")  # a repeat: still one line
     assert set(bursts.group("C0B", T0).lines) == {"incident-a", "incident-b"}
+    window = RunsTable(aws_session.client("dynamodb"), resources.table_name).get(f"slack-burst#C0B#{T0}") or {}
+    assert window["expiresAt"] == T0 // 1000 + 30 * 24 * 3600
     assert bursts.hold("C0B", T0, "crashed", T0)
     assert not bursts.hold("C0B", T0, "other", T0 + 1_000)
     assert bursts.group("C0B", T0).wait_secs(T0 + 1_000) == pytest.approx((POSTING_LEASE_MS - 1_000) / 1000)
@@ -73,3 +77,26 @@ def test_a_recovered_line_replaces_its_failing_line_and_is_counted():
         "• :white_check_mark: b recovered",
         "• a failing",
     ]
+
+
+def test_an_incidents_replies_hold_each_failure_once_however_often_its_delivery_comes_back(aws_session, resources):
+    from run_notifier.destinations.slack.incident_replies import DynamoIncidentReplies, ReplyEntry, entry_key
+
+    replies = DynamoIncidentReplies(RunsTable(aws_session.client("dynamodb"), resources.table_name))
+    entries = [ReplyEntry(n, f"Run{n:013d}", f"FAILED #{n}: run …", "FAILED", "Proxy 403") for n in (2, 3)]
+    assert [replies.add("incident-x", "C0B", e, T0) for e in entries] == ["added", "added"]
+    assert replies.add("incident-x", "C0B", entries[0], T0) == "added"  # pending already: still one entry
+    assert replies.hold("incident-x", "C0B", "holder", T0)
+    assert not replies.hold("incident-x", "C0B", "other", T0 + 1)
+    keys = [entry_key(e) for e in entries]
+    assert replies.record_posted("incident-x", "C0B", "holder", keys, T0 + 2)
+    state = replies.state("incident-x", "C0B")
+    assert (state.pending, state.posted) == ({}, frozenset(keys))
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("slack-replies#incident-x#C0B") or {}
+    assert item["expiresAt"] == T0 // 1000 + 30 * 24 * 3600  # the table's TTL takes it away
+    # A delivery that came back after the reply went out does not put its entry in the next one.
+    assert replies.add("incident-x", "C0B", entries[1], T0) == "posted"
+    assert replies.state("incident-x", "C0B").pending == {}
+    # The next reply waits out the gap, unless the recovery flushes the thread.
+    assert not replies.hold("incident-x", "C0B", "next", T0 + 3)
+    assert replies.hold("incident-x", "C0B", "recovery", T0 + 3, wait_for_gap=False)

@@ -1,9 +1,10 @@
 """Incident mode in Slack (bot token) and PagerDuty, through the real handler, moto, the Apify
 simulator and the receiver (which plays Slack's Web API and PagerDuty's Events API v2).
 
-N failures and a success: one top-level post (with the route's mentions, the only ones), N-1
-thread replies, updates of the top message coalesced to one per 10 s, a recovery reply broadcast
-to the channel; PagerDuty one trigger and one resolve on the incident's ID. Per-run PagerDuty on
+N failures and a success: one top-level post (with the route's mentions, the only ones), the N-1
+further failures in the thread (at most one reply per 10 s per incident, so fast failures share
+one), updates of the top message coalesced to one per 10 s, a recovery reply broadcast to the
+channel; PagerDuty one trigger and one resolve on the incident's ID. Per-run PagerDuty on
 a route without incident mode: a trigger per failed run, nothing for the rest.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -66,6 +68,13 @@ def _slack(receiver, method: str) -> list[dict]:
     return [json.loads(m.body) for m in receiver.received(f"/api/{method}", ok_only=True)]
 
 
+def _received_replies(receiver, thread_ts: str) -> list:
+    """The thread's failure replies as the receiver got them (with their times)."""
+    got = receiver.received("/api/chat.postMessage", ok_only=True)
+    bodies = [(m, json.loads(m.body)) for m in got]
+    return [m for m, body in bodies if body.get("thread_ts") == thread_ts and not body.get("reply_broadcast")]
+
+
 def _pages(receiver) -> list[dict]:
     return [json.loads(m.body) for m in receiver.received(PAGER, ok_only=True)]
 
@@ -78,9 +87,16 @@ def test_failures_then_a_success_one_post_replies_one_broadcast_and_one_page(
     for run_id in ids:  # in the order they finished, each twice
         body = json.dumps({"runId": run_id})
         assert load_app(env).lambda_handler(sqs_event([body, body]), context(30)) == {"batchItemFailures": []}
-    # Deferred updates of the top message come back through the queue: drain it.
+    # Deferred updates of the top message, and failures waiting for the next thread reply, come back
+    # through the queue: drain it until every failure's Slack delivery is done.
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
     source = event_source(load_app(env), aws_session, resources)
-    source.run_until(lambda: False, timeout_secs=3)
+
+    def slack_done() -> bool:
+        return all(((table.get(r) or {}).get("slackNotification") or {}).get("state") == "SENT" for r in ids[1:4])
+
+    assert source.run_until(slack_done, timeout_secs=40)
+    source.run_until(lambda: False, timeout_secs=2)
 
     posts = _slack(receiver, "chat.postMessage")
     top = [p for p in posts if "thread_ts" not in p]
@@ -91,8 +107,13 @@ def test_failures_then_a_success_one_post_replies_one_broadcast_and_one_page(
     ]
     replies = [p for p in posts if p.get("thread_ts") == ts]
     failure_replies = [p for p in replies if not p.get("reply_broadcast")]
-    assert len(failure_replies) == 3  # N-1
-    assert [r["text"].split(":", 1)[0] for r in failure_replies] == ["FAILED #2", "TIMED-OUT #3", "FAILED #4"]
+    # N-1 failures in the thread, each once and in order; failures less than 10 s apart share a reply
+    # (here #2 went out at once and #3 and #4 waited, and came out before the recovery).
+    entries = re.findall(r"^((?:FAILED|TIMED-OUT) #\d+): run ", "\n".join(r["text"] for r in failure_replies), re.M)
+    assert entries == ["FAILED #2", "TIMED-OUT #3", "FAILED #4"]
+    assert [r["text"].splitlines()[0].split(":")[0] for r in failure_replies] == ["FAILED #2", "2 more failures"]
+    assert len(_received_replies(receiver, ts)) == 2
+    assert posts.index(failure_replies[-1]) < posts.index(next(p for p in replies if p.get("reply_broadcast")))
     assert all("<!here>" not in r["text"] for r in replies)  # mentions go with the opening post only
     [broadcast] = [p for p in replies if p.get("reply_broadcast")]
     assert broadcast["text"].startswith(":white_check_mark: Recovered:")
@@ -115,7 +136,6 @@ def test_failures_then_a_success_one_post_replies_one_broadcast_and_one_page(
     types = Counter(json.loads(m.body)["type"] for m in receiver.received(HOOK_PATH))
     assert types == {"apify.run.finished": 5, "apify.incident.opened": 1, "apify.incident.resolved": 1}
     # The ledger: the failures' thread replies were claimed on their runs' items, once each.
-    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
     for run_id in ids[1:4]:
         item = table.get(run_id) or {}
         assert item["slackNotification"]["state"] == "SENT"

@@ -84,6 +84,7 @@ def build(target: Target, context: DestinationContext) -> Any:
         from run_notifier.destinations.slack.bot import SlackBotDestination
         from run_notifier.destinations.slack.bursts import DynamoBursts
         from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages
+        from run_notifier.destinations.slack.incident_replies import DynamoIncidentReplies
         from run_notifier.destinations.slack.live_messages import DynamoLiveMessages
         from run_notifier.destinations.slack.shared_pacing import SharedChannelPacer
         from run_notifier.destinations.slack.web_api import SlackWebApi
@@ -99,6 +100,7 @@ def build(target: Target, context: DestinationContext) -> Any:
             live_messages=DynamoLiveMessages(context.table) if target.get("live") else None,
             incident_messages=DynamoIncidentMessages(context.table),
             bursts=DynamoBursts(context.table),
+            incident_replies=DynamoIncidentReplies(context.table),
             clock=context.clock,
         )
     from run_notifier.destinations.slack.webhook_mode import SlackDestination

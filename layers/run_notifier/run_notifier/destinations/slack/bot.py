@@ -31,6 +31,7 @@ from run_notifier.destinations.slack.incident_message import (
     epoch_ms,
     facts_of_event,
     facts_of_run,
+    failure_head,
     failure_reply,
     grouped_line,
     recovered_line,
@@ -38,6 +39,13 @@ from run_notifier.destinations.slack.incident_message import (
     top_message,
 )
 from run_notifier.destinations.slack.incident_messages import DynamoIncidentMessages, IncidentMessage
+from run_notifier.destinations.slack.incident_replies import (
+    MAX_PER_REPLY,
+    REPLY_GAP_MS,
+    DynamoIncidentReplies,
+    ReplyEntry,
+    entry_key,
+)
 from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, LiveMessage
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.target import Style
@@ -77,6 +85,7 @@ class SlackBotDestination:
         live_messages: DynamoLiveMessages | None = None,
         incident_messages: DynamoIncidentMessages | None = None,
         bursts: DynamoBursts | None = None,
+        incident_replies: DynamoIncidentReplies | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._api = api
@@ -86,6 +95,7 @@ class SlackBotDestination:
         self._live = live_messages
         self._incidents = incident_messages
         self._burst_store = bursts
+        self._reply_store = incident_replies
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
@@ -126,6 +136,8 @@ class SlackBotDestination:
             ts = str(answer.get("ts"))
             self._incident_store().record_opened(event.incident_id, self._channel, ts, event.failures, self._ms())
             return f"opened in {answer.get('channel', self._channel)} ts {ts} after {attempts} attempt(s)"
+        if found is not None:  # the failures still waiting for a reply go before the recovery
+            self._flush_replies(event.incident_id, found.ts, deadline)
         if found is not None and found.grouped:
             return self._recover_in_group(event, found, deadline)
         if found is None:  # its opening post failed for good (or was never made): say it anew
@@ -210,25 +222,81 @@ class SlackBotDestination:
         ]
 
     def _failure_reply(self, summary: RunSummary, part: RunInIncident, deadline: Deadline) -> str:
+        """This failure's entry in the incident's next thread reply (incident_replies.py): done when a
+        posted reply held it, made by this delivery when it may post now."""
         found = self._incident_store().find(part.incident_id, self._channel)
         if found is None:
             if self._incident_store().refused(part.incident_id, self._channel):
                 raise PermanentDeliveryError(f"incident {part.incident_id}: Slack refused its opening post")
             raise TransientDeliveryError(f"incident {part.incident_id}: its opening post is not out yet")
-        log_text = None
-        if self._log_tail is not None:
-            try:
-                text, dropped = self._log_tail(summary.run_id, LOG_KEEP_BYTES, deadline.within(LOG_READ_SECS))
-                log_text = log_reply(summary, text, dropped)
-            except Exception as error:  # the reply still says why, from the status message
-                log.warning("No log for the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+        replies = self._replies()
+        entry = ReplyEntry(
+            part.failures, summary.run_id, failure_head(summary, part.failures), summary.status, summary.status_message
+        )
+        key = entry_key(entry)
+        added = replies.add(part.incident_id, self._channel, entry, self._ms())
+        if added == "posted":
+            return "in an earlier thread reply"
+        if added == "full":
+            raise DeliveryNotYet(f"incident {part.incident_id}: its thread has a full backlog", REPLY_GAP_MS / 1000)
+        owner = uuid.uuid4().hex
+        if not replies.hold(part.incident_id, self._channel, owner, self._ms()):
+            state = replies.state(part.incident_id, self._channel)
+            if key in state.posted:
+                return "in an earlier thread reply"
+            wait = max(1.0, state.wait_secs(self._ms()))
+            raise DeliveryNotYet(f"incident {part.incident_id}: its next thread reply will hold this run", wait)
+        pending = sorted(replies.state(part.incident_id, self._channel).pending.items(), key=lambda kv: kv[1])
+        batch = dict(pending[:MAX_PER_REPLY])
+        newest = max(batch.values())
         reply = {
             "channel": self._channel,
             "thread_ts": found.ts,
-            "text": failure_reply(summary, part.failures, log_text),
+            "text": failure_reply(list(batch.values()), self._log_of(newest, deadline)),
         }
         answer, attempts = self._post(reply, deadline)
-        return f"thread reply ts {answer.get('ts')} under {found.ts} after {attempts} attempt(s)"
+        if not replies.record_posted(part.incident_id, self._channel, owner, list(batch), self._ms()):
+            raise DeliveryNotYet(f"incident {part.incident_id}: its thread reply was taken over meanwhile", 1.0)
+        if key not in batch:
+            raise DeliveryNotYet(
+                f"incident {part.incident_id}: this run is in the next thread reply", REPLY_GAP_MS / 1000
+            )
+        held = f"{len(batch)} failures" if len(batch) > 1 else "this failure"
+        return f"thread reply ts {answer.get('ts')} under {found.ts} ({held}) after {attempts} attempt(s)"
+
+    def _flush_replies(self, incident_id: str, thread_ts: str, deadline: Deadline) -> None:
+        """Post every failure still pending in the incident's thread now (the recovery must come last)."""
+        replies = self._replies()
+        if not replies.state(incident_id, self._channel).pending:
+            return
+        owner = uuid.uuid4().hex
+        if not replies.hold(incident_id, self._channel, owner, self._ms(), wait_for_gap=False):
+            wait = max(1.0, replies.state(incident_id, self._channel).wait_secs(self._ms()))
+            raise DeliveryNotYet(f"incident {incident_id}: its last failures' reply is being posted", wait)
+        while pending := sorted(replies.state(incident_id, self._channel).pending.items(), key=lambda kv: kv[1]):
+            batch = dict(pending[:MAX_PER_REPLY])
+            text = failure_reply(list(batch.values()), self._log_of(max(batch.values()), deadline))
+            self._post({"channel": self._channel, "thread_ts": thread_ts, "text": text}, deadline)
+            if not replies.record_posted(incident_id, self._channel, owner, list(batch), self._ms(), keep_hold=True):
+                raise DeliveryNotYet(f"incident {incident_id}: its thread reply was taken over meanwhile", 1.0)
+        replies.release(incident_id, self._channel, owner)
+
+    def _log_of(self, entry: ReplyEntry, deadline: Deadline) -> str | None:
+        """The newest failure's log tail for its reply (best effort: without it the reply says why)."""
+        if self._log_tail is None:
+            return None
+        try:
+            text, dropped = self._log_tail(entry.run_id, LOG_KEEP_BYTES, deadline.within(LOG_READ_SECS))
+        except Exception as error:  # the reply still says why, from the status message
+            log.warning("No log for the thread", extra={"reason": f"{type(error).__name__}: {error}"[:300]})
+            return None
+        facts = RunSummary(entry.run_id, entry.status, status_message=entry.status_message)
+        return log_reply(facts, text, dropped)
+
+    def _replies(self) -> DynamoIncidentReplies:
+        if self._reply_store is None:
+            raise PermanentDeliveryError("this Slack destination keeps no incident replies")
+        return self._reply_store
 
     def _update_top(self, summary: RunSummary, part: RunInIncident, deadline: Deadline) -> str:
         reserved = self._incident_store().reserve_update(part.incident_id, self._channel, part.failures, self._ms())

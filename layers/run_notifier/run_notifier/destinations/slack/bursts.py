@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.destinations.slack import gapped_hold
 
 DEFAULT_BURST_AFTER = 5
 DEFAULT_BURST_WINDOW_SECS = 60
@@ -36,6 +37,8 @@ POSTING_LEASE_MS = 30_000
 GROUP_UPDATE_GAP_MS = 5_000
 #: The suffix of an incident's recovered line in a window's lines (no incident ID ends with it).
 RECOVERED = "#recovered"
+#: How long a window's item is kept (the table's `expiresAt` TTL): long past any late repeat.
+KEEP_SECS = 30 * 24 * 3600
 #: Lines a grouped message shows (Slack's text limit; the rest are counted).
 MAX_LINES = 100
 
@@ -66,8 +69,7 @@ class GroupMessage(NamedTuple):
 
     def wait_secs(self, now_ms: int) -> float:
         """How long until the message may next be posted or updated (0: now)."""
-        free_at = max(self.held_until, self.shown_at + GROUP_UPDATE_GAP_MS if self.shown_at else 0)
-        return max(0.0, (free_at - now_ms) / 1000)
+        return gapped_hold.free_in_secs(self.held_until, self.shown_at, GROUP_UPDATE_GAP_MS, now_ms)
 
 
 class BurstConflict(Exception):
@@ -120,12 +122,13 @@ class DynamoBursts:
     def add_line(self, channel: str, window_start_ms: int, incident_id: str, line: str) -> None:
         """This incident's line in its window's grouped message (the same line again is a no-op)."""
         key = window_key(channel, window_start_ms)
+        expires = window_start_ms // 1000 + KEEP_SECS  # the table's TTL removes the window's item after
         first = self._table.conditional_update(
             key,
-            "SET #lines = :lines",
+            "SET #lines = :lines, #x = :x",
             "attribute_not_exists(#lines)",
-            {"#lines": "lines"},
-            {":lines": {incident_id: line}},
+            {"#lines": "lines", "#x": "expiresAt"},
+            {":lines": {incident_id: line}, ":x": expires},
         )
         if first is not None:  # the window has lines: add this one beside them
             self._table.update(key, "SET #lines.#id = :line", {"#lines": "lines", "#id": incident_id}, {":line": line})
@@ -142,20 +145,10 @@ class DynamoBursts:
 
     def hold(self, channel: str, window_start_ms: int, owner: str, now_ms: int) -> bool:
         """The right to post or update the grouped message now (a lease, and the gap since the last call)."""
-        stood = self._table.conditional_update(
-            window_key(channel, window_start_ms),
-            "SET #owner = :owner, #until = :until",
-            "(attribute_not_exists(#until) OR #until < :now OR #owner = :owner)"
-            " AND (attribute_not_exists(#at) OR #at <= :cutoff)",
-            {"#owner": "heldBy", "#until": "heldUntil", "#at": "shownAt"},
-            {
-                ":owner": owner,
-                ":until": now_ms + POSTING_LEASE_MS,
-                ":now": now_ms,
-                ":cutoff": now_ms - GROUP_UPDATE_GAP_MS,
-            },
+        key = window_key(channel, window_start_ms)
+        return gapped_hold.hold(
+            self._table, key, owner, now_ms, lease_ms=POSTING_LEASE_MS, last_at="shownAt", gap_ms=GROUP_UPDATE_GAP_MS
         )
-        return stood is None
 
     def record_shown(
         self, channel: str, window_start_ms: int, owner: str, ts: str, shown: frozenset[str], now_ms: int

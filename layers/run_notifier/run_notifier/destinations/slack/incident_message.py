@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from run_notifier.adapters.apify_links import console_url
+from run_notifier.destinations.slack.incident_replies import ReplyEntry
 from run_notifier.destinations.slack.message import escape, with_mentions
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.isotime import parse_iso
@@ -136,17 +137,24 @@ def recovered_line(facts: IncidentFacts) -> str:
     return f"• :white_check_mark: {link} recovered after {facts.failures} failed {runs} over {span}"
 
 
-def failure_reply(summary: RunSummary, failures: int, log_text: str | None) -> str:
-    """A further failure in the incident's thread: its summary line, and why (the log's tail as today)."""
-    line = (
+def failure_head(summary: RunSummary, failures: int) -> str:
+    """A further failure's summary line in the incident's thread."""
+    return (
         f"{summary.status} #{failures}: run {_run_link(summary.act_id, summary.run_id, summary.run_id)} "
         f"(exit code {'n/a' if summary.exit_code is None else summary.exit_code}, "
         f"duration {human_duration(summary.duration_secs)})"
     )
-    if log_text:
-        return f"{line}\n{log_text}"
-    why = escape(summary.status_message or "no status message")
-    return f"{line}\n*Why*: {why}"
+
+
+def failure_reply(entries: list[ReplyEntry], log_text: str | None) -> str:
+    """One thread reply for the failures since the last one: each its summary line and why, the newest
+    with the log's tail (as a reply of its own would have)."""
+    *older, newest = sorted(entries)
+    lines = [f"{len(entries)} more failures:"] if older else []
+    lines += [f"{e.head}: {escape(e.status_message or 'no status message')[:200]}" for e in older]
+    lines.append(newest.head)
+    lines.append(log_text or f"*Why*: {escape(newest.status_message or 'no status message')}")
+    return "\n".join(lines)
 
 
 def recovery_reply(facts: IncidentFacts) -> str:

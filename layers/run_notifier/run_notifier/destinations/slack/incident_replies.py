@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.destinations.slack import gapped_hold
 
 #: At most one reply per incident this often.
 REPLY_GAP_MS = 10_000
@@ -23,6 +24,8 @@ REPLY_GAP_MS = 10_000
 HOLD_MS = 30_000
 #: Entries one reply lists (Slack's text limit); the rest wait for the next.
 MAX_PER_REPLY = 40
+#: How long an incident's replies item is kept after its last failure (the table's `expiresAt` TTL).
+KEEP_SECS = 30 * 24 * 3600
 #: Pending entries an incident keeps (the item's size): beyond it a run waits its turn in the queue.
 MAX_PENDING = 400
 
@@ -45,8 +48,7 @@ class Replies(NamedTuple):
     held_until: int
 
     def wait_secs(self, now_ms: int) -> float:
-        free_at = max(self.held_until, self.posted_at + REPLY_GAP_MS if self.posted_at else 0)
-        return max(0.0, (free_at - now_ms) / 1000)
+        return gapped_hold.free_in_secs(self.held_until, self.posted_at, REPLY_GAP_MS, now_ms)
 
 
 def replies_key(incident_id: str, channel: str) -> str:
@@ -61,24 +63,36 @@ class DynamoIncidentReplies:
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
-    def add(self, incident_id: str, channel: str, entry: ReplyEntry) -> bool:
-        """Add the run's entry (again: a no-op); False when the incident has `MAX_PENDING` waiting already."""
+    def add(self, incident_id: str, channel: str, entry: ReplyEntry, now_ms: int) -> str:
+        """Add the run's entry: "added" (or it was pending already), "posted" (a reply held it: a delivery
+        that came back must not put it in the next one again), or "full" (`MAX_PENDING` waiting)."""
         key = replies_key(incident_id, channel)
         value = {"head": entry.head, "status": entry.status, "why": entry.status_message or "", "n": entry.number}
         value["runId"] = entry.run_id
-        first = self._table.conditional_update(
-            key, "SET #p = :p", "attribute_not_exists(#p)", {"#p": "pending"}, {":p": {entry_key(entry): value}}
-        )
-        if first is None:
-            return True
+        names = {"#p": "pending", "#posted": "posted", "#x": "expiresAt"}
+        expires = now_ms // 1000 + KEEP_SECS  # the table's TTL removes an incident's replies long after
+        not_posted = "(attribute_not_exists(#posted) OR NOT contains(#posted, :k))"
         stood = self._table.conditional_update(
             key,
-            "SET #p.#k = :v",
-            "size(#p) < :most OR attribute_exists(#p.#k)",
-            {"#p": "pending", "#k": entry_key(entry)},
-            {":v": value, ":most": MAX_PENDING},
+            "SET #p = :p, #x = :x",
+            f"attribute_not_exists(#p) AND {not_posted}",
+            names,
+            {":p": {entry_key(entry): value}, ":k": entry_key(entry), ":x": expires},
         )
-        return stood is None
+        if stood is None:
+            return "added"
+        if entry_key(entry) in (stood.get("posted") or ()):
+            return "posted"
+        stood = self._table.conditional_update(
+            key,
+            "SET #p.#k = :v, #x = :x",
+            f"(size(#p) < :most OR attribute_exists(#p.#k)) AND {not_posted}",
+            {**names, "#k": entry_key(entry)},
+            {":v": value, ":most": MAX_PENDING, ":k": entry_key(entry), ":x": expires},
+        )
+        if stood is None:
+            return "added"
+        return "posted" if entry_key(entry) in (stood.get("posted") or ()) else "full"
 
     def state(self, incident_id: str, channel: str) -> Replies:
         item = self._table.get(replies_key(incident_id, channel)) or {}
@@ -92,21 +106,23 @@ class DynamoIncidentReplies:
             pending, frozenset(item.get("posted") or ()), int(item.get("postedAt", 0)), int(item.get("heldUntil", 0))
         )
 
-    def hold(self, incident_id: str, channel: str, owner: str, now_ms: int) -> bool:
-        """The right to post the next reply now (a lease, and the gap since the last reply)."""
-        stood = self._table.conditional_update(
-            replies_key(incident_id, channel),
-            "SET #owner = :owner, #until = :until",
-            "(attribute_not_exists(#until) OR #until < :now OR #owner = :owner)"
-            " AND (attribute_not_exists(#at) OR #at <= :cutoff)",
-            {"#owner": "heldBy", "#until": "heldUntil", "#at": "postedAt"},
-            {":owner": owner, ":until": now_ms + HOLD_MS, ":now": now_ms, ":cutoff": now_ms - REPLY_GAP_MS},
-        )
-        return stood is None
+    def hold(self, incident_id: str, channel: str, owner: str, now_ms: int, *, wait_for_gap: bool = True) -> bool:
+        """The right to post the next reply now: a lease, and (unless the recovery flushes the thread)
+        the gap since the last reply."""
+        gap = REPLY_GAP_MS if wait_for_gap else 0
+        key = replies_key(incident_id, channel)
+        return gapped_hold.hold(self._table, key, owner, now_ms, lease_ms=HOLD_MS, last_at="postedAt", gap_ms=gap)
 
-    def record_posted(self, incident_id: str, channel: str, owner: str, keys: list[str], now_ms: int) -> bool:
+    def release(self, incident_id: str, channel: str, owner: str) -> None:
+        gapped_hold.release(self._table, replies_key(incident_id, channel), owner)
+
+    def record_posted(
+        self, incident_id: str, channel: str, owner: str, keys: list[str], now_ms: int, *, keep_hold: bool = False
+    ) -> bool:
         """A reply holding `keys` is in the thread; False when the lease was lost meanwhile (not recorded)."""
-        names: dict[str, str] = {"#posted": "posted", "#at": "postedAt", "#owner": "heldBy", "#until": "heldUntil"}
+        names: dict[str, str] = {"#posted": "posted", "#at": "postedAt", "#owner": "heldBy"}
+        if not keep_hold:
+            names["#until"] = "heldUntil"
         names["#p"] = "pending"
         removes = []
         for index, key in enumerate(keys):
@@ -115,7 +131,8 @@ class DynamoIncidentReplies:
         values: dict[str, Any] = {":keys": set(keys), ":now": now_ms, ":owner": owner}
         stood = self._table.conditional_update(
             replies_key(incident_id, channel),
-            "ADD #posted :keys SET #at = :now REMOVE " + ", ".join(["#owner", "#until", *removes]),
+            "ADD #posted :keys SET #at = :now REMOVE "
+            + ", ".join([*([] if keep_hold else ["#owner", "#until"]), *removes]),
             "#owner = :owner",
             names,
             values,
