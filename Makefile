@@ -14,7 +14,7 @@ STACK ?= apify-run-notifier
 # Tests run on this many processes (pytest-xdist): most of them wait on local servers, not the CPU.
 PYTEST_WORKERS ?= 2
 
-.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-incidents chaos soak enroll enqueue mute redrive invoke ci clean
+.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-incidents health-eval chaos soak enroll enqueue mute redrive invoke ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -100,6 +100,10 @@ bench: $(VENV)/.installed
 ## A fleet failing at once in incident mode, through the local pipeline: make bench-incidents [INCIDENT_BENCH_ARGS="--runs 1000 --drain"]
 bench-incidents: $(VENV)/.installed
 	$(VENV)/bin/python -m localdev.incident_bench $(INCIDENT_BENCH_ARGS)
+
+## Health checks judged on the shipped fixture (5 Actors x 100 runs): recall, false WARNs, the level shift
+health-eval: $(VENV)/.installed
+	$(VENV)/bin/python -m localdev.health_eval
 
 ## Zero lost alerts under faults and kills: make chaos CHAOS_ARGS="--runs 200 --workers 4 --kill-every 4"
 chaos: $(VENV)/.installed

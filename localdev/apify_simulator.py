@@ -54,6 +54,8 @@ class SimRun:
     #: The log's last lines (GET .../log), and how many bytes of earlier lines come before them.
     log_tail: list[str] = field(default_factory=list)
     log_filler_bytes: int = 0
+    #: Its default dataset's item count (GET /v2/datasets/{id}), as the run ends with it.
+    item_count: int = 0
 
     def log_chunks(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
         """The log as Apify serves it: plain text, streamed; filler lines first, then the tail."""
@@ -327,6 +329,28 @@ class ApifySimulator(LoopbackService):
             obj["usageUsd"] = {"ACTOR_COMPUTE_UNITS": round(usd, 6)}
         return obj
 
+    def _dataset(self, dataset_id: str) -> tuple[int, dict, dict]:
+        """A run's default dataset (Apify's Dataset object); its count is the run's `item_count`."""
+        with self._lock:
+            run = next((r for r in self.runs.values() if f"ds{r.id}"[:17] == dataset_id), None)
+        if run is None:
+            return 404, {}, _error("record-not-found", "Dataset was not found")
+        at = run.created_wall.isoformat().replace("+00:00", "Z")
+        data = {
+            "id": dataset_id,
+            "name": None,
+            "userId": self.user_id,
+            "createdAt": at,
+            "modifiedAt": at,
+            "accessedAt": at,
+            "itemCount": run.item_count,
+            "cleanItemCount": run.item_count,
+            "actId": run.act_id,
+            "actRunId": run.id,
+            "consoleUrl": f"https://console.apify.com/storage/datasets/{dataset_id}",
+        }
+        return 200, {}, {"data": data}
+
     def handle_webhooks(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, dict]:
         """`/v2/webhooks...`: the token is required, as on the real API."""
         with self._lock:
@@ -368,6 +392,8 @@ class ApifySimulator(LoopbackService):
             if actor is None:
                 return 404, {}, _error("record-not-found", "Actor was not found")
             return 200, {}, {"data": {**actor, "userId": self.user_id}}
+        if path.startswith("/v2/datasets/"):
+            return self._dataset(path.removeprefix("/v2/datasets/").strip("/"))
         if path.rstrip("/") == "/v2/actor-runs":
             return self._list_runs(query, with_usage)
         if not path.startswith("/v2/actor-runs/"):

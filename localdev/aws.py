@@ -151,6 +151,11 @@ def create_resources(
         BillingMode=table_props["BillingMode"],
         AttributeDefinitions=table_props["AttributeDefinitions"],
         KeySchema=table_props["KeySchema"],
+        **(
+            {"GlobalSecondaryIndexes": table_props["GlobalSecondaryIndexes"]}
+            if "GlobalSecondaryIndexes" in table_props
+            else {}
+        ),
     )
     ttl = table_props["TimeToLiveSpecification"]
     ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)

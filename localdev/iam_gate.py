@@ -132,6 +132,8 @@ class IamGate(LoopbackService):
     def _resources(self, service: str, operation: str, body: dict[str, Any]) -> list[str]:
         prefix = f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}"
         if service == "dynamodb":
+            if "TableName" in body and "IndexName" in body:  # a query on an index is authorised on the index
+                return [f"{prefix}:table/{body['TableName']}/index/{body['IndexName']}"]
             if "TableName" in body:
                 return [f"{prefix}:table/{body['TableName']}"]
             return [f"{prefix}:table/{name}" for name in body.get("RequestItems", {})]

@@ -141,6 +141,21 @@ def test_the_simulator_run_list_matches_list_of_runs_response():
     assert _errors(validator, {"data": {"items": "nope"}})  # the check itself can fail
 
 
+def test_the_simulator_dataset_matches_the_dataset_schema_and_counts_the_runs_items():
+    reference = require_shared_reference()
+    validator = _validator(reference / "apify-openapi/components/schemas/datasets/Dataset.yaml")
+    with ApifySimulator() as sim:
+        sim.add_run("DatasetRun000001", 0.0, item_count=1234)
+        auth = {"authorization": f"Bearer {sim.token}"}
+        status, _, body = sim.handle_get("/v2/datasets/dsDatasetRun00000", {}, auth)
+        missing, _, _ = sim.handle_get("/v2/datasets/dsNoSuchDataset0", {}, auth)
+    assert status == 200
+    assert _errors(validator, body["data"]) == []
+    assert body["data"]["itemCount"] == 1234
+    assert missing == 404
+    assert _errors(validator, {**body["data"], "itemCount": -1})  # the check itself can fail
+
+
 def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schemas():
 
     reference = require_shared_reference()

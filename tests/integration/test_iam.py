@@ -93,7 +93,8 @@ class World:
                     "webhook": {"url": receiver.base_url + ROUTED_HOOK_PATH, "secretArn": self.routed_secret},
                     "followUp": {"actorId": "SimActor00000001"},
                     "eventbridge": {"eventBusName": "jobs-bus"},
-                }
+                },
+                {"match": {"status": ["SUCCEEDED"]}, "expect": {"minItems": 1}},  # health checks read the history
             ]
         }
         aws_session.client("ssm").put_parameter(

@@ -110,3 +110,13 @@ def test_the_evaluation_on_the_shipped_fixture_meets_its_targets(capsys):
     from localdev.health_eval import main
 
     assert main() == 0, capsys.readouterr().out
+
+
+def test_a_recorded_judgement_reads_back_as_it_was():
+    from run_notifier.domain.health import health_of_item
+
+    for health in (
+        judge(Measured(0, 600, 1.6), Expectation(min_items=1), history(20)),
+        judge(Measured(1200, 600, 0.2), Expectation(), history(3)),
+    ):
+        assert health_of_item(health.as_item()) == health

@@ -36,6 +36,7 @@ class Metric(StrEnum):
     SWEEPS_INCOMPLETE = "SweepsIncomplete"
     INCIDENTS_OPENED = "IncidentsOpened"
     INCIDENTS_RESOLVED = "IncidentsResolved"
+    HEALTH_WARNINGS = "HealthWarnings"
 
 
 Counts = Callable[[Any], Iterable[tuple[Metric, float]]]
@@ -95,6 +96,11 @@ RENDERINGS: dict[type, Rendering] = {
         WARNING,
         "A destination's claim is held; re-enqueued to come back after its lease",
         _one(Metric.RUNS_WAITING_FOR_CLAIMS),
+    ),
+    e.HealthJudged: Rendering(
+        lambda ev: WARNING if ev.verdict == "WARN" else INFO,
+        lambda ev: f"Health: {ev.verdict}",
+        lambda ev: ((Metric.HEALTH_WARNINGS, 1 if ev.verdict == "WARN" else 0),),
     ),
     e.CourtesySkipped: Rendering(WARNING, lambda ev: f"Best-effort step skipped: {ev.what}"),
     e.NotifyFiltered: Rendering(INFO, "Not notifying: status filtered by NOTIFY_ON"),

@@ -154,12 +154,15 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
 def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
+    from run_notifier.adapters.apify_datasets import ApifyDatasets
     from run_notifier.adapters.incident_store import DynamoIncidents
     from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.mute_store import DynamoMutes
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
+    from run_notifier.adapters.run_history import DynamoRunHistory
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
+    from run_notifier.domain.health_flow import HealthCheck
     from run_notifier.domain.incident_flow import IncidentFlow
     from run_notifier.domain.notifier import Notifier
 
@@ -172,7 +175,8 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
     context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
     mutes = DynamoMutes(clients.table, now)
-    directory = RoutedDestinations(routes_source(settings, ssm), context, mutes)
+    routes = routes_source(settings, ssm)
+    directory = RoutedDestinations(routes, context, mutes)
     notifier = Notifier(
         DynamoNotificationClaims(clients.table),
         directory,
@@ -188,6 +192,12 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         live=directory,
         incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
         mutes=mutes,
+        health=HealthCheck(
+            lambda summary: routes().expectation_for(summary),
+            DynamoRunHistory(clients.table),
+            ApifyDatasets(clients.apify),
+            events,
+        ),
     )
 
 

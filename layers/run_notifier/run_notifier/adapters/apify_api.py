@@ -70,6 +70,10 @@ class ApifyClient:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""
         return self._get(f"/v2/acts/{actor_id}", None, 0, deadline, f"actor {actor_id}", grace_404=False)
 
+    def get_dataset(self, dataset_id: str, deadline: Deadline) -> dict[str, Any]:
+        """`GET /v2/datasets/{datasetId}`; returns the Dataset object (`itemCount` among its fields)."""
+        return self._get(f"/v2/datasets/{dataset_id}", None, 0, deadline, f"dataset {dataset_id}", grace_404=False)
+
     def get_log_tail(self, run_id: str, keep_bytes: int, deadline: Deadline) -> tuple[str, int]:
         """`GET /v2/actor-runs/{runId}/log`, streamed to its end keeping the last ``keep_bytes``.
 

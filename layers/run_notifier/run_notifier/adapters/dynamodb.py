@@ -96,6 +96,19 @@ class RunsTable:
             request["ExpressionAttributeValues"] = {key: to_attribute(value) for key, value in values.items()}
         self._client.update_item(**request)
 
+    def query_newest(self, index: str, key_name: str, key: str, limit: int) -> list[dict[str, Any]]:
+        """One page of an index's items under ``key``, newest (highest sort key) first; eventually consistent."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": key_name},
+            ExpressionAttributeValues={":k": {"S": key}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in response.get("Items", [])]
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(TableName=self._table, Key={"runId": {"S": run_id}}, ConsistentRead=True)
         item = response.get("Item")

@@ -18,6 +18,7 @@ from typing import Any
 
 from run_notifier.adapters.apify_links import console_url, dataset_items_url
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.domain.health_flow import history_key
 from run_notifier.domain.isotime import format_iso, parse_iso
 from run_notifier.domain.mutes import Mute
 from run_notifier.domain.ports import RecordResult
@@ -65,6 +66,11 @@ class DynamoRunLedger:
             if muted_by
             else None,
         }
+        if summary.health is not None:
+            values["itemCount"] = summary.item_count
+            values["health"] = _decimals(summary.health.as_item())
+            values["healthFlags"] = summary.health.flags() or None
+            values["historyKey"] = history_key(summary)
         if self._ttl_days:
             values["expiresAt"] = int((now + timedelta(days=self._ttl_days)).timestamp())
         present = {k: v for k, v in values.items() if v is not None}
@@ -108,6 +114,17 @@ class DynamoRunLedger:
             {"#ng": "notifiedGeneration", "#na": "notifiedAt", "#gen": "generation"},
             {":g": generation, ":now": format_iso(now)},
         )
+
+
+def _decimals(value: Any) -> Any:
+    """Floats made DynamoDB numbers, all the way down (a health check's values and baselines)."""
+    if isinstance(value, float):
+        return _decimal(value)
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value
 
 
 def _decimal(value: float | None) -> Decimal | None:

@@ -3,7 +3,8 @@
 Route target (`"followUp"`): `actorId` (an ID or `username~name`) or `actorTaskId`, an optional
 `input` (a JSON object whose strings may hold the run's placeholders, destinations/placeholders.py:
 `{"datasetId": "{{defaultDatasetId}}", "sourceRunId": "{{runId}}"}`), and optional `build`,
-`memoryMbytes`, `timeoutSecs`. There is no default target: only routes start runs, typically
+`memoryMbytes`, `timeoutSecs`; `onWarn` ("skip", the default, or "start") says whether a run that
+SUCCEEDED with a health WARN (domain/health.py) starts it. There is no default target: only routes start runs, typically
 `{"match": {"status": ["SUCCEEDED"], "actId": ["..."]}, "followUp": {...}}`.
 
 Exactly once, as every destination: the notifier claims the follow-up before the start and
@@ -47,6 +48,8 @@ def check_target(target: Mapping[str, Any]) -> str | None:
     unknown = unknown_placeholders(target.get("input", {}))
     if unknown:
         return f"input has unknown placeholders {unknown}"
+    if target.get("onWarn", "skip") not in ("skip", "start"):
+        return 'onWarn must be "skip" (the default) or "start"'
     for key in ("memoryMbytes", "timeoutSecs"):
         if key in target and not str(target[key]).isdigit():
             return f"{key} must be a whole number"
@@ -54,7 +57,7 @@ def check_target(target: Mapping[str, Any]) -> str | None:
 
 
 SCHEMA = TargetSchema(
-    keys=frozenset({"actorId", "actorTaskId", "input", "build", "memoryMbytes", "timeoutSecs"}),
+    keys=frozenset({"actorId", "actorTaskId", "input", "build", "memoryMbytes", "timeoutSecs", "onWarn"}),
     required_one_of=frozenset({"actorId", "actorTaskId"}),
     object_keys=frozenset({"input"}),
     check=check_target,
@@ -81,20 +84,36 @@ def build(target: Target, context: DestinationContext) -> FollowUpDestination:
     else:
         path = f"/v2/acts/{quote(str(target['actorId']), safe='~')}/runs"
     query = {name: str(target[key]) for key, name in OPTIONS.items() if key in target}
-    return FollowUpDestination(path, query, dict(target.get("input", {})), context.apify.start_run, follow_ups.started)
+    start_on_warn = target.get("onWarn") == "start"
+    return FollowUpDestination(
+        path, query, dict(target.get("input", {})), context.apify.start_run, follow_ups.started, start_on_warn
+    )
 
 
 class FollowUpDestination:
     kind = KIND
 
     def __init__(
-        self, path: str, query: dict[str, str], input_template: dict[str, Any], start: StartRun, started: Started
+        self,
+        path: str,
+        query: dict[str, str],
+        input_template: dict[str, Any],
+        start: StartRun,
+        started: Started,
+        start_on_warn: bool = False,
     ) -> None:
+        self._start_on_warn = start_on_warn
         self._path = path
         self._query = query
         self._input = input_template
         self._start = start
         self._started = started
+
+    def accepts(self, summary: RunSummary) -> bool:
+        """A pipeline guard: a run that SUCCEEDED wrongly (health WARN: 0 items, a cost spike) does not start
+        the next job unless the target says `"onWarn": "start"`: an empty dataset must not be loaded
+        over yesterday's good one."""
+        return self._start_on_warn or summary.health_verdict != "WARN"
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         run_input = fill(self._input, summary)

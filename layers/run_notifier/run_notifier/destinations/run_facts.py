@@ -7,6 +7,7 @@ own markup (the values come from the run, so they are text, never markup).
 from __future__ import annotations
 
 from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
+from run_notifier.domain.health import describe
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
 #: A status's mark in titles (plain Unicode: card hosts have no Slack-style :emoji: codes).
@@ -24,8 +25,29 @@ def actor_of(summary: RunSummary) -> str:
     return summary.actor_name or summary.act_id or "unknown Actor"
 
 
+def health_warning(summary: RunSummary) -> str | None:
+    """A run that SUCCEEDED wrongly, in words, for the first line: "⚠ SUCCEEDED — 0 items, usually ~1,200"."""
+    if summary.health is None or summary.health.verdict != "WARN":
+        return None
+    return f"⚠ {summary.status} — {summary.health.headline()}"
+
+
 def title(summary: RunSummary) -> str:
+    warning = health_warning(summary)
+    if warning:
+        return f"{warning}: {actor_of(summary)}"
     return f"{STATUS_MARK.get(summary.status, 'ℹ️')} {summary.status}: {actor_of(summary)}"
+
+
+def health_facts(summary: RunSummary) -> list[tuple[str, str]]:
+    """Items, and the health verdict with what it found (each failed check with its baseline)."""
+    found = []
+    if summary.item_count is not None:
+        found.append(("Items", f"{summary.item_count:,}"))
+    if summary.health is not None:
+        failed = [describe(c) for c in summary.health.checks if c.failed]
+        found.append(("Health", summary.health.verdict + (f": {'; '.join(failed)}" if failed else "")))
+    return found
 
 
 def facts(summary: RunSummary) -> list[tuple[str, str]]:
@@ -37,6 +59,7 @@ def facts(summary: RunSummary) -> list[tuple[str, str]]:
         ("Cost", format_usd(summary.usage_total_usd)),
         ("Duration", human_duration(summary.duration_secs)),
     ]
+    found += health_facts(summary)
     if summary.actor_task_id:
         found.append(("Task", summary.actor_task_id))
     if summary.compute_units is not None:

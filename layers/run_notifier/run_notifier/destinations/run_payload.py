@@ -21,8 +21,9 @@ def notification_id(summary: RunSummary) -> str:
 
 
 def run_data(summary: RunSummary) -> dict[str, Any]:
-    """The contract's `data` object for webhooks and EventBridge."""
-    return {
+    """The contract's `data` object for webhooks and EventBridge; a run judged by health checks adds
+    `itemCount` and `health` (`{"verdict", "checks": [{"name", "value", "expected", "baseline"}]}`)."""
+    data: dict[str, Any] = {
         "runId": summary.run_id,
         "actId": summary.act_id,
         "actorTaskId": summary.actor_task_id,
@@ -37,3 +38,7 @@ def run_data(summary: RunSummary) -> dict[str, Any]:
         "datasetItemsUrl": dataset_items_url(summary),
         "consoleUrl": console_url(summary),
     }
+    if summary.health is not None:
+        data["itemCount"] = summary.item_count
+        data["health"] = summary.health.as_item()
+    return data

@@ -141,6 +141,16 @@ class WaitingForClaims(NamedTuple):
     reason: str
 
 
+class HealthJudged(NamedTuple):
+    """A SUCCEEDED run on a route with `expect` was judged (domain/health.py): its verdict, the checks
+    it failed, and how many runs of history it was judged against."""
+
+    run_id: str
+    verdict: str
+    failed: tuple[str, ...]
+    history_runs: int
+
+
 class CourtesySkipped(NamedTuple):
     """A best-effort step did not happen (a running announcement, the notified mark); no alert depends on it."""
 
@@ -296,6 +306,7 @@ Event = (
     | RunStale
     | RunFinished
     | WaitingForClaims
+    | HealthJudged
     | CourtesySkipped
     | NotifyFiltered
     | ClaimTaken

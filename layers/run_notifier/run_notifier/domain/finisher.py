@@ -39,6 +39,7 @@ from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS
 from run_notifier.domain.watch_request import WatchRequest
 
 if TYPE_CHECKING:
+    from run_notifier.domain.health_flow import HealthCheck
     from run_notifier.domain.incident_flow import IncidentFlow
     from run_notifier.domain.notifier import Notifier
 
@@ -74,6 +75,8 @@ class Finishing(NamedTuple):
     incidents: IncidentFlow | None = None
     #: One-off mutes: the one holding a run's chat alerts is written on its item (`mutedBy`); None: none.
     mutes: Mutes | None = None
+    #: Health checks of routes with `expect` (domain/health_flow.py), judged before the run is recorded; None: none.
+    health: HealthCheck | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -110,6 +113,8 @@ class Finisher:
         """
         finishing = self._finishing()
         summary = named(summary, finishing.actor_names, deadline)
+        if finishing.health is not None:
+            summary = finishing.health.assess(summary, costs_settled, deadline)
         mute = finishing.mutes.muted(summary) if finishing.mutes is not None else None
         result = finishing.ledger.record(
             summary,

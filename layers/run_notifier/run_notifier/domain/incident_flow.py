@@ -63,7 +63,9 @@ class IncidentFlow:
         if found is None or not summary.finished_at:
             return
         key, route_index, rule = found
-        run = FinishedRun(summary.run_id, summary.status, summary.finished_at)
+        # A run that SUCCEEDED wrongly (health WARN) counts as failing where the route's `on` says WARN.
+        warned = summary.status == "SUCCEEDED" and summary.health_verdict == "WARN" and "WARN" in rule.on
+        run = FinishedRun(summary.run_id, "WARN" if warned else summary.status, summary.finished_at)
         transition, part, pending = self._store.apply(key, run, rule, route_index=route_index, summary=summary)
         if transition is not Transition.NONE:
             self._events.emit(IncidentStepped(key, summary.run_id, transition.value))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.health import Health, PastRun
     from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
     from run_notifier.domain.mutes import Mute
     from run_notifier.domain.push import PushArmed
@@ -144,6 +145,24 @@ class Mutes(Protocol):
     """One-off mutes (domain/mutes.py): which one, if any, holds this run's chat alerts."""
 
     def muted(self, summary: RunSummary) -> Mute | None: ...
+
+
+class RunHistory(Protocol):
+    """The SUCCEEDED runs a health check judges against, and a judgement already recorded."""
+
+    def past_runs(self, key: str, exclude_run_id: str, deadline: Deadline) -> list[PastRun]:
+        """The key's last SUCCEEDED runs (domain/health_flow.history_key) with their flags, oldest first."""
+        ...
+
+    def stored(self, run_id: str, generation: str) -> tuple[int | None, Health] | None:
+        """The item count and health an earlier delivery of this finish recorded; None: not judged yet."""
+        ...
+
+
+class DatasetCounts(Protocol):
+    def item_count(self, dataset_id: str, deadline: Deadline) -> int | None:
+        """The dataset's `itemCount` (Apify: may lag a few seconds behind the run's end)."""
+        ...
 
 
 class WatchLedger(Protocol):

@@ -26,6 +26,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from run_notifier.domain.health import Expectation
 from run_notifier.domain.incidents import DEFAULT_ON, MAX_AFTER, IncidentRule
 from run_notifier.domain.ports import TargetSchema
 from run_notifier.domain.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
@@ -33,7 +34,9 @@ from run_notifier.domain.quiet_hours import QuietHours, QuietHoursError, parse_q
 if TYPE_CHECKING:
     from run_notifier.domain.run_summary import RunSummary
 
-_MATCH_KEYS = {"status": "status", "actId": "act_id", "actorTaskId": "actor_task_id"}
+_MATCH_KEYS = {"status": "status", "actId": "act_id", "actorTaskId": "actor_task_id", "health": "health_verdict"}
+#: A route's `expect` (domain/health.py): its keys, and the largest value each takes.
+_EXPECT_LIMITS = {"minItems": 10**9, "maxItems": 10**9, "maxDurationSecs": 30 * 86400, "maxUsd": 10**6}
 #: A route's choice for one kind: True (the default target), False (none) or a target of its own.
 Choice = dict[str, Any] | bool
 
@@ -49,9 +52,13 @@ class Route(NamedTuple):
     incident: IncidentRule | None = None
     #: Quiet hours (domain/quiet_hours.py): chat held in the window, one summary at its end.
     quiet: QuietHours | None = None
+    #: Health checks (domain/health.py): `"expect": {"minItems": 1, ...}`; None: not judged.
+    expect: Expectation | None = None
 
-    def matches(self, summary: RunSummary) -> bool:
+    def matches(self, summary: RunSummary, *, ignore: frozenset[str] = frozenset()) -> bool:
         for key, allowed in self.match.items():
+            if key in ignore:
+                continue
             value = getattr(summary, _MATCH_KEYS[key])
             if value not in allowed:
                 return False
@@ -67,6 +74,14 @@ class Routes(NamedTuple):
         for index, route in enumerate(self.routes):
             if route.matches(summary):
                 return index, route
+        return None
+
+    def expectation_for(self, summary: RunSummary) -> Expectation | None:
+        """What the first route with `expect` whose match fits the run (its `health` aside: the verdict is
+        what is being decided) expects of it; None: the run is not judged."""
+        for route in self.routes:
+            if route.expect is not None and route.matches(summary, ignore=frozenset({"health"})):
+                return route.expect
         return None
 
     def targets_for(self, summary: RunSummary) -> dict[str, Choice]:
@@ -99,7 +114,7 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
     where = f"routes[{index}]"
     if not isinstance(raw, dict):
         raise RoutesError(f"{where} must be an object")
-    unknown = set(raw) - {"match", "incident", "quietHours", *schemas}
+    unknown = set(raw) - {"match", "incident", "quietHours", "expect", *schemas}
     if unknown:
         raise RoutesError(f"{where} has unknown keys {sorted(unknown)}; destination kinds are {sorted(schemas)}")
     match_raw = raw.get("match", {})
@@ -131,7 +146,31 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
             quiet = parse_quiet_hours(raw["quietHours"], f"{where}.quietHours")
         except QuietHoursError as error:
             raise RoutesError(str(error)) from None
-    return Route(match, targets, _incident_rule(where, raw.get("incident")), quiet)
+    expect = _expectation(where, raw["expect"]) if "expect" in raw else None
+    return Route(match, targets, _incident_rule(where, raw.get("incident")), quiet, expect)
+
+
+def _expectation(where: str, raw: Any) -> Expectation:
+    if not isinstance(raw, dict) or set(raw) - {*_EXPECT_LIMITS, "anomalies"}:
+        raise RoutesError(f"{where}.expect must be an object with keys from {sorted({*_EXPECT_LIMITS, 'anomalies'})}")
+    limits: dict[str, float | None] = {}
+    for key, most in _EXPECT_LIMITS.items():
+        value = raw.get(key)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and not (number and 0 <= value <= most):
+            raise RoutesError(f"{where}.expect.{key} must be a number, 0 to {most:g}")
+        limits[key] = value
+    anomalies = raw.get("anomalies", True)
+    if not isinstance(anomalies, bool):
+        raise RoutesError(f"{where}.expect.anomalies must be true or false")
+    min_items, max_items = limits["minItems"], limits["maxItems"]
+    return Expectation(
+        min_items=None if min_items is None else int(min_items),
+        max_items=None if max_items is None else int(max_items),
+        max_duration_secs=limits["maxDurationSecs"],
+        max_usd=limits["maxUsd"],
+        anomalies=anomalies,
+    )
 
 
 def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
@@ -145,7 +184,7 @@ def _incident_rule(where: str, raw: Any) -> IncidentRule | None:
     if not isinstance(after, int) or isinstance(after, bool) or not 1 <= after <= MAX_AFTER:
         raise RoutesError(f"{where}.incident.after must be a whole number of runs, 1 to {MAX_AFTER}")
     on = raw.get("on", sorted(DEFAULT_ON))
-    counted = {"FAILED", "TIMED-OUT", "ABORTED"}
+    counted = {"FAILED", "TIMED-OUT", "ABORTED", "WARN"}  # WARN: SUCCEEDED with a health WARN (route `expect`)
     if not isinstance(on, list) or not on or not all(isinstance(s, str) for s in on) or not set(on) <= counted:
         raise RoutesError(f"{where}.incident.on must list statuses from {sorted(counted)}")
     bursts = {"burstAfter": (raw.get("burstAfter", 5), 1000), "burstWindowSecs": (raw.get("burstWindowSecs", 60), 3600)}

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from run_notifier.domain.isotime import parse_iso
+
+if TYPE_CHECKING:
+    from run_notifier.domain.health import Health
 
 
 class RunSummary(NamedTuple):
@@ -31,6 +34,10 @@ class RunSummary(NamedTuple):
     compute_units: float | None = None
     charged_event_counts: Mapping[str, int] = MappingProxyType({})
     actor_name: str | None = None
+    #: The default dataset's item count, read when a route's `expect` asks for health checks.
+    item_count: int | None = None
+    #: The health verdict on a SUCCEEDED run (domain/health.py); None: not judged.
+    health: Health | None = None
 
     @classmethod
     def watcher_outcome(cls, run_id: str, outcome: str, message: str) -> RunSummary:
@@ -44,6 +51,11 @@ class RunSummary(NamedTuple):
         A resurrected run that finishes again is a new generation, and is recorded and notified again.
         """
         return self.finished_at or self.status
+
+    @property
+    def health_verdict(self) -> str | None:
+        """OK, WARN or UNKNOWN when judged (routes match on it)."""
+        return self.health.verdict if self.health is not None else None
 
     @property
     def finished_time(self) -> datetime | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
 from run_notifier.destinations.placeholders import STATUS_EMOJI
+from run_notifier.destinations.run_facts import health_facts, health_warning
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
 #: A route's `mention` entries: the @-words Slack users type, or Slack's own escaped forms.
@@ -47,6 +48,10 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
         f"{summary.status}: {escape(actor)} run {summary.run_id} (exit code {exit_code}, cost {cost}, "
         f"duration {duration})"
     )
+    warning = health_warning(summary)
+    if warning:  # a run that SUCCEEDED wrongly says so first
+        fallback = f"{escape(warning)}: {escape(actor)} run {summary.run_id} (exit code {exit_code}, cost {cost})"
+        emoji = ":warning:"
     fields = [
         f"*Status*\n{emoji} {summary.status}",
         f"*Actor*\n{escape(actor)}",
@@ -55,6 +60,7 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
         f"*Cost*\n{cost}",
         f"*Duration*\n{duration}",
     ]
+    fields += [f"*{name}*\n{escape(value)}" for name, value in health_facts(summary)]
     if summary.compute_units is not None:
         fields.append(f"*Compute units*\n{summary.compute_units:.4f}")
     if summary.charged_event_counts:
@@ -70,7 +76,7 @@ def build_message(summary: RunSummary) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"{summary.status}: {actor}"[:150], "emoji": True},
+            "text": {"type": "plain_text", "text": (warning or f"{summary.status}: {actor}")[:150], "emoji": True},
         },
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]},
     ]

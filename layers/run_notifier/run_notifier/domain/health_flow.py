@@ -1,0 +1,81 @@
+"""Judging a finished run's health before it is recorded and announced (domain/health.py).
+
+Only a SUCCEEDED run on a route with `expect` is judged: its dataset's item count (one Apify
+call), its duration, and its settled cost against the last SUCCEEDED runs of its Actor task (else
+Actor) in the ledger (one query). A redelivery of the same finish reuses the judgement recorded
+by the first (one read), so every destination and the item say the same. A count Apify cannot
+give, or a history the table cannot read, leaves that part unknown (UNKNOWN unless another check
+fails): a read for a check never holds the alert back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.events import CourtesySkipped, Events, HealthJudged
+from run_notifier.domain.health import Expectation, Measured, PastRun, judge
+from run_notifier.domain.ports import DatasetCounts, RunHistory
+from run_notifier.domain.run_summary import RunSummary
+
+#: A dataset's count is worth at most this much of the budget.
+COUNT_READ_SECS = 5.0
+
+
+def history_key(summary: RunSummary) -> str | None:
+    """Whose history a run is judged against: its Actor task's, else its Actor's."""
+    if summary.actor_task_id:
+        return f"task:{summary.actor_task_id}"
+    if summary.act_id:
+        return f"actor:{summary.act_id}"
+    return None
+
+
+class HealthCheck:
+    def __init__(
+        self,
+        expectation_for: Callable[[RunSummary], Expectation | None],
+        history: RunHistory,
+        datasets: DatasetCounts,
+        events: Events,
+    ) -> None:
+        self._expectation_for = expectation_for
+        self._history = history
+        self._datasets = datasets
+        self._events = events
+
+    def assess(self, summary: RunSummary, costs_settled: bool, deadline: Deadline) -> RunSummary:
+        """The summary with `item_count` and `health` when its route expects something of it."""
+        if summary.status != "SUCCEEDED":
+            return summary
+        expect = self._expectation_for(summary)
+        key = history_key(summary)
+        if expect is None or key is None:
+            return summary
+        stored = self._history.stored(summary.run_id, summary.generation)
+        if stored is not None:
+            return summary._replace(item_count=stored[0], health=stored[1])
+        items = self._count(summary, deadline)
+        past = self._past(summary, key, deadline) if expect.anomalies else []
+        cost = summary.usage_total_usd if costs_settled else None
+        health = judge(Measured(items, summary.duration_secs, cost), expect, past)
+        failed = tuple(c.name for c in health.checks if c.failed)
+        self._events.emit(HealthJudged(summary.run_id, health.verdict, failed, len(past)))
+        return summary._replace(item_count=items, health=health)
+
+    def _past(self, summary: RunSummary, key: str, deadline: Deadline) -> list[PastRun]:
+        try:
+            return self._history.past_runs(key, summary.run_id, deadline)
+        except Exception as error:  # judged without history (UNKNOWN), never held back by it
+            self._events.emit(CourtesySkipped(summary.run_id, "run history", f"{type(error).__name__}: {error}"[:300]))
+            return []
+
+    def _count(self, summary: RunSummary, deadline: Deadline) -> int | None:
+        if not summary.default_dataset_id:
+            return None
+        try:
+            return self._datasets.item_count(summary.default_dataset_id, deadline.within(COUNT_READ_SECS))
+        except Exception as error:  # the alert goes out without the count
+            reason = f"{type(error).__name__}: {error}"[:300]
+            self._events.emit(CourtesySkipped(summary.run_id, "dataset item count", reason))
+            return None
