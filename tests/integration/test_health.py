@@ -110,3 +110,31 @@ def test_a_bad_expectation_stops_the_cold_start_naming_the_route(health_env, loa
     for expect, says in (({"minItems": -1}, "expect.minItems"), ({"often": 1}, "expect must be"), ([], "expect must")):
         with pytest.raises(RoutesError, match=says):
             load_app(health_env([{"match": {"actId": [SCRAPER]}, "expect": expect}]))
+
+
+def test_a_stuck_run_is_announced_once_however_often_it_is_looked_at_and_its_finish_as_usual(
+    load_app, health_env, sim, receiver, aws_session, resources
+):
+    from datetime import timedelta
+
+    routes = [{"match": {"status": ["SUCCEEDED"], "actId": [SCRAPER]}, "expect": {"maxDurationSecs": 3600}}]
+    app = load_app({**health_env(routes), "LONG_POLL_SCHEDULE": "0"})
+    run = sim.add_run("RunStuckForHours", 600.0, settle_secs=0, act_id=SCRAPER, item_count=10)
+    run.created_wall -= timedelta(hours=2)  # started two hours ago (Apify's startedAt), still running
+    for _ in range(3):  # the first look, a safety-net message and a duplicate
+        assert app.lambda_handler(sqs_event(["RunStuckForHours"]), context(30)) == {"batchItemFailures": []}
+    stuck = [
+        json.loads(m.body) for m in receiver.received(HOOK_PATH) if json.loads(m.body)["type"] == "apify.run.stuck"
+    ]
+    assert len(stuck) == 1
+    assert stuck[0]["data"]["limitSecs"] == 3600
+    assert stuck[0]["data"]["runningSecs"] > 7000
+    assert stuck[0]["data"]["status"] in ("READY", "RUNNING")  # not finished
+    [slack] = [json.loads(m.body) for m in receiver.received(SLACK_PATH)]
+    assert slack["text"].startswith("⏳ Still running — running for 2h")
+    assert _item(aws_session, resources, "stuck#RunStuckForHours")["webhookNotification"]["state"] == "SENT"
+
+    sim.finish("RunStuckForHours")
+    app.lambda_handler(sqs_event(["RunStuckForHours"]), context(30))
+    types = [json.loads(m.body)["type"] for m in receiver.received(HOOK_PATH)]
+    assert types == ["apify.run.stuck", "apify.run.finished"]

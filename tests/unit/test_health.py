@@ -120,3 +120,17 @@ def test_a_recorded_judgement_reads_back_as_it_was():
         judge(Measured(1200, 600, 0.2), Expectation(), history(3)),
     ):
         assert health_of_item(health.as_item()) == health
+
+
+def test_a_run_is_stuck_past_its_fixed_limit_or_twice_its_usual_but_never_under_ten_minutes():
+    from run_notifier.domain.health import StuckAlert, stuck_limit
+
+    assert stuck_limit(Expectation(max_duration_secs=300), []) == (300, None)
+    assert stuck_limit(Expectation(), [100.0] * 5) is None  # too little history, no fixed limit: never
+    assert stuck_limit(Expectation(), [100.0] * 12) == (600.0, 100.0)  # twice 100 s is under the floor
+    durations = [700.0 + i for i in range(20)]
+    assert stuck_limit(Expectation(), durations) == (2 * 718.0, 718.0)  # twice the p95
+    assert stuck_limit(Expectation(max_duration_secs=900), durations) == (900, 718.0)  # whichever first
+    assert stuck_limit(Expectation(anomalies=False), durations) is None
+    words = StuckAlert(7400, 3600, 718.0).words()
+    assert words == "running for 2h 3m (limit 1h, usually done within 11m 58s)"

@@ -37,6 +37,7 @@ class Metric(StrEnum):
     INCIDENTS_OPENED = "IncidentsOpened"
     INCIDENTS_RESOLVED = "IncidentsResolved"
     HEALTH_WARNINGS = "HealthWarnings"
+    RUNS_STUCK = "RunsStuck"
 
 
 Counts = Callable[[Any], Iterable[tuple[Metric, float]]]
@@ -102,6 +103,7 @@ RENDERINGS: dict[type, Rendering] = {
         lambda ev: f"Health: {ev.verdict}",
         lambda ev: ((Metric.HEALTH_WARNINGS, 1 if ev.verdict == "WARN" else 0),),
     ),
+    e.RunStuck: Rendering(WARNING, "Run still going past its limit", _one(Metric.RUNS_STUCK)),
     e.CourtesySkipped: Rendering(WARNING, lambda ev: f"Best-effort step skipped: {ev.what}"),
     e.NotifyFiltered: Rendering(INFO, "Not notifying: status filtered by NOTIFY_ON"),
     e.ClaimTaken: Rendering(DEBUG, "Claim taken"),

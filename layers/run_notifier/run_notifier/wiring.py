@@ -159,12 +159,15 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.mute_store import DynamoMutes
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
-    from run_notifier.adapters.run_history import DynamoRunHistory
+    from run_notifier.adapters.run_history import DynamoRunHistory, prepare_stuck_alert
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
-    from run_notifier.domain.health_flow import HealthCheck
+    from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.health import Expectation, StuckAlert
+    from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
-    from run_notifier.domain.notifier import Notifier
+    from run_notifier.domain.notifier import Notifier, NotifyReport, stuck_item
+    from run_notifier.domain.run_summary import RunSummary
 
     aws = clients.session
     aws_clients: Memo[Any] = Memo()
@@ -185,6 +188,16 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         now,
         lease_margin_secs=LEASE_MARGIN_SECS,
     )
+    history = DynamoRunHistory(clients.table)
+
+    def expectation_for(summary: RunSummary, ignore: frozenset[str]) -> Expectation | None:
+        return routes().expectation_for(summary, ignore)
+
+    def announce_stuck(run: RunSummary, alert: StuckAlert, deadline: Deadline) -> NotifyReport:
+        expires = int(now().timestamp()) + 30 * 86400
+        prepare_stuck_alert(clients.table, stuck_item(run.run_id), expires)
+        return notifier.notify_stuck(run, alert, directory.stuck_announcers_for(run), deadline)
+
     return Finishing(
         ledger=clients.ledger,
         notifier=notifier,
@@ -192,12 +205,8 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         live=directory,
         incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
         mutes=mutes,
-        health=HealthCheck(
-            lambda summary: routes().expectation_for(summary),
-            DynamoRunHistory(clients.table),
-            ApifyDatasets(clients.apify),
-            events,
-        ),
+        health=HealthCheck(expectation_for, history, ApifyDatasets(clients.apify), events),
+        stuck=StuckCheck(expectation_for, history, announce_stuck, events),
     )
 
 

@@ -23,7 +23,15 @@ from run_notifier.destinations.context import (
     Target,
 )
 from run_notifier.domain.incidents import IncidentRule, incident_key
-from run_notifier.domain.ports import Destination, IncidentAnnouncer, Mutes, TargetSchema, TransientDeliveryError, log
+from run_notifier.domain.ports import (
+    Destination,
+    IncidentAnnouncer,
+    Mutes,
+    StuckAnnouncer,
+    TargetSchema,
+    TransientDeliveryError,
+    log,
+)
 
 if TYPE_CHECKING:
     from run_notifier.config_sections import Section
@@ -122,6 +130,11 @@ class RoutedDestinations:
         """The run's routed destinations that announce incidents (a capability of what was built); no
         chat while a mute covers the run's Actor or task."""
         return [d for d in self._unmuted(summary) if isinstance(d, IncidentAnnouncer)]
+
+    def stuck_announcers_for(self, summary: RunSummary) -> list[StuckAnnouncer]:
+        """The running run's routed destinations that say it is stuck (no chat while a mute covers it;
+        none held by quiet hours)."""
+        return [d for d in self._unmuted(summary) if isinstance(d, StuckAnnouncer)]
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         """The run's own alerts: on a route in incident mode not those that announce incidents instead

@@ -10,13 +10,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.incident_payload import ANNOUNCED, DETAIL_TYPES, incident_data
+from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "eventbridge"
+STUCK_DETAIL_TYPE = "Apify Run Stuck"
 
 
 class EventBridgeSettings(NamedTuple):
@@ -55,6 +58,10 @@ class EventBridgeDestination:
 
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         return []  # the run's own event already went out
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """`Apify Run Stuck`, with the webhook's `data` (its `notificationId` included)."""
+        return self._put(STUCK_DETAIL_TYPE, stuck_data(summary, alert))
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """`Apify Incident Opened` / `Resolved`, with the webhook's `data` (its `notificationId` included)."""

@@ -7,9 +7,12 @@ own markup (the values come from the run, so they are text, never markup).
 from __future__ import annotations
 
 from run_notifier.adapters.apify_links import console_url, dataset_console_url, dataset_items_url
-from run_notifier.domain.health import describe
+from run_notifier.destinations.run_payload import run_data
+from run_notifier.domain.health import WARN, Check, Health, StuckAlert, describe
 from run_notifier.domain.run_summary import RunSummary, format_usd, human_duration
 
+#: The check a stuck run's alert carries (its words in `expected`).
+STUCK = "stuck"
 #: A status's mark in titles (plain Unicode: card hosts have no Slack-style :emoji: codes).
 STATUS_MARK = {
     "SUCCEEDED": "✅",
@@ -26,10 +29,30 @@ def actor_of(summary: RunSummary) -> str:
 
 
 def health_warning(summary: RunSummary) -> str | None:
-    """A run that SUCCEEDED wrongly, in words, for the first line: "⚠ SUCCEEDED — 0 items, usually ~1,200"."""
+    """A run that SUCCEEDED wrongly, in words, for the first line: "⚠ SUCCEEDED — 0 items, usually ~1,200";
+    a stuck one: "⏳ Still running — running for 2h 3m (limit 1h, usually done within 12m)"."""
     if summary.health is None or summary.health.verdict != "WARN":
         return None
+    if summary.health.checks and summary.health.checks[0].name == STUCK:
+        return f"⏳ Still running — {summary.health.checks[0].expected}"
     return f"⚠ {summary.status} — {summary.health.headline()}"
+
+
+def with_stuck(summary: RunSummary, alert: StuckAlert) -> RunSummary:
+    """The running run as chat shows it when it is stuck: its first line says so (health_warning)."""
+    check = Check(STUCK, alert.running_secs, alert.words(), alert.usual_secs, "high", True)
+    return summary._replace(health=Health(WARN, (check,)))
+
+
+def stuck_data(summary: RunSummary, alert: StuckAlert) -> dict[str, object]:
+    """The webhook's and EventBridge's `data` for a stuck run: the run's, and how long against what."""
+    return {
+        **run_data(summary),
+        "runningSecs": round(alert.running_secs, 1),
+        "limitSecs": alert.limit_secs,
+        "usualSecs": alert.usual_secs,
+        "notificationId": f"msg_{summary.run_id}_stuck",
+    }
 
 
 def title(summary: RunSummary) -> str:
@@ -45,7 +68,7 @@ def health_facts(summary: RunSummary) -> list[tuple[str, str]]:
     if summary.item_count is not None:
         found.append(("Items", f"{summary.item_count:,}"))
     if summary.health is not None:
-        failed = [describe(c) for c in summary.health.checks if c.failed]
+        failed = [c.expected if c.name == STUCK else describe(c) for c in summary.health.checks if c.failed]
         found.append(("Health", summary.health.verdict + (f": {'; '.join(failed)}" if failed else "")))
     return found
 

@@ -23,8 +23,9 @@ from run_notifier.config_sections import Section, Variable, secret, text
 from run_notifier.destinations import secret_url
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.run_facts import facts, links, title
+from run_notifier.destinations.run_facts import facts, links, title, with_stuck
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "teams"
@@ -106,6 +107,10 @@ class TeamsDestination:
         self._http = http
         self._webhook_url = webhook_url
         self._allow_loopback_http = allow_loopback_http
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
+        return self.send(with_stuck(summary, alert), deadline)
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         body = json.dumps(message(summary)).encode()

@@ -13,8 +13,10 @@ from run_notifier.config_sections import Section, Variable, one_of_needed, signi
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.incident_payload import ANNOUNCED, WEBHOOK_TYPES, incident_data
+from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema
@@ -61,6 +63,15 @@ def message_id(summary: RunSummary) -> str:
 
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
     return _signed(build_payload(summary, now), message_id(summary), secret, now)
+
+
+STUCK_TYPE = "apify.run.stuck"
+
+
+def signed_stuck(summary: RunSummary, alert: StuckAlert, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    data = stuck_data(summary, alert)
+    payload = {"type": STUCK_TYPE, "timestamp": format_iso(now), "data": data}
+    return _signed(payload, str(data["notificationId"]), secret, now)
 
 
 def signed_incident(event: IncidentEvent, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
@@ -138,6 +149,10 @@ class WebhookDestination:
 
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         return []  # the run's own event already went out
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """`apify.run.stuck`, signed like a run's, `webhook-id` stable per run (`msg_<runId>_stuck`)."""
+        return self._post(*signed_stuck(summary, alert, self._secret(), self._clock()), deadline)
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """`apify.incident.opened` / `.resolved`, signed like a run's, `webhook-id` the transition's ID."""

@@ -151,6 +151,15 @@ class HealthJudged(NamedTuple):
     history_runs: int
 
 
+class RunStuck(NamedTuple):
+    """A run still going past its limit (route `expect`): its "still running" alert, once per destination."""
+
+    run_id: str
+    running_secs: float
+    limit_secs: float
+    sent: tuple[str, ...]
+
+
 class CourtesySkipped(NamedTuple):
     """A best-effort step did not happen (a running announcement, the notified mark); no alert depends on it."""
 
@@ -307,6 +316,7 @@ Event = (
     | RunFinished
     | WaitingForClaims
     | HealthJudged
+    | RunStuck
     | CourtesySkipped
     | NotifyFiltered
     | ClaimTaken

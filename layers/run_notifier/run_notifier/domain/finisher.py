@@ -39,7 +39,7 @@ from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS
 from run_notifier.domain.watch_request import WatchRequest
 
 if TYPE_CHECKING:
-    from run_notifier.domain.health_flow import HealthCheck
+    from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
     from run_notifier.domain.notifier import Notifier
 
@@ -77,6 +77,8 @@ class Finishing(NamedTuple):
     mutes: Mutes | None = None
     #: Health checks of routes with `expect` (domain/health_flow.py), judged before the run is recorded; None: none.
     health: HealthCheck | None = None
+    #: "Still running" alerts for runs past their route's limit (domain/health_flow.py); None: none.
+    stuck: StuckCheck | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -161,6 +163,20 @@ class Finisher:
         except Exception as error:  # a courtesy
             self._events.emit(
                 CourtesySkipped(run.run_id, "running announcement", f"{type(error).__name__}: {error}"[:300])
+            )
+
+    def check_stuck(self, run: RunSummary, deadline: Deadline) -> None:
+        """A run still going past its limit is announced once; never fails the watch: its message is already
+        back on the queue, and the next look tries again while anything is not done."""
+        try:
+            finishing = self._finishing()
+            if finishing.stuck is not None:
+                finishing.stuck.check(named(run, finishing.actor_names, deadline), self._now(), deadline)
+        except NotificationsIncomplete as incomplete:
+            self._events.emit(CourtesySkipped(run.run_id, "still-running alert, for now", str(incomplete)[:300]))
+        except Exception as error:  # the next look (the run is still watched) tries again
+            self._events.emit(
+                CourtesySkipped(run.run_id, "still-running alert, for now", f"{type(error).__name__}: {error}"[:300])
             )
 
     def _come_back_after_held_claims(

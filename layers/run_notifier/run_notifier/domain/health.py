@@ -31,6 +31,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from run_notifier.domain.run_summary import human_duration
+
 #: SUCCEEDED runs of history an anomaly is judged against.
 HISTORY = 20
 #: Fewer runs than this: no anomaly is judged (UNKNOWN).
@@ -257,6 +259,35 @@ def _amount(metric: str, value: float) -> str:
     if metric == "duration":
         return f"{value:,.0f} s"
     return f"{value:,.0f} items"
+
+
+#: A run is not called stuck sooner than this on its history alone (`expect.maxDurationSecs` may say sooner).
+STUCK_FLOOR_SECS = 600.0
+
+
+class StuckAlert(NamedTuple):
+    """A run still going past its limit: how long so far, the limit, and its history's usual (p95)."""
+
+    running_secs: float
+    limit_secs: float
+    usual_secs: float | None
+
+    def words(self) -> str:
+        usual = f", usually done within {human_duration(self.usual_secs)}" if self.usual_secs else ""
+        return f"running for {human_duration(self.running_secs)} (limit {human_duration(self.limit_secs)}{usual})"
+
+
+def stuck_limit(expect: Expectation, durations: Sequence[float]) -> tuple[float, float | None] | None:
+    """When a run of this expectation is stuck: `maxDurationSecs`, or (anomalies on, with `MIN_HISTORY`
+    durations) twice the history's p95 but never under `STUCK_FLOOR_SECS`, whichever comes first; with
+    the p95 (None without history). None: never called stuck."""
+    limits: list[float] = [expect.max_duration_secs] if expect.max_duration_secs is not None else []
+    usual = None
+    if expect.anomalies and len(durations) >= MIN_HISTORY:
+        ordered = sorted(durations)
+        usual = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        limits.append(max(2 * usual, STUCK_FLOOR_SECS))
+    return (min(limits), usual) if limits else None
 
 
 def health_of_item(raw: Mapping[str, Any]) -> Health:

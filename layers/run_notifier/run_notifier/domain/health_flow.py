@@ -11,12 +11,18 @@ fails): a read for a check never holds the alert back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.events import CourtesySkipped, Events, HealthJudged
-from run_notifier.domain.health import Expectation, Measured, PastRun, judge
+from run_notifier.domain.events import CourtesySkipped, Events, HealthJudged, RunStuck
+from run_notifier.domain.health import STUCK_FLOOR_SECS, Expectation, Measured, PastRun, StuckAlert, judge, stuck_limit
+from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import DatasetCounts, RunHistory
 from run_notifier.domain.run_summary import RunSummary
+
+if TYPE_CHECKING:
+    from run_notifier.domain.notifier import NotifyReport
 
 #: A dataset's count is worth at most this much of the budget.
 COUNT_READ_SECS = 5.0
@@ -34,7 +40,7 @@ def history_key(summary: RunSummary) -> str | None:
 class HealthCheck:
     def __init__(
         self,
-        expectation_for: Callable[[RunSummary], Expectation | None],
+        expectation_for: Callable[[RunSummary, frozenset[str]], Expectation | None],
         history: RunHistory,
         datasets: DatasetCounts,
         events: Events,
@@ -48,7 +54,7 @@ class HealthCheck:
         """The summary with `item_count` and `health` when its route expects something of it."""
         if summary.status != "SUCCEEDED":
             return summary
-        expect = self._expectation_for(summary)
+        expect = self._expectation_for(summary, frozenset({"health"}))  # the verdict is being decided
         key = history_key(summary)
         if expect is None or key is None:
             return summary
@@ -79,3 +85,51 @@ class HealthCheck:
             reason = f"{type(error).__name__}: {error}"[:300]
             self._events.emit(CourtesySkipped(summary.run_id, "dataset item count", reason))
             return None
+
+
+#: A run younger than this is not looked at for being stuck (no route read, no history queried).
+STUCK_LOOK_AFTER_SECS = 60.0
+#: Match keys a running run is matched without when its expectation is looked up (it has no final
+#: status or verdict yet; a route's `expect` is about the Actor or task).
+RUNNING_IGNORES = frozenset({"status", "health"})
+
+#: Announces a stuck run to its destinations (Notifier.notify_stuck with the routed announcers).
+AnnounceStuck = Callable[[RunSummary, StuckAlert, Deadline], "NotifyReport"]
+
+
+class StuckCheck:
+    """A run still going past `expect.maxDurationSecs`, or past twice its history's p95 duration (at
+    least 10 minutes), gets one "still running" alert per destination, from the reads the watcher
+    already makes (so within one look of the limit: the polling delay, or push's safety-net period)."""
+
+    def __init__(
+        self,
+        expectation_for: Callable[[RunSummary, frozenset[str]], Expectation | None],
+        history: RunHistory,
+        announce: AnnounceStuck,
+        events: Events,
+    ) -> None:
+        self._expectation_for = expectation_for
+        self._history = history
+        self._announce = announce
+        self._events = events
+
+    def check(self, run: RunSummary, now: datetime, deadline: Deadline) -> None:
+        """Raises NotificationsIncomplete while a destination is not done (the next look tries again)."""
+        started = parse_iso(run.started_at)
+        key = history_key(run)
+        if started is None or key is None:
+            return
+        running = (now - started).total_seconds()
+        expect = self._expectation_for(run, RUNNING_IGNORES)
+        if expect is None or running < min(expect.max_duration_secs or STUCK_FLOOR_SECS, STUCK_FLOOR_SECS):
+            return  # before any limit could be passed: nothing read
+        durations: list[float] = []
+        if expect.anomalies:
+            past = self._history.past_runs(key, run.run_id, deadline)
+            durations = [p.measured.duration for p in past if p.measured.duration is not None]
+        limit = stuck_limit(expect, durations)
+        if limit is None or running <= limit[0]:
+            return
+        report = self._announce(run, StuckAlert(running, limit[0], limit[1]), deadline)
+        self._events.emit(RunStuck(run.run_id, round(running, 1), limit[0], tuple(report.sent)))

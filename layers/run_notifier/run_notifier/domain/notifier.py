@@ -38,6 +38,7 @@ from run_notifier.domain.events import (
     NotificationSent,
     NotifyFiltered,
 )
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.ports import (
     ClaimResult,
@@ -47,6 +48,7 @@ from run_notifier.domain.ports import (
     NotificationClaims,
     NotificationsIncomplete,
     PermanentDeliveryError,
+    StuckAnnouncer,
     TransientDeliveryError,
 )
 from run_notifier.domain.run_summary import RunSummary
@@ -126,6 +128,16 @@ class Notifier:
             _Delivery(event.event_id, d.kind, event.event_id, partial(d.send_incident, event)) for d in destinations
         ]
         return self._deliver_all(f"incident {event.event_id}", deliveries, deadline, NotifyReport())
+
+    def notify_stuck(
+        self, summary: RunSummary, alert: StuckAlert, destinations: list[StuckAnnouncer], deadline: Deadline
+    ) -> NotifyReport:
+        """A run still going past its limit, to each destination that says so, once each: claimed on the
+        alert's own item (`stuck_item`, prepared by the caller), never on the run's, whose generation
+        its finish may be writing at the same moment."""
+        item = stuck_item(summary.run_id)
+        deliveries = [_Delivery(item, d.kind, item, partial(d.send_stuck, summary, alert)) for d in destinations]
+        return self._deliver_all(f"run {summary.run_id} still running", deliveries, deadline, NotifyReport())
 
     def notify_in_incident(
         self, summary: RunSummary, part: RunInIncident, destinations: list[IncidentAnnouncer], deadline: Deadline
@@ -262,6 +274,11 @@ class _Sender:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.waiters = 0
+
+
+def stuck_item(run_id: str) -> str:
+    """The item a run's "still running" alert is claimed on (a key no run ID can take)."""
+    return f"stuck#{run_id}"
 
 
 class _Delivery(NamedTuple):

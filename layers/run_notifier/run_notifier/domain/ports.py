@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
-    from run_notifier.domain.health import Health, PastRun
+    from run_notifier.domain.health import Health, PastRun, StuckAlert
     from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
     from run_notifier.domain.mutes import Mute
     from run_notifier.domain.push import PushArmed
@@ -301,6 +301,17 @@ class IncidentAnnouncer(Protocol):
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         """What it sends for this run's part in its incident (Slack: a thread reply and an update of the
         top message), each claimed on the run's item under its own kind; [] for nothing."""
+        ...
+
+
+@runtime_checkable
+class StuckAnnouncer(Protocol):
+    """A destination that says when a run is still going past its limit (a capability; domain/health.py)."""
+
+    kind: str
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """Deliver the "still running" alert; return a short detail for the ledger. Raises DeliveryError subclasses."""
         ...
 
 

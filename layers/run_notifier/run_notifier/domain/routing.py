@@ -41,6 +41,10 @@ _EXPECT_LIMITS = {"minItems": 10**9, "maxItems": 10**9, "maxDurationSecs": 30 * 
 Choice = dict[str, Any] | bool
 
 
+#: Matched without while a run's verdict is being decided.
+HEALTH_ONLY = frozenset({"health"})
+
+
 class RoutesError(ValueError):
     """The routes document is invalid; the message says where."""
 
@@ -76,11 +80,14 @@ class Routes(NamedTuple):
                 return index, route
         return None
 
-    def expectation_for(self, summary: RunSummary) -> Expectation | None:
-        """What the first route with `expect` whose match fits the run (its `health` aside: the verdict is
-        what is being decided) expects of it; None: the run is not judged."""
+    def expectation_for(
+        self, summary: RunSummary, ignore: frozenset[str] = frozenset({"health"})
+    ) -> Expectation | None:
+        """What the first route with `expect` whose match fits the run expects of it (matched without the
+        `ignore` keys: its `health` while the verdict is being decided, also its `status` while it
+        runs); None: the run is not judged."""
         for route in self.routes:
-            if route.expect is not None and route.matches(summary, ignore=frozenset({"health"})):
+            if route.expect is not None and route.matches(summary, ignore=ignore):
                 return route.expect
         return None
 

@@ -31,6 +31,8 @@ from run_notifier.domain.events import (
     WatchExpired,
 )
 from run_notifier.domain.finisher import Action, Finisher, Finishing, Outcome
+from run_notifier.domain.health_flow import STUCK_LOOK_AFTER_SECS
+from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import ApifyUnavailable, PushArming, Requeue, RunNotFound, RunReader, WatchLedger
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
@@ -163,4 +165,11 @@ class RunWatcher:
         self._events.emit(
             RunRequeued(request.run_id, decision.delay_secs, decision.request.attempt, decision.reason, push)
         )
+        if isinstance(observation, policy.RunSeen) and self._running_for(observation.run) >= STUCK_LOOK_AFTER_SECS:
+            # After the re-enqueue: the run keeps its message whatever the check does.
+            self._finisher.check_stuck(observation.run, deadline.sooner(self._schedule.safety_margin_secs))
         return Outcome(Action.REQUEUED, delay_secs=decision.delay_secs, detail=decision.reason)
+
+    def _running_for(self, run: RunSummary) -> float:
+        started = parse_iso(run.started_at)
+        return 0.0 if started is None else (self._now() - started).total_seconds()

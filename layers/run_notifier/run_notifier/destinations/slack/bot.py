@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 from run_notifier.destinations.incident_payload import ANNOUNCED
+from run_notifier.destinations.run_facts import with_stuck
 from run_notifier.destinations.slack.bursts import (
     BurstRule,
     DynamoBursts,
@@ -51,6 +52,7 @@ from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, ru
 from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import DeliveryNotYet, PermanentDeliveryError, RunDelivery, TransientDeliveryError, log
@@ -97,6 +99,10 @@ class SlackBotDestination:
         self._burst_store = bursts
         self._reply_store = incident_replies
         self._clock = clock or (lambda: datetime.now(UTC))
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
+        return self.send(with_stuck(summary, alert), deadline)
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         """Post the summary (or update the run's live message in place); return where it went."""

@@ -13,10 +13,12 @@ from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.incident_payload import ANNOUNCED
+from run_notifier.destinations.run_facts import with_stuck
 from run_notifier.destinations.slack.incident_message import facts_of_event, top_message
 from run_notifier.destinations.slack.message import summary_text
 from run_notifier.destinations.slack.target import Style
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.ports import RunDelivery
 from run_notifier.domain.run_summary import RunSummary
@@ -36,6 +38,10 @@ class SlackDestination:
         self._webhook_url = webhook_url
         self._style = style
         self._allow_loopback_http = allow_loopback_http
+
+    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
+        return self.send(with_stuck(summary, alert), deadline)
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         return self._post(self._style.message(summary), deadline)
