@@ -56,6 +56,8 @@ class SimRun:
     log_filler_bytes: int = 0
     #: Its default dataset's item count (GET /v2/datasets/{id}), as the run ends with it.
     item_count: int = 0
+    #: It started this long before it was added (its `startedAt`; a long-running or stuck run).
+    started_earlier_secs: float = 0.0
 
     def log_chunks(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
         """The log as Apify serves it: plain text, streamed; filler lines first, then the tail."""
@@ -289,7 +291,7 @@ class ApifySimulator(LoopbackService):
             "actId": run.act_id,
             "userId": self.user_id,
             "actorTaskId": run.task_id,
-            "startedAt": _iso(run.created_wall),
+            "startedAt": _iso(run.created_wall - timedelta(seconds=run.started_earlier_secs)),
             "finishedAt": _iso(end_wall) if terminal else None,
             "status": status,
             "statusMessage": run.status_message or _default_message(status),

@@ -103,6 +103,16 @@ class Progress:
                     f"  [watch]   {run_id} still running -> re-enqueued, attempt {event.next_attempt}, "
                     f"DelaySeconds={event.delay_secs}"
                 )
+            case e.HealthJudged(run_id=run_id, verdict="WARN"):
+                say(
+                    f"  [health]  {run_id} SUCCEEDED but WARN: failed {', '.join(event.failed)} "
+                    f"({event.history_runs} runs of history)"
+                )
+            case e.RunStuck(run_id=run_id):
+                say(
+                    f"  [health]  {run_id} still running after {event.running_secs:.0f} s, past its limit of "
+                    f"{event.limit_secs:.0f} s -> 'still running' alert to {', '.join(event.sent) or 'nobody new'}"
+                )
             case e.RunPushArmed(run_id=run_id):
                 say(f"  [push]    {run_id} running -> ad-hoc Apify webhook {event.webhook_id} armed for its end")
             case e.RunEnded(run_id=run_id):

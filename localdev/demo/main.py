@@ -18,6 +18,7 @@ from typing import Any
 
 from localdev.demo import ways_in
 from localdev.demo.console import PROGRESS, AdapterWarnings, print_received, print_table, say
+from localdev.demo.health import HealthStory
 from localdev.demo.incidents import IncidentStory
 from localdev.demo.scenario import (
     DEMO_RUNS,
@@ -31,6 +32,7 @@ from localdev.demo.scenario import (
     PUSH_LOST_RUN,
     SLACK_PATH,
     WEBHOOK_SECRET,
+    health_runs,
     incident_runs,
     populate,
 )
@@ -119,8 +121,9 @@ def main() -> int:
         root.setLevel(os.environ["DEMO_ROOT_LOG_LEVEL"].upper())
         root.addHandler(logging.StreamHandler(sys.stderr))
     incidents = [] if real else incident_runs()
+    judged = [] if real else health_runs()
     story = IncidentStory(receiver)
-    bodies = [json.dumps({"runId": r}) for r in [*run_ids, *incidents]]
+    bodies = [json.dumps({"runId": r}) for r in [*run_ids, *incidents, *judged]]
     if not real:
         bodies.insert(
             2,
@@ -141,6 +144,7 @@ def main() -> int:
     from run_notifier.adapters.dynamodb import RunsTable
 
     store = RunsTable(aws.client("dynamodb"), resources.table_name)
+    health = HealthStory(receiver, lambda run_id: store.get(run_id) or {})
     source = EventSource(sqs, resources.queue_url, resources.queue_arn, handler, timeout_secs=25, batch_size=10)
     last_progress = [0.0]
 
@@ -171,7 +175,13 @@ def main() -> int:
                 for r in incidents
             )
         )
-        return done and incidents_done and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
+        health_done = real or health.settled()
+        return (
+            done
+            and incidents_done
+            and health_done
+            and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
+        )
 
     last_sweep = [0.0]
 
@@ -207,6 +217,7 @@ def main() -> int:
         ok = False
     if not real:
         ok = story.report(say) and ok
+        ok = health.report(say) and ok
     say(
         f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
         f"{int(time.monotonic() - started)} s in all."

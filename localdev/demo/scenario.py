@@ -83,6 +83,19 @@ INCIDENT_ROUTE = {
     "incident": {"after": 1},
     "slack": {"channel": INCIDENT_CHANNEL, "mention": ["@here"]},
 }
+#: Health checks (docs/health.md): an Actor with ten ordinary runs and then one at 8× their cost
+#: (WARN, naming cost), one still going two hours after it started (a "still running" alert, then its
+#: finish), and a scraper whose run SUCCEEDS with 0 items (WARN: its follow-up loader is not started).
+COST_ACTOR = "DemoCostActor0001"
+COST_HISTORY = [(f"DemoCostRun{i:06d}", 1 + i * 0.3, 1100 + 17 * i, round(0.20 + 0.004 * i, 4)) for i in range(10)]
+COST_SPIKE = ("DemoCostSpike0001", 20, 1130, 1.62)
+STUCK_RUN = ("DemoStuckRun00001", 40)
+EMPTY_ACTOR = "DemoEmptyActor001"
+EMPTY_RUN = "DemoEmptyData0001"
+HEALTH_ROUTES: list[dict[str, Any]] = [
+    {"match": {"actId": [COST_ACTOR]}, "expect": {"maxDurationSecs": 3600}},
+    {"match": {"actId": [EMPTY_ACTOR]}, "expect": {"minItems": 1}, "followUp": FOLLOW_UP},
+]
 MALFORMED = "../../users/me"
 DEMO_TIMEOUT_SECS = 150
 
@@ -146,7 +159,23 @@ def populate(sim: Any, receiver: Any, env: dict[str, str]) -> list[str]:
             act_id=actor,
             status_message="Proxy unreachable: ECONNREFUSED",
         )
-    env["ROUTES_JSON"] = json.dumps({"routes": [INCIDENT_ROUTE, *LIVE_ROUTES["routes"]]})
+    sim.add_actor(COST_ACTOR, "demo", "catalog-scraper")
+    for run_id, secs, items, usd in COST_HISTORY:
+        sim.add_run(run_id, secs, act_id=COST_ACTOR, settle_secs=1, item_count=items, final_usd=usd)
+    run_id, secs, items, usd = COST_SPIKE
+    sim.add_run(run_id, secs, act_id=COST_ACTOR, settle_secs=1, item_count=items, final_usd=usd)
+    sim.add_run(  # started two hours ago: past the route's hour
+        STUCK_RUN[0],
+        STUCK_RUN[1],
+        act_id=COST_ACTOR,
+        settle_secs=1,
+        item_count=1150,
+        final_usd=0.21,
+        started_earlier_secs=7200,
+    )
+    sim.add_actor(EMPTY_ACTOR, "demo", "price-scraper")
+    sim.add_run(EMPTY_RUN, 5, act_id=EMPTY_ACTOR, settle_secs=1, item_count=0, final_usd=0.0311)
+    env["ROUTES_JSON"] = json.dumps({"routes": [INCIDENT_ROUTE, *LIVE_ROUTES["routes"], *HEALTH_ROUTES]})
     env["PAGERDUTY_ROUTING_KEY"] = PAGERDUTY_KEY
     env["PAGERDUTY_EVENTS_URL"] = receiver.base_url + PAGERDUTY_PATH
     env["APIFY_API_BASE_URL"] = sim.base_url
@@ -154,6 +183,11 @@ def populate(sim: Any, receiver: Any, env: dict[str, str]) -> list[str]:
     env["TEAMS_WEBHOOK_URL"] = receiver.base_url + TEAMS_PATH
     env["DISCORD_WEBHOOK_URL"] = receiver.base_url + DISCORD_PATH
     return [r[0] for r in DEMO_RUNS] + [PUSH_LOST_RUN[0], UNKNOWN_RUN, PIPELINE_RUN] + [r[0] for r in LIVE_RUNS]
+
+
+def health_runs() -> list[str]:
+    """The runs of the health-check routes (judged, not counted per run in the demo's table)."""
+    return [r[0] for r in COST_HISTORY] + [COST_SPIKE[0], STUCK_RUN[0], EMPTY_RUN]
 
 
 def incident_runs() -> list[str]:

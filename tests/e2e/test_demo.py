@@ -45,8 +45,9 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(r"^DemoUnknown000001\s+queue\s+-\s+-\s+NOT_FOUND", out, re.MULTILINE)
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
-    # 14 runs per run, 24 runs of the incident route, and 22 incident events (opened, resolved) as their own
-    assert out.count("signature verified") == 14 + 24 + 22
+    # 14 runs per run, 24 runs of the incident route, 22 incident events (opened, resolved) as their own,
+    # and the health checks' 13 runs and one still-running alert
+    assert out.count("signature verified") == 14 + 24 + 22 + 14
     assert out.count("[webhook] apify.incident.opened") == 21
     assert out.count("[webhook] apify.incident.resolved") == 1
     # the three ways in besides a direct enqueue, and a forged webhook refused
@@ -78,6 +79,12 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "4 messages of their own" in out
     assert "1 grouped message listing 16" in out
     assert "Slack answered ratelimited 0 times" in out
+    # health checks: a cost anomaly against the Actor's own history, 0 items guarding a pipeline, a stuck run
+    assert "DemoCostSpike0001 (8x its usual cost) is WARN: ⚠ SUCCEEDED — $1.62, usually ~$0.2" in out
+    assert "is WARN: ⚠ SUCCEEDED — 0 items, expected ≥ 1: demo/price-scraper; its follow-up was not started" in out
+    assert re.search(
+        r"DemoStuckRun00001 \(started 2 h ago, limit 1 h\): 1 still-running webhook, 1 Slack alert '⏳ Still", out
+    )
 
 
 def test_demo_real_mode_with_a_refused_token_stops_at_once_and_names_the_token():

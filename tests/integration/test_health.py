@@ -115,12 +115,11 @@ def test_a_bad_expectation_stops_the_cold_start_naming_the_route(health_env, loa
 def test_a_stuck_run_is_announced_once_however_often_it_is_looked_at_and_its_finish_as_usual(
     load_app, health_env, sim, receiver, aws_session, resources
 ):
-    from datetime import timedelta
-
     routes = [{"match": {"status": ["SUCCEEDED"], "actId": [SCRAPER]}, "expect": {"maxDurationSecs": 3600}}]
     app = load_app({**health_env(routes), "LONG_POLL_SCHEDULE": "0"})
-    run = sim.add_run("RunStuckForHours", 600.0, settle_secs=0, act_id=SCRAPER, item_count=10)
-    run.created_wall -= timedelta(hours=2)  # started two hours ago (Apify's startedAt), still running
+    sim.add_run(  # started two hours ago (Apify's startedAt), still running
+        "RunStuckForHours", 600.0, settle_secs=0, act_id=SCRAPER, item_count=10, started_earlier_secs=7200
+    )
     for _ in range(3):  # the first look, a safety-net message and a duplicate
         assert app.lambda_handler(sqs_event(["RunStuckForHours"]), context(30)) == {"batchItemFailures": []}
     stuck = [
@@ -138,3 +137,6 @@ def test_a_stuck_run_is_announced_once_however_often_it_is_looked_at_and_its_fin
     app.lambda_handler(sqs_event(["RunStuckForHours"]), context(30))
     types = [json.loads(m.body)["type"] for m in receiver.received(HOOK_PATH)]
     assert types == ["apify.run.stuck", "apify.run.finished"]
+    finished = _item(aws_session, resources, "RunStuckForHours")["health"]
+    assert finished["verdict"] == "WARN"  # it ended, two hours past its limit
+    assert [c["name"] for c in finished["checks"]] == ["maxDurationSecs"]
