@@ -58,6 +58,9 @@ class SimRun:
     item_count: int = 0
     #: It started this long before it was added (its `startedAt`; a long-running or stuck run).
     started_earlier_secs: float = 0.0
+    #: The schedule that started it, and the slot it was started for (`meta.scheduleId`, `meta.scheduledAt`).
+    schedule_id: str | None = None
+    scheduled_at: datetime | None = None
 
     def log_chunks(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
         """The log as Apify serves it: plain text, streamed; filler lines first, then the tail."""
@@ -101,6 +104,50 @@ class SimRun:
 
 
 @dataclass
+class SimSchedule:
+    """A schedule that fires by itself every `every_secs` (the simulator does no cron arithmetic:
+    `cron` is what it shows). `fires=False` plays a scheduler that does not fire (its `nextRunAt`
+    stays in the past); `starts_runs=False` one that fires but starts nothing (credits, a limit)."""
+
+    id: str
+    name: str
+    every_secs: float
+    next_run_at: datetime
+    act_id: str | None = None
+    task_id: str | None = None
+    cron: str = "* * * * *"
+    timezone: str = "UTC"
+    enabled: bool = True
+    fires: bool = True
+    starts_runs: bool = True
+    run_secs: float = 1.0
+    last_run_at: datetime | None = None
+    fired: int = 0
+
+    def short(self, user_id: str) -> dict[str, Any]:
+        """Its `ScheduleShort`, as `GET /v2/schedules` lists it."""
+        action = (
+            {"id": f"act{self.id}"[:17], "type": "RUN_ACTOR_TASK", "actorTaskId": self.task_id}
+            if self.task_id
+            else {"id": f"act{self.id}"[:17], "type": "RUN_ACTOR", "actorId": self.act_id}
+        )
+        return {
+            "id": self.id,
+            "userId": user_id,
+            "name": self.name,
+            "cronExpression": self.cron,
+            "timezone": self.timezone,
+            "isEnabled": self.enabled,
+            "isExclusive": False,
+            "createdAt": "2026-01-05T08:00:00.000Z",
+            "modifiedAt": "2026-01-05T08:00:00.000Z",
+            "nextRunAt": _iso(self.next_run_at),
+            "lastRunAt": _iso(self.last_run_at) if self.last_run_at else None,
+            "actions": [action],
+        }
+
+
+@dataclass
 class RecordedRequest:
     method: str
     path: str
@@ -127,6 +174,7 @@ class ApifySimulator(LoopbackService):
         self._webhook_faults: deque[int] = deque()
         self._start_faults: deque[int] = deque()
         self.tasks: dict[str, str] = {}  # task ID -> its Actor's ID
+        self.schedules: dict[str, SimSchedule] = {}
         #: Runs started through the API: run ID -> (the input body, the query's run options).
         self.started: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
         #: How long a run started through the API runs.
@@ -155,6 +203,7 @@ class ApifySimulator(LoopbackService):
         """Every 50 ms: a new run is CREATED, a run that reached its end is announced, a run that
         came back to life is RESURRECTED; each goes to the matching webhooks."""
         while not self._stopping.wait(0.05):
+            self._fire_schedules()
             now = time.monotonic()
             events = []
             with self._lock:
@@ -177,7 +226,41 @@ class ApifySimulator(LoopbackService):
             for event_type, run_object in events:
                 self.webhooks.on_run_event(event_type, run_object)
 
+    def _fire_schedules(self) -> None:
+        """Each enabled schedule whose `nextRunAt` came: fired (a run started for that slot), unless
+        it is scripted not to fire or to start nothing."""
+        wall = datetime.now(UTC)
+        with self._lock:
+            due = [s for s in self.schedules.values() if s.enabled and s.fires and s.next_run_at <= wall]
+            for schedule in due:
+                slot = schedule.next_run_at
+                schedule.last_run_at, schedule.fired = slot, schedule.fired + 1
+                schedule.next_run_at = slot + timedelta(seconds=schedule.every_secs)
+                if schedule.starts_runs:
+                    run_id = f"Sched{schedule.id[:6]}{schedule.fired:06d}"
+                    act_id = schedule.act_id or self.tasks.get(schedule.task_id or "", "SimActor00000001")
+                    run = SimRun(id=run_id, act_id=act_id, duration_secs=schedule.run_secs, task_id=schedule.task_id)
+                    run.schedule_id, run.scheduled_at = schedule.id, slot
+                    self.runs[run_id] = run
+            if due:
+                self._lock.notify_all()
+
     # scripting -----------------------------------------------------------------------
+    def add_schedule(
+        self, schedule_id: str, name: str, every_secs: float, first_in_secs: float, **kwargs: Any
+    ) -> SimSchedule:
+        """A schedule whose first slot is ``first_in_secs`` from now, then every ``every_secs``."""
+        schedule = SimSchedule(
+            id=schedule_id,
+            name=name,
+            every_secs=every_secs,
+            next_run_at=datetime.now(UTC) + timedelta(seconds=first_in_secs),
+            **kwargs,
+        )
+        with self._lock:
+            self.schedules[schedule_id] = schedule
+        return schedule
+
     def add_actor(self, actor_id: str, username: str, name: str) -> None:
         self.actors[actor_id] = {"id": actor_id, "username": username, "name": name}
 
@@ -296,7 +379,7 @@ class ApifySimulator(LoopbackService):
             "status": status,
             "statusMessage": run.status_message or _default_message(status),
             "isStatusMessageTerminal": terminal,
-            "meta": {"origin": "API", "userAgent": "apify-run-notifier-simulator"},
+            "meta": _meta(run),
             "stats": {
                 "inputBodyLen": 42,
                 "migrationCount": 0,
@@ -398,6 +481,8 @@ class ApifySimulator(LoopbackService):
             return self._dataset(path.removeprefix("/v2/datasets/").strip("/"))
         if path.rstrip("/") == "/v2/actor-runs":
             return self._list_runs(query, with_usage)
+        if path.rstrip("/") == "/v2/schedules":
+            return self._list_schedules(query)
         if not path.startswith("/v2/actor-runs/"):
             return 404, {}, _error("page-not-found", "Page not found")
         try:
@@ -415,6 +500,21 @@ class ApifySimulator(LoopbackService):
                 if status in TERMINAL or now >= give_up:
                     return 200, {}, {"data": self.run_object(run, now, with_usage)}
                 self._lock.wait(timeout=min(give_up, run.end_mono()) - now + 0.001)
+
+    def _list_schedules(self, query: dict[str, list[str]]) -> tuple[int, dict, dict]:
+        """`GET /v2/schedules`: the user's schedules as ScheduleShort, oldest first unless `desc`."""
+        try:
+            offset = max(0, int(query.get("offset", ["0"])[0]))
+            limit = min(1000, max(1, int(query.get("limit", ["1000"])[0])))
+        except ValueError:
+            return 400, {}, _error("invalid-parameter", "offset and limit must be whole numbers")
+        desc = query.get("desc", [""])[0] in ("1", "true")
+        with self._lock:
+            items = [s.short(self.user_id) for s in self.schedules.values()]
+        items = items[::-1] if desc else items
+        page = items[offset : offset + limit]
+        data = {"total": len(items), "offset": offset, "limit": limit, "desc": desc, "count": len(page), "items": page}
+        return 200, {}, {"data": data}
 
     def _list_runs(self, query: dict[str, list[str]], with_usage: bool) -> tuple[int, dict, dict]:
         """`GET /v2/actor-runs`: the user's runs as RunShort, ascending by startedAt unless `desc`."""
@@ -466,6 +566,13 @@ _RUN_SHORT_KEYS = (
     "defaultDatasetId",
     "defaultRequestQueueId",
 )
+
+
+def _meta(run: SimRun) -> dict[str, Any]:
+    if run.schedule_id:
+        scheduled = _iso(run.scheduled_at) if run.scheduled_at else None
+        return {"origin": "SCHEDULER", "scheduleId": run.schedule_id, "scheduledAt": scheduled}
+    return {"origin": "API", "userAgent": "apify-run-notifier-simulator"}
 
 
 def _default_message(status: str) -> str:

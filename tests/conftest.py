@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 
 import boto3
 import pytest
-from run_notifier.config import load_settings
+from run_notifier.config import load_settings, load_sweeper_settings
 from run_notifier.domain.ports import SERVICE
 from run_notifier.observability import logger
 from run_notifier.sqs_handler import Handler, make_handler
-from run_notifier.wiring import build_components
+from run_notifier.wiring import build_components, build_sweeper
 
 from localdev.apify_simulator import ApifySimulator
 from localdev.aws import LocalResources, aws_env, create_event_bus_with_queue, create_resources, session_for, start_moto
@@ -269,3 +269,26 @@ def all_destinations_env(base_env, receiver, event_bus):
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "EVENT_BUS_NAME": bus,
     }
+
+
+# --- the discovery sweep on the test's table, queue and simulator ---
+
+
+@pytest.fixture
+def sweeper_for(resources, sim):
+    def build(page_limit: int = 1000, **env: str):
+        """A sweeper over the simulator and the test's resources; ``env`` overrides its variables."""
+        settings = load_sweeper_settings(
+            {
+                "RUNS_TABLE_NAME": resources.table_name,
+                "RUN_QUEUE_URL": resources.queue_url,
+                "APIFY_API_BASE_URL": sim.base_url,
+                "APIFY_TOKEN": sim.token or "",
+                "SWEEP_LOOKBACK_MINUTES": "10",
+                "SWEEP_OVERLAP_SECONDS": "2",
+                **env,
+            }
+        )
+        return build_sweeper(settings, boto3.session.Session(region_name="us-east-1"), page_limit=page_limit)
+
+    return build

@@ -17,8 +17,10 @@ from conftest import require_shared_reference
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from run_notifier.adapters.apify_links import console_url
-from run_notifier.adapters.apify_runs import summary_from_run
+from run_notifier.adapters.apify_runs import listed_run, summary_from_run
+from run_notifier.adapters.apify_schedules import schedule_view
 from run_notifier.destinations.run_payload import run_data
+from run_notifier.domain.missed_schedules import ScheduleAction
 from run_notifier.domain.watch_request import parse_body
 
 from localdev.apify_simulator import ApifySimulator
@@ -154,6 +156,34 @@ def test_the_simulator_dataset_matches_the_dataset_schema_and_counts_the_runs_it
     assert body["data"]["itemCount"] == 1234
     assert missing == 404
     assert _errors(validator, {**body["data"], "itemCount": -1})  # the check itself can fail
+
+
+def test_the_simulator_schedules_match_the_schedule_list_and_parse_into_views():
+    reference = require_shared_reference()
+    validator = _validator(reference / "apify-openapi/components/schemas/schedules/ListOfSchedulesResponse.yaml")
+    run_validator = _validator(reference / "apify-openapi/components/schemas/actor-runs/RunMeta.yaml")
+    with ApifySimulator() as sim:
+        sim.add_task("Task000000000001", "SimActor00000001")
+        sim.add_schedule("SchedActor000001", "actor-hourly", 3600, 0.0, act_id="SimActor00000001", cron="0 * * * *")
+        sim.add_schedule("SchedTask0000001", "task-daily", 86400, 60.0, task_id="Task000000000001", enabled=False)
+        auth = {"authorization": f"Bearer {sim.token}"}
+        give_up = time.monotonic() + 5
+        while not sim.schedules["SchedActor000001"].fired and time.monotonic() < give_up:
+            time.sleep(0.05)  # the simulator's own tick fires the due slot
+        status, _, body = sim.handle_get("/v2/schedules", {"limit": ["10"]}, auth)
+        _, _, runs = sim.handle_get("/v2/actor-runs", {}, auth)
+    assert status == 200
+    assert _errors(validator, body) == []
+    views = [schedule_view(item) for item in body["data"]["items"]]
+    assert [(v.schedule_id, v.enabled, v.actions) for v in views if v] == [
+        ("SchedActor000001", True, (ScheduleAction(act_id="SimActor00000001"),)),
+        ("SchedTask0000001", False, (ScheduleAction(actor_task_id="Task000000000001"),)),
+    ]
+    [scheduled] = runs["data"]["items"]
+    assert _errors(run_validator, scheduled["meta"]) == []
+    listed = listed_run(scheduled)
+    assert (listed.schedule_id, listed.scheduled_at) == ("SchedActor000001", views[0].last_run_at)
+    assert _errors(validator, {"data": {**body["data"], "items": [{"id": "x"}]}})  # the check itself can fail
 
 
 def test_make_enrolls_webhook_and_the_simulators_answer_match_the_webhook_schemas():

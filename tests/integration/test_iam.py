@@ -250,11 +250,20 @@ def _run_the_sweep(world: World) -> None:
         "ALLOW_LOOPBACK_HTTP": "true",
     }
     world.sim.add_run("RunIamSwept00001", 0.1)
+    # Schedules that never fired: the sweep remembers each schedule and enqueues a missed slot.
+    env |= {"SWEEP_SCHEDULES_ENABLED": "true", "SCHEDULE_GRACE_SECONDS": "0"}
+    schedule = world.sim.add_schedule("SchedIamDown0001", "iam-down", 3600, 0.5, fires=False)
     time.sleep(0.2)
     sweeper = build_sweeper(load_sweeper_settings(env), world.session("RunSweeperRole"))
     report = sweeper.sweep(Deadline.after(20))
     assert report.complete
     assert report.enrolled >= 1
+    while schedule.next_run_at.timestamp() >= time.time():  # its slot passes (bounded: 0.5 s)
+        time.sleep(0.05)
+    assert sweeper.sweep(Deadline.after(20)).complete
+    key = {"runId": {"S": "schedule#SchedIamDown0001"}}
+    memory = from_item(world.admin.client("dynamodb").get_item(TableName=world.resources.table_name, Key=key)["Item"])
+    assert memory["settledSlot"] is not None  # the missed slot was enqueued, then remembered
 
 
 def test_no_request_of_any_function_is_denied(world):

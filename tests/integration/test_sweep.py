@@ -5,35 +5,12 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
-import pytest
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.enrollments import WATERMARK_KEY
-from run_notifier.config import load_sweeper_settings
 from run_notifier.domain.deadline import Deadline
 from run_notifier.schedule_handler import make_sweep_handler
-from run_notifier.wiring import build_sweeper
 
 from localdev.lambda_context import FakeLambdaContext
-
-
-@pytest.fixture
-def sweeper_for(resources, sim):
-    def build(page_limit: int = 1000, **env: str):
-        settings = load_sweeper_settings(
-            {
-                "RUNS_TABLE_NAME": resources.table_name,
-                "RUN_QUEUE_URL": resources.queue_url,
-                "APIFY_API_BASE_URL": sim.base_url,
-                "APIFY_TOKEN": sim.token or "",
-                "SWEEP_LOOKBACK_MINUTES": "10",
-                "SWEEP_OVERLAP_SECONDS": "2",
-                **env,
-            }
-        )
-        return build_sweeper(settings, boto3.session.Session(region_name="us-east-1"), page_limit=page_limit)
-
-    return build
 
 
 def enqueued(aws_session, resources) -> list[str]:

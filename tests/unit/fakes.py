@@ -232,3 +232,45 @@ class FakeEvents:
 
 def not_found() -> RunNotFound:
     return RunNotFound("run X not found (record-not-found: gone)")
+
+
+class FakeScheduleMemories:
+    """`ports.ScheduleMemories` in memory; `fail_writes` plays the table refusing."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Any] = {}
+        self.fail_writes = False
+
+    def recall(self, schedule_ids):
+        return {i: self.items[i] for i in schedule_ids if i in self.items}
+
+    def remember(self, schedule_id, memory, now):
+        if self.fail_writes:
+            raise RuntimeError("table unavailable")
+        self.items[schedule_id] = memory
+
+    def forget(self, schedule_id):
+        self.items.pop(schedule_id, None)
+
+
+class FakeBodyQueue:
+    """`ports.EnqueueBodies` in memory; `fail` plays the queue refusing."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.fail = False
+
+    def enqueue_bodies(self, bodies):
+        if self.fail:
+            raise RuntimeError("queue unavailable")
+        self.bodies += bodies
+
+
+class FakeScheduleLister:
+    """`ports.ScheduleLister` over a fixed list."""
+
+    def __init__(self, views: list[Any]) -> None:
+        self.views = views
+
+    def list_schedules(self, offset, limit, deadline):
+        return self.views[offset : offset + limit]

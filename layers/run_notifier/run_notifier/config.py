@@ -27,6 +27,7 @@ from run_notifier.config_sections import (
     ids,
     integer,
     one_of_needed,
+    schedule_choice,
     seconds_list,
     secret,
     statuses,
@@ -117,6 +118,9 @@ SWEEP = Section(
         Variable("SWEEP_OVERLAP_SECONDS", integer(0, 3600), "120"),
         Variable("SWEEP_ACTOR_IDS", ids, None),
         Variable("SWEEP_TASK_IDS", ids, None),
+        # Schedules that never fired (domain/missed_schedules.py): off unless asked for.
+        Variable("SWEEP_SCHEDULES_ENABLED", schedule_choice, "false"),
+        Variable("SCHEDULE_GRACE_SECONDS", integer(0, 86400), "300"),
     )
 )
 
@@ -222,6 +226,8 @@ class SweeperSettings(NamedTuple):
     sweep_overlap_seconds: int
     sweep_actor_ids: frozenset[str] | None
     sweep_task_ids: frozenset[str] | None
+    sweep_schedules_enabled: bool | frozenset[str]
+    schedule_grace_seconds: int
 
 
 def read_section(section: Section, env: Mapping[str, str], allow_loopback_http: bool) -> dict[str, Any]:

@@ -123,6 +123,13 @@ def ids(raw: str) -> frozenset[str]:
     return found
 
 
+def schedule_choice(raw: str) -> bool | frozenset[str]:
+    """`false` (none), `true` (every schedule) or comma-separated schedule IDs or names."""
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    return ids(raw)
+
+
 def arns(raw: str) -> frozenset[str]:
     """Comma-separated ARNs (CloudFormation's `!Join [",", list]`); empty entries dropped."""
     found = frozenset(part.strip() for part in raw.split(",") if part.strip())

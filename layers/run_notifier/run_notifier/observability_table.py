@@ -38,6 +38,7 @@ class Metric(StrEnum):
     INCIDENTS_RESOLVED = "IncidentsResolved"
     HEALTH_WARNINGS = "HealthWarnings"
     RUNS_STUCK = "RunsStuck"
+    SCHEDULES_MISSED = "SchedulesMissed"
 
 
 Counts = Callable[[Any], Iterable[tuple[Metric, float]]]
@@ -138,6 +139,12 @@ RENDERINGS: dict[type, Rendering] = {
             "Sweep done" if ev.complete else "Sweep stopped early; the watermark stays at the last page read completely"
         ),
         lambda ev: ((Metric.SWEEP_RUNS_ENROLLED, ev.enrolled), (Metric.SWEEPS_INCOMPLETE, 0 if ev.complete else 1)),
+    ),
+    e.ScheduleMissed: Rendering(WARNING, "A schedule's slot passed without a run", _one(Metric.SCHEDULES_MISSED)),
+    e.MissedScheduleAnnounced: Rendering(INFO, "Missed schedule announced"),
+    e.SchedulesChecked: Rendering(
+        lambda ev: WARNING if ev.reason else INFO,
+        lambda ev: "Schedules checked" if not ev.reason else f"Schedules not checked in full: {ev.reason}",
     ),
     e.IncidentStepped: Rendering(
         lambda ev: INFO if ev.transition in ("opened", "resolved") else DEBUG,

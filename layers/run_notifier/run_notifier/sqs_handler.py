@@ -21,8 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from run_notifier.adapters.batch_hold import BatchHold
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import MessageRejected, WatchFailed
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import NotificationsIncomplete
-from run_notifier.domain.watch_request import InvalidMessage, parse_body
+from run_notifier.domain.watch_request import InvalidMessage, parse_message
 from run_notifier.observability import events, logger, metrics
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS, Components
 
@@ -54,18 +55,27 @@ def make_handler(components: Components) -> Handler:
         receive_count = _receive_count(record)
         try:
             try:
-                request = parse_body(record.body)
+                request = parse_message(record.body)
             except InvalidMessage as error:
                 events.emit(MessageRejected(record.message_id, str(error), receive_count))
                 ended(record)
                 redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
                 raise
-            logger.thread_safe_append_keys(run_id=request.run_id, attempt=request.attempt, body_shape=request.source)
+            if isinstance(request, MissedSlot):
+                logger.thread_safe_append_keys(schedule_id=request.schedule_id, body_shape="missed-schedule")
+                subject = request.item
+            else:
+                logger.thread_safe_append_keys(
+                    run_id=request.run_id, attempt=request.attempt, body_shape=request.source
+                )
+                subject = request.run_id
             try:
+                if isinstance(request, MissedSlot):
+                    return watcher.announce_missed_schedule(request, deadline)
                 return watcher.watch(request, deadline).action.value
             except Exception as error:
                 not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
-                events.emit(WatchFailed(request.run_id, f"{type(error).__name__}: {str(error)[:500]}", not_before))
+                events.emit(WatchFailed(subject, f"{type(error).__name__}: {str(error)[:500]}", not_before))
                 ended(record)
                 redelivery.after_failure(
                     record.event_source_arn,

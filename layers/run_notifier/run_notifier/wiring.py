@@ -166,6 +166,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     from run_notifier.domain.health import Expectation, StuckAlert
     from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
+    from run_notifier.domain.missed_schedules import MissedSlot
     from run_notifier.domain.notifier import Notifier, NotifyReport, stuck_item
     from run_notifier.domain.run_summary import RunSummary
 
@@ -198,15 +199,25 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         prepare_stuck_alert(clients.table, stuck_item(run.run_id), expires)
         return notifier.notify_stuck(run, alert, directory.stuck_announcers_for(run), deadline)
 
+    actor_names = CachedActorNames(clients.apify)
+
+    def announce_missed(missed: MissedSlot, deadline: Deadline) -> NotifyReport:
+        first = missed.first_action
+        if first.act_id and missed.actor_name is None:  # name_of falls back to the ID itself
+            missed = missed._replace(actor_name=actor_names.name_of(first.act_id, deadline))
+        prepare_stuck_alert(clients.table, missed.item, int(now().timestamp()) + 30 * 86400)
+        return notifier.notify_missed_schedule(missed, directory.schedule_announcers_for(missed), deadline)
+
     return Finishing(
         ledger=clients.ledger,
         notifier=notifier,
-        actor_names=CachedActorNames(clients.apify),
+        actor_names=actor_names,
         live=directory,
         incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
         mutes=mutes,
         health=HealthCheck(expectation_for, history, ApifyDatasets(clients.apify), events),
         stuck=StuckCheck(expectation_for, history, announce_stuck, events),
+        missed_schedules=announce_missed,
     )
 
 
@@ -290,14 +301,29 @@ def build_sweeper(
         actor_ids=settings.sweep_actor_ids or frozenset(),
         task_ids=settings.sweep_task_ids or frozenset(),
     )
+    table = RunsTable(dynamodb, settings.runs_table_name)
+    queue = SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url)
+    schedules = None
+    if settings.sweep_schedules_enabled:
+        from run_notifier.adapters.schedule_memory import DynamoScheduleMemories
+        from run_notifier.domain.schedule_check import ScheduleCheck, SchedulePolicy
+
+        chosen = settings.sweep_schedules_enabled
+        schedule_policy = SchedulePolicy(
+            grace_secs=settings.schedule_grace_seconds,
+            chosen=None if chosen is True else frozenset(chosen),
+            actor_ids=policy.actor_ids,
+            task_ids=policy.task_ids,
+        )
+        memories = DynamoScheduleMemories(dynamodb, table, settings.runs_table_name)
+        schedules = ScheduleCheck(apify, memories, queue, schedule_policy, events, now)
     return Sweeper(
         apify,
-        DynamoEnrollments(
-            dynamodb, RunsTable(dynamodb, settings.runs_table_name), settings.runs_table_name, settings.item_ttl_days
-        ),
-        SqsEnqueue(aws.client("sqs", config=_BOTO_CONFIG), settings.run_queue_url),
+        DynamoEnrollments(dynamodb, table, settings.runs_table_name, settings.item_ttl_days),
+        queue,
         policy,
         events,
         now,
         page_limit,
+        schedules,
     )

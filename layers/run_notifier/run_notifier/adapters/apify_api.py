@@ -14,10 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from run_notifier.adapters.apify_runs import listed_run, summary_from_run
+from run_notifier.adapters.apify_schedules import schedule_view
 from run_notifier.adapters.http_client import HttpClient, HttpError, HttpResponse
 from run_notifier.adapters.retry import RetriesExhausted, Retry, retry_within
 from run_notifier.adapters.secret_store import Secret
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.missed_schedules import ScheduleView
 from run_notifier.domain.ports import (
     ApifyAuthError,
     ApifyRequestError,
@@ -65,6 +67,16 @@ class ApifyClient:
         if not isinstance(items, list):
             raise ApifyUnavailable("Apify sent a run list without items")
         return [listed_run(item) for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+    def list_schedules(self, offset: int, limit: int, deadline: Deadline) -> list[ScheduleView]:
+        """`GET /v2/schedules`: one page of ScheduleShort items (with their actions), oldest first."""
+        params = {"offset": str(offset), "limit": str(limit)}
+        data = self._get("/v2/schedules", params, 0, deadline, "the schedule list", grace_404=False)
+        items = data.get("items")
+        if not isinstance(items, list):
+            raise ApifyUnavailable("Apify sent a schedule list without items")
+        views = (schedule_view(item) for item in items if isinstance(item, dict))
+        return [view for view in views if view is not None]
 
     def get_actor(self, actor_id: str, deadline: Deadline) -> dict[str, Any]:
         """`GET /v2/acts/{actorId}`; returns the Actor object."""

@@ -51,11 +51,15 @@ def summary_from_run(run: dict[str, Any], run_id: str | None = None) -> RunSumma
 
 def listed_run(item: dict[str, Any]) -> ListedRun:
     """One `RunShort` of Apify's run list (its `id` is a string: the caller checked)."""
+    meta = item.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     return ListedRun(
         str(item["id"]),
         _identifier(item.get("actId")),
         _identifier(item.get("actorTaskId")),
         parse_iso(item.get("startedAt")),
+        _identifier(meta.get("scheduleId")),
+        parse_iso(meta.get("scheduledAt")),
     )
 
 

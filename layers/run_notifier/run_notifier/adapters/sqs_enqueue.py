@@ -18,6 +18,15 @@ class SqsEnqueue:
         self._sqs = sqs_client
         self._queue_url = queue_url
 
+    def enqueue_bodies(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        """Each body as its own message (a missed schedule's slot); raises EnqueueFailed if any was not."""
+        for start in range(0, len(bodies), MAX_BATCH):
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps(body)}
+                for i, body in enumerate(bodies[start : start + MAX_BATCH])
+            ]
+            self._send(entries)
+
     def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
         """Each ID as `{"runId": ...}` plus ``fields`` (the intake adds the Apify event and push mode)."""
         for start in range(0, len(run_ids), MAX_BATCH):
@@ -26,10 +35,13 @@ class SqsEnqueue:
                 {"Id": str(i), "MessageBody": json.dumps({"runId": run_id, **(fields or {})})}
                 for i, run_id in enumerate(chunk)
             ]
-            try:
-                response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-            except Exception as error:
-                raise EnqueueFailed(f"SendMessageBatch failed: {type(error).__name__}") from None
-            if response.get("Failed"):
-                codes = sorted({str(f.get("Code")) for f in response["Failed"]})
-                raise EnqueueFailed(f"{len(response['Failed'])} of {len(entries)} not enqueued: {', '.join(codes)}")
+            self._send(entries)
+
+    def _send(self, entries: list[dict[str, str]]) -> None:
+        try:
+            response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        except Exception as error:
+            raise EnqueueFailed(f"SendMessageBatch failed: {type(error).__name__}") from None
+        if response.get("Failed"):
+            codes = sorted({str(f.get("Code")) for f in response["Failed"]})
+            raise EnqueueFailed(f"{len(response['Failed'])} of {len(entries)} not enqueued: {', '.join(codes)}")

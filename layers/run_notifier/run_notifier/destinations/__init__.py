@@ -27,6 +27,7 @@ from run_notifier.domain.ports import (
     Destination,
     IncidentAnnouncer,
     Mutes,
+    ScheduleAnnouncer,
     StuckAnnouncer,
     TargetSchema,
     TransientDeliveryError,
@@ -36,6 +37,7 @@ from run_notifier.domain.ports import (
 if TYPE_CHECKING:
     from run_notifier.config_sections import Section
     from run_notifier.domain.deadline import Deadline
+    from run_notifier.domain.missed_schedules import MissedSlot
     from run_notifier.domain.quiet_hours import QuietHours
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.run_summary import RunSummary
@@ -135,6 +137,13 @@ class RoutedDestinations:
         """The running run's routed destinations that say it is stuck (no chat while a mute covers it;
         none held by quiet hours)."""
         return [d for d in self._unmuted(summary) if isinstance(d, StuckAnnouncer)]
+
+    def schedule_announcers_for(self, missed: MissedSlot) -> list[ScheduleAnnouncer]:
+        """Where a schedule's missed slot is said: routed as a FAILED run of its first Actor or task
+        (destinations/schedule_facts.py); no chat while a mute covers it, none held by quiet hours."""
+        from run_notifier.destinations.schedule_facts import schedule_announcers, stand_in
+
+        return schedule_announcers(list(self._unmuted(stand_in(missed))))
 
     def destinations_for(self, summary: RunSummary) -> list[Destination]:
         """The run's own alerts: on a route in incident mode not those that announce incidents instead

@@ -122,10 +122,19 @@ class DiscordDestination:
         return self.send(with_stuck(summary, alert), deadline)
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
+        return self._post(message(summary), deadline)
+
+    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        """One message listing lines (a quiet-hours summary, a missed schedule), escaped, no pings."""
+        text = "\n".join(f"• {escape(line)}" for line in lines)
+        embed = {"title": escape(title)[:MAX_TITLE], "description": text[:MAX_DESCRIPTION], "color": OTHER_COLOUR}
+        return self._post({"embeds": [embed], "allowed_mentions": {"parse": []}}, deadline)
+
+    def _post(self, body: dict[str, Any], deadline: Deadline) -> str:
         receipt = post_json(
             self._http,
             waiting_url(self._webhook_url().reveal()),
-            json.dumps(message(summary)).encode(),
+            json.dumps(body).encode(),
             {},
             deadline,
             "Discord webhook",

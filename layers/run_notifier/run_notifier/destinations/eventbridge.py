@@ -12,9 +12,12 @@ from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.incident_payload import ANNOUNCED, DETAIL_TYPES, incident_data
 from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
+from run_notifier.destinations.schedule_facts import DETAIL_TYPE as MISSED_DETAIL_TYPE
+from run_notifier.destinations.schedule_facts import missed_data
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema, TransientDeliveryError
 from run_notifier.domain.run_summary import RunSummary
 
@@ -58,6 +61,10 @@ class EventBridgeDestination:
 
     def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
         return []  # the run's own event already went out
+
+    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+        """`Apify Schedule Missed`, with the webhook's `data` (its `notificationId` included)."""
+        return self._put(MISSED_DETAIL_TYPE, missed_data(missed))
 
     def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
         """`Apify Run Stuck`, with the webhook's `data` (its `notificationId` included)."""

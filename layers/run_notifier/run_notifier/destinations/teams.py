@@ -98,6 +98,16 @@ def message(summary: RunSummary) -> dict[str, Any]:
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card(summary)}]}
 
 
+def summary_message(title: str, lines: list[str]) -> dict[str, Any]:
+    """A card with a bold title and one line each (Adaptive Card 1.4)."""
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": escape(title)[:MAX_TEXT], "size": "Medium", "weight": "Bolder", "wrap": True},
+        *({"type": "TextBlock", "text": escape(line)[:MAX_TEXT], "wrap": True, "spacing": "None"} for line in lines),
+    ]
+    card = {"type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "body": body}
+    return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
+
+
 class TeamsDestination:
     kind = KIND
     #: Chat: a mute holds it (domain/mutes.py).
@@ -113,7 +123,14 @@ class TeamsDestination:
         return self.send(with_stuck(summary, alert), deadline)
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        body = json.dumps(message(summary)).encode()
+        return self._post(message(summary), deadline)
+
+    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        """One card listing lines (a quiet-hours summary, a missed schedule), each escaped."""
+        return self._post(summary_message(title, lines), deadline)
+
+    def _post(self, card_message: dict[str, Any], deadline: Deadline) -> str:
+        body = json.dumps(card_message).encode()
         receipt = post_json(
             self._http,
             self._webhook_url().reveal(),

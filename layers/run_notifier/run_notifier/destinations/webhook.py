@@ -15,10 +15,13 @@ from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.incident_payload import ANNOUNCED, WEBHOOK_TYPES, incident_data
 from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
+from run_notifier.destinations.schedule_facts import WEBHOOK_TYPE as MISSED_TYPE
+from run_notifier.destinations.schedule_facts import missed_data
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
 from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
@@ -71,6 +74,12 @@ STUCK_TYPE = "apify.run.stuck"
 def signed_stuck(summary: RunSummary, alert: StuckAlert, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
     data = stuck_data(summary, alert)
     payload = {"type": STUCK_TYPE, "timestamp": format_iso(now), "data": data}
+    return _signed(payload, str(data["notificationId"]), secret, now)
+
+
+def signed_missed(missed: MissedSlot, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    data = missed_data(missed)
+    payload = {"type": MISSED_TYPE, "timestamp": format_iso(now), "data": data}
     return _signed(payload, str(data["notificationId"]), secret, now)
 
 
@@ -153,6 +162,10 @@ class WebhookDestination:
     def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
         """`apify.run.stuck`, signed like a run's, `webhook-id` stable per run (`msg_<runId>_stuck`)."""
         return self._post(*signed_stuck(summary, alert, self._secret(), self._clock()), deadline)
+
+    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+        """`apify.schedule.missed`, signed like a run's, `webhook-id` stable per schedule and slot."""
+        return self._post(*signed_missed(missed, self._secret(), self._clock()), deadline)
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """`apify.incident.opened` / `.resolved`, signed like a run's, `webhook-id` the transition's ID."""

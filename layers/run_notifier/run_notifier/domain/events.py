@@ -279,6 +279,32 @@ class SweepDone(NamedTuple):
     reason: str
 
 
+class ScheduleMissed(NamedTuple):
+    """A schedule's slot passed without a run: put on the run queue for the watcher to announce once."""
+
+    schedule_id: str
+    slot: str
+    reason: str
+
+
+class MissedScheduleAnnounced(NamedTuple):
+    """The watcher delivered a missed slot's alert to every destination that says so (once each)."""
+
+    schedule_id: str
+    slot: str
+    sent: tuple[str, ...]
+    already: tuple[str, ...]
+
+
+class SchedulesChecked(NamedTuple):
+    """The sweep's look at Apify's schedules: how many it judged and how many slots it found missed."""
+
+    listed: int
+    judged: int
+    missed: int
+    reason: str
+
+
 # --- incidents ---------------------------------------------------------------------------------
 
 
@@ -332,6 +358,9 @@ Event = (
     | IntakeRequestRefused
     | IntakeQueueRefused
     | SweepDone
+    | ScheduleMissed
+    | MissedScheduleAnnounced
+    | SchedulesChecked
     | IncidentStepped
     | IncidentAnnounced
 )

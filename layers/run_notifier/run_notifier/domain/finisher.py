@@ -19,12 +19,15 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import (
     CourtesySkipped,
     Events,
+    MissedScheduleAnnounced,
     RunFinished,
     RunMuted,
     RunRecorded,
     RunStale,
     WaitingForClaims,
 )
+from run_notifier.domain.isotime import format_iso
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import (
     ActorNames,
     LiveAnnouncer,
@@ -41,7 +44,7 @@ from run_notifier.domain.watch_request import WatchRequest
 if TYPE_CHECKING:
     from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
-    from run_notifier.domain.notifier import Notifier
+    from run_notifier.domain.notifier import Notifier, NotifyReport
 
 
 class Action(StrEnum):
@@ -79,6 +82,8 @@ class Finishing(NamedTuple):
     health: HealthCheck | None = None
     #: "Still running" alerts for runs past their route's limit (domain/health_flow.py); None: none.
     stuck: StuckCheck | None = None
+    #: Announces a schedule's missed slot once per destination (domain/missed_schedules.py); None: none.
+    missed_schedules: Callable[[MissedSlot, Deadline], NotifyReport] | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -164,6 +169,17 @@ class Finisher:
             self._events.emit(
                 CourtesySkipped(run.run_id, "running announcement", f"{type(error).__name__}: {error}"[:300])
             )
+
+    def announce_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+        """A schedule's missed slot, to every destination that says so, once each. Raises
+        NotificationsIncomplete while any is not done: the record fails and comes back after the lease."""
+        finishing = self._finishing()
+        if finishing.missed_schedules is None:
+            return "no destination announces missed schedules"
+        report = finishing.missed_schedules(missed, deadline)
+        slot = format_iso(missed.slot)
+        self._events.emit(MissedScheduleAnnounced(missed.schedule_id, slot, tuple(report.sent), tuple(report.already)))
+        return "announced"
 
     def check_stuck(self, run: RunSummary, deadline: Deadline) -> None:
         """A run still going past its limit is announced once; never fails the watch: its message is already

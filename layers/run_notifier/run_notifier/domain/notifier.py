@@ -40,6 +40,7 @@ from run_notifier.domain.events import (
 )
 from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import (
     ClaimResult,
     DeliveryNotYet,
@@ -48,6 +49,7 @@ from run_notifier.domain.ports import (
     NotificationClaims,
     NotificationsIncomplete,
     PermanentDeliveryError,
+    ScheduleAnnouncer,
     StuckAnnouncer,
     TransientDeliveryError,
 )
@@ -138,6 +140,15 @@ class Notifier:
         item = stuck_item(summary.run_id)
         deliveries = [_Delivery(item, d.kind, item, partial(d.send_stuck, summary, alert)) for d in destinations]
         return self._deliver_all(f"run {summary.run_id} still running", deliveries, deadline, NotifyReport())
+
+    def notify_missed_schedule(
+        self, missed: MissedSlot, destinations: list[ScheduleAnnouncer], deadline: Deadline
+    ) -> NotifyReport:
+        """A schedule's missed slot, to each destination that says so, once each: claimed on the slot's
+        own item (`MissedSlot.item`, prepared by the caller), so the sweep's repeats say nothing twice."""
+        item = missed.item
+        deliveries = [_Delivery(item, d.kind, item, partial(d.send_missed_schedule, missed)) for d in destinations]
+        return self._deliver_all(f"schedule {missed.schedule_id} missed", deliveries, deadline, NotifyReport())
 
     def notify_in_incident(
         self, summary: RunSummary, part: RunInIncident, destinations: list[IncidentAnnouncer], deadline: Deadline

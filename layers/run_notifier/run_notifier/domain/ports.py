@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from run_notifier.domain.deadline import Deadline
     from run_notifier.domain.health import Health, PastRun, StuckAlert
     from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
+    from run_notifier.domain.missed_schedules import MissedSlot, ScheduleMemory, ScheduleView
     from run_notifier.domain.mutes import Mute
     from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
@@ -73,12 +74,31 @@ class ListedRun(NamedTuple):
     act_id: str | None
     actor_task_id: str | None
     started_at: datetime | None
+    #: The schedule that started it (`meta.scheduleId`), and the slot it was started for (`meta.scheduledAt`).
+    schedule_id: str | None = None
+    scheduled_at: datetime | None = None
 
 
 class RunLister(Protocol):
     def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[ListedRun]:
         """One page of the user's runs started at or after ``started_after``, ascending by startedAt."""
         ...
+
+
+class ScheduleLister(Protocol):
+    def list_schedules(self, offset: int, limit: int, deadline: Deadline) -> list[ScheduleView]:
+        """One page of the user's schedules (`GET /v2/schedules`)."""
+        ...
+
+
+class ScheduleMemories(Protocol):
+    """What the sweep remembers per schedule between sweeps (domain/missed_schedules.py)."""
+
+    def recall(self, schedule_ids: Sequence[str]) -> dict[str, ScheduleMemory]: ...
+
+    def remember(self, schedule_id: str, memory: ScheduleMemory, now: datetime) -> None: ...
+
+    def forget(self, schedule_id: str) -> None: ...
 
 
 class PushArming(Protocol):
@@ -113,6 +133,14 @@ class Enqueue(Protocol):
 
     def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
         """Put these runs on the run queue now (with ``fields`` in each body); raises if any was not enqueued."""
+        ...
+
+
+class EnqueueBodies(Protocol):
+    """Puts other messages than a run's on the run queue now (a missed schedule's slot)."""
+
+    def enqueue_bodies(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        """Each body as its own message; raises if any was not enqueued."""
         ...
 
 
@@ -312,6 +340,17 @@ class StuckAnnouncer(Protocol):
 
     def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
         """Deliver the "still running" alert; return a short detail for the ledger. Raises DeliveryError subclasses."""
+        ...
+
+
+@runtime_checkable
+class ScheduleAnnouncer(Protocol):
+    """A destination that says when a schedule's slot passed without a run (domain/missed_schedules.py)."""
+
+    kind: str
+
+    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+        """Deliver the "schedule did not run" alert; return a short detail. Raises DeliveryError subclasses."""
         ...
 
 

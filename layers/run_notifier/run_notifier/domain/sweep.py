@@ -10,7 +10,9 @@ webhook, including a run that started and ended between two sweeps. Rules:
 * a run is enqueued, then marked enrolled: a crash in between enqueues it again on the next
   sweep (harmless), never loses it;
 * the watermark advances only past pages read and enrolled completely: a 429 or 5xx in the
-  middle leaves no gap, and the next sweep goes on from there.
+  middle leaves no gap, and the next sweep goes on from there;
+* with schedules checked (domain/schedule_check.py), only a sweep that read the run list to its
+  end judges them: a run it did not read could be the one a schedule started.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import Events, SweepDone
 from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.ports import Enqueue, Enrollments, ListedRun, RunLister
+from run_notifier.domain.schedule_check import ScheduleCheck
 from run_notifier.domain.watch_request import RUN_ID_PATTERN
 
 PAGE_LIMIT = 1000  # Apify's maximum
@@ -67,7 +70,9 @@ class Sweeper:
         events: Events,
         now: Callable[[], datetime],
         page_limit: int = PAGE_LIMIT,
+        schedules: ScheduleCheck | None = None,
     ) -> None:
+        self._schedules = schedules
         self._runs = runs
         self._enrollments = enrollments
         self._queue = queue
@@ -89,6 +94,7 @@ class Sweeper:
         reason = ""
         complete = False
         offset = 0
+        scheduled: dict[str, datetime] = {}  # per schedule, the latest slot a listed run was started for
         while deadline.left() > RESERVE_SECS:
             try:
                 page = self._runs.list_runs(started_after, offset, self._page_limit, deadline.sooner(RESERVE_SECS))
@@ -100,6 +106,7 @@ class Sweeper:
                 reason = f"{type(error).__name__}: {str(error)[:200]}"
                 break
             pages, listed, enrolled = pages + 1, listed + len(page), enrolled + len(fresh)
+            _note_scheduled(page, scheduled)
             latest = max((run.started_at for run in page if run.started_at), default=None)
             if latest is not None and (read_up_to is None or latest > read_up_to):
                 read_up_to = latest
@@ -114,8 +121,21 @@ class Sweeper:
             watermark = read_up_to
         report = SweepReport(pages, listed, enrolled, complete, format_iso(watermark) if watermark else None, reason)
         self._events.emit(SweepDone(*report))
+        if self._schedules is not None and complete:
+            self._schedules.check(scheduled, deadline)
         return report
 
     def _fresh_runs(self, page: list[ListedRun]) -> list[str]:
         ids = [run.run_id for run in page if self._policy.wants(run) and RUN_ID_PATTERN.fullmatch(run.run_id)]
         return self._enrollments.not_enrolled(list(dict.fromkeys(ids))) if ids else []
+
+
+def _note_scheduled(page: list[ListedRun], scheduled: dict[str, datetime]) -> None:
+    for run in page:
+        slot = run.scheduled_at or run.started_at
+        if (
+            run.schedule_id
+            and slot is not None
+            and (run.schedule_id not in scheduled or slot > scheduled[run.schedule_id])
+        ):
+            scheduled[run.schedule_id] = slot

@@ -4,7 +4,9 @@ Accepted bodies (see the README, "How it works", "Queue bodies"):
 
 * ``{"runId": "<id>"}`` plus the fields the watcher adds when it re-enqueues;
 * Apify's webhook payload (run ID at ``eventData.actorRunId`` or ``resource.id``);
-* a bare run ID, as plain text or as a JSON string.
+* a bare run ID, as plain text or as a JSON string;
+* ``{"missedSchedule": {...}}``: not a run but a schedule's slot that passed without one, put
+  there by the sweep (domain/missed_schedules.py); only `parse_message` takes it.
 
 Nothing here makes a request: a body is validated before anything reaches Apify.
 """
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from run_notifier.domain.isotime import format_iso, parse_iso
+from run_notifier.domain.missed_schedules import BODY_FIELD, BadMissedSlot, MissedSlot, missed_slot_from_body
 from run_notifier.domain.push import PushMode, push_mode
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -63,7 +66,31 @@ def validate_run_id(value: object) -> str:
     return value
 
 
+def parse_message(body: str | None) -> WatchRequest | MissedSlot:
+    """A run to watch, or a schedule's missed slot to announce (the sweep's `missedSchedule` body)."""
+    parsed = _decoded(body)
+    if isinstance(parsed, dict) and BODY_FIELD in parsed:
+        try:
+            return missed_slot_from_body(parsed[BODY_FIELD])
+        except BadMissedSlot as error:
+            raise InvalidMessage(str(error)) from None
+    return _request(parsed)
+
+
 def parse_body(body: str | None) -> WatchRequest:
+    """A run to watch (every accepted body but the sweep's missed slots)."""
+    parsed = _decoded(body)
+    if isinstance(parsed, dict) and BODY_FIELD in parsed:
+        raise InvalidMessage("a missed schedule's slot, not a run")
+    return _request(parsed)
+
+
+class _Bare(NamedTuple):
+    run_id: str
+
+
+def _decoded(body: str | None) -> Any:
+    """The body's JSON, or `_Bare` for a bare run ID; InvalidMessage for anything else."""
     if body is None or not body.strip():
         raise InvalidMessage("empty message body")
     if len(body.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
@@ -76,8 +103,14 @@ def parse_body(body: str | None) -> WatchRequest:
     except ValueError:
         # Not JSON: the only other accepted shape is a bare run ID.
         if RUN_ID_PATTERN.fullmatch(text):
-            return WatchRequest(run_id=text, source="bare")
+            return _Bare(text)
         raise InvalidMessage(f"body is neither JSON nor a bare run ID: {_preview(text)}") from None
+    return parsed
+
+
+def _request(parsed: Any) -> WatchRequest:
+    if isinstance(parsed, _Bare):
+        return WatchRequest(run_id=parsed.run_id, source="bare")
     if isinstance(parsed, str):
         return WatchRequest(run_id=validate_run_id(parsed), source="bare")
     if not isinstance(parsed, dict):

@@ -33,6 +33,7 @@ from run_notifier.domain.events import (
 from run_notifier.domain.finisher import Action, Finisher, Finishing, Outcome
 from run_notifier.domain.health_flow import STUCK_LOOK_AFTER_SECS
 from run_notifier.domain.isotime import parse_iso
+from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import ApifyUnavailable, PushArming, Requeue, RunNotFound, RunReader, WatchLedger
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
@@ -106,6 +107,10 @@ class RunWatcher:
                 RunEnded(request.run_id, decision.run.status, decision.heard_by, decision.finished_ago_secs, 0)
             )
         return self._finisher.finish(decision.run, request, since, deadline, decision.costs_settled)
+
+    def announce_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+        """A schedule's slot that passed without a run (the sweep's message): announced once per destination."""
+        return self._finisher.announce_missed_schedule(missed, deadline)
 
     def _look(self, request: WatchRequest, deadline: Deadline) -> tuple[WatchRequest, policy.Observation]:
         """Read the run (arming push first time it is seen going); Apify's answer as an observation."""
