@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from localdev.demo.scenario import (
@@ -52,17 +54,28 @@ def print_received(received: Any) -> None:
                 f"id={received.headers.get('webhook-id')} - {check}"
             )
             return
+        if payload.get("type") == "apify.schedule.missed":
+            say(
+                f"  [webhook] {payload['type']} {data['scheduleName']} slot={data['slot']} ({data['reason']}) "
+                f"id={received.headers.get('webhook-id')} - {check}"
+            )
+            return
         say(
             f"  [webhook] {data['runId']} {data['status']} cost={data['usageTotalUsd']} "
             f"id={received.headers.get('webhook-id')} - {check}"
         )
     elif received.path.startswith(TEAMS_PATH):
         card = received.json()["attachments"][0]["content"]
-        facts = " | ".join(f"{f['title']} {f['value']}" for f in card["body"][1]["facts"][:4])
+        body = card["body"]
+        facts = (
+            " | ".join(f"{f['title']} {f['value']}" for f in body[1]["facts"][:4])
+            if len(body) > 1 and "facts" in body[1]
+            else body[0]["text"]  # a summary card: its title
+        )
         say(f"  [teams]   Adaptive Card {card['version']} (HTTP {received.status}): {facts}")
     elif received.path.startswith(DISCORD_PATH):
         [embed] = received.json()["embeds"]
-        fields = " | ".join(f"{f['name']} {f['value']}" for f in embed["fields"][:4])
+        fields = " | ".join(f"{f['name']} {f['value']}" for f in embed.get("fields", [])[:4]) or embed["title"]
         say(f"  [discord] embed #{embed['color']:06x} (HTTP {received.status}, pings nobody): {fields}")
     elif received.path == PAGERDUTY_PATH:
         event = received.json()
@@ -94,6 +107,7 @@ class Progress:
 
     def __call__(self, event: Any) -> None:
         from run_notifier.domain import events as e
+        from run_notifier.domain.isotime import parse_iso
 
         match event:
             case e.RunRequeued(run_id=run_id, push="adhoc" | "actor"):
@@ -131,6 +145,12 @@ class Progress:
                 say(f"  [intake]  {event.event_type or 'POST /runs'} -> enqueued {', '.join(event.run_ids)}")
             case e.SweepDone(enrolled=enrolled) if enrolled:
                 say(f"  [sweep]   {event.listed} runs listed since the watermark, {enrolled} new to the sweep")
+            case e.ScheduleMissed():
+                late = time.time() - (parse_iso(event.slot) or datetime.now(UTC)).timestamp()
+                say(
+                    f"  [sweep]   schedule {event.schedule_id}: its slot {event.slot} passed ({event.reason}) "
+                    f"-> enqueued for the watcher {late:.1f} s after the slot"
+                )
             case e.MessageRejected():
                 self.rejections[event.message_id] = event.reason
                 say(

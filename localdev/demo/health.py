@@ -6,7 +6,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from localdev.demo.scenario import COST_SPIKE, EMPTY_RUN, HOOK_PATH, SLACK_PATH, STUCK_RUN
+from run_notifier.domain.isotime import parse_iso
+
+from localdev.demo.scenario import (
+    COST_SPIKE,
+    EMPTY_RUN,
+    HOOK_PATH,
+    MISSED_SCHEDULE,
+    MISSED_SCHEDULE_GRACE,
+    SLACK_PATH,
+    STUCK_RUN,
+)
 
 
 class HealthStory:
@@ -25,8 +35,9 @@ class HealthStory:
         return "-"
 
     def settled(self) -> bool:
-        types = {(h["type"], h["data"].get("runId")) for h in self._hooks()}
+        types = {(h["type"], h["data"].get("runId") or h["data"].get("scheduleId")) for h in self._hooks()}
         return {
+            ("apify.schedule.missed", MISSED_SCHEDULE[0]),
             ("apify.run.stuck", STUCK_RUN[0]),
             ("apify.run.finished", STUCK_RUN[0]),
             ("apify.run.finished", COST_SPIKE[0]),
@@ -52,8 +63,25 @@ class HealthStory:
             f"{STUCK_RUN[0]} (started 2 h ago, limit 1 h): {len(stuck)} still-running webhook, "
             f"{len(stuck_slack)} Slack alert {stuck_slack[0][:90] if stuck_slack else '-'!r}, then its finish"
         )
+        missed = [
+            m for m in self._receiver.received(HOOK_PATH, ok_only=True) if m.json()["type"] == "apify.schedule.missed"
+        ]
+        missed_slack = [
+            json.loads(m.body)["text"]
+            for m in self._receiver.received(SLACK_PATH, ok_only=True)
+            if "Schedule did not run" in json.loads(m.body).get("text", "")
+        ]
+        late = [m.at - parse_iso(m.json()["data"]["slot"]).timestamp() for m in missed]  # type: ignore[union-attr]
+        say(
+            f"Schedule {MISSED_SCHEDULE[1]} (its scheduler never fired): {len(missed)} missed-schedule webhook, "
+            f"{len(missed_slack)} Slack alert {missed_slack[0].splitlines()[0] if missed_slack else '-'!r}, "
+            f"{late[0] if late else float('nan'):.1f} s after its slot (grace {MISSED_SCHEDULE_GRACE} s, "
+            "a sweep every 4 s)"
+        )
         return (
-            spike == "WARN"
+            len(missed) == 1
+            and len(missed_slack) == 1
+            and spike == "WARN"
             and (empty.get("health") or {}).get("verdict") == "WARN"
             and "followUpNotification" not in empty
             and len(stuck) == 1

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -183,12 +184,16 @@ def main() -> int:
             and (real or dlq["Attributes"]["ApproximateNumberOfMessages"] == "1")
         )
 
-    last_sweep = [0.0]
+    sweeping = threading.Event()
+
+    def sweep_on_schedule() -> None:  # as EventBridge invokes it: every 4 s here (the schedule, shrunk)
+        while not sweeping.wait(4):
+            sweep()
+
+    if not real:
+        threading.Thread(target=sweep_on_schedule, name="sweep", daemon=True).start()
 
     def idle(left: float) -> None:
-        if not real and time.monotonic() - last_sweep[0] >= 4:  # the schedule, shrunk
-            sweep()
-            last_sweep[0] = time.monotonic()
         if time.monotonic() - last_progress[0] >= 5:
             attrs = sqs.get_queue_attributes(QueueUrl=resources.queue_url, AttributeNames=["All"])["Attributes"]
             say(
@@ -199,6 +204,7 @@ def main() -> int:
             last_progress[0] = time.monotonic()
 
     ok = source.run_until(finished, timeout_secs=DEMO_TIMEOUT_SECS if not real else 3600, on_idle=idle)
+    sweeping.set()
     if PROGRESS.fatal:
         say(f"\nDEMO STOPPED: a run cannot be watched. {PROGRESS.fatal}")
         if real:

@@ -92,6 +92,10 @@ COST_SPIKE = ("DemoCostSpike0001", 20, 1130, 1.62)
 STUCK_RUN = ("DemoStuckRun00001", 40)
 EMPTY_ACTOR = "DemoEmptyActor001"
 EMPTY_RUN = "DemoEmptyData0001"
+#: A schedule that never fires (its scheduler is down): its slot comes this many seconds into the demo,
+#: the sweep (every 4 s here) gives it a grace of `MISSED_SCHEDULE_GRACE` s, then announces it once.
+MISSED_SCHEDULE = ("DemoSchedDown0001", "console-hourly", 6.0)
+MISSED_SCHEDULE_GRACE = 3
 HEALTH_ROUTES: list[dict[str, Any]] = [
     {"match": {"actId": [COST_ACTOR]}, "expect": {"maxDurationSecs": 3600}},
     {"match": {"actId": [EMPTY_ACTOR]}, "expect": {"minItems": 1}, "followUp": FOLLOW_UP},

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from localdev.demo.scenario import MISSED_SCHEDULE, MISSED_SCHEDULE_GRACE
 from localdev.function_url_front import FunctionUrlFront
 
 INTAKE_TOKEN = "demo-intake-token-5b1e0c"
@@ -93,6 +94,10 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
     sim.add_run(CONSOLE_RUN, 2, act_id=CONSOLE_ACTOR, settle_secs=1, final_usd=0.0024)
     say(f"  {CONSOLE_RUN}: started 'from the Console'; nobody enqueues it, the sweep will find it")
 
+    schedule_id, name, slot_in = MISSED_SCHEDULE
+    sim.add_schedule(schedule_id, name, 3600, slot_in, act_id=CONSOLE_ACTOR, cron="0 * * * *", fires=False)
+    say(f"  {schedule_id}: an hourly schedule whose scheduler will not fire in {slot_in:.0f} s; the sweep will notice")
+
     sweeper = build_sweeper(
         load_sweeper_settings(
             {
@@ -102,6 +107,8 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
                 "APIFY_TOKEN": sim.token or "",
                 "SWEEP_LOOKBACK_MINUTES": "10",
                 "SWEEP_ACTOR_IDS": CONSOLE_ACTOR,
+                "SWEEP_SCHEDULES_ENABLED": "true",
+                "SCHEDULE_GRACE_SECONDS": str(MISSED_SCHEDULE_GRACE),
             }
         ),
         session,
@@ -110,4 +117,5 @@ def start(sim: Any, resources: Any, intake_url: str, say: Callable[[str], None])
     def sweep() -> None:
         sweeper.sweep(Deadline.after(15))  # the demo's log handler shows what it enrolled
 
+    sweep()  # the deployment's first sweep: the schedule is first seen before its slot
     return sweep

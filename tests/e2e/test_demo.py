@@ -46,8 +46,8 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
     # 14 runs per run, 24 runs of the incident route, 22 incident events (opened, resolved) as their own,
-    # and the health checks' 13 runs and one still-running alert
-    assert out.count("signature verified") == 14 + 24 + 22 + 14
+    # the health checks' 13 runs and one still-running alert, and one schedule that did not fire
+    assert out.count("signature verified") == 14 + 24 + 22 + 14 + 1
     assert out.count("[webhook] apify.incident.opened") == 21
     assert out.count("[webhook] apify.incident.resolved") == 1
     # the three ways in besides a direct enqueue, and a forged webhook refused
@@ -85,6 +85,14 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(
         r"DemoStuckRun00001 \(started 2 h ago, limit 1 h\): 1 still-running webhook, 1 Slack alert '⏳ Still", out
     )
+    # a schedule whose scheduler never fired: enqueued by the sweep within grace (3 s) + a sweep (4 s) of its
+    # slot (and the sweep's own time on a loaded machine), announced once
+    enqueued = re.search(
+        r"schedule DemoSchedDown0001: its slot \S+ passed \(not fired\) -> enqueued .* ([0-9.]+) s", out
+    )
+    assert enqueued
+    assert float(enqueued.group(1)) < 3 + 4 + 3
+    assert "Schedule console-hourly (its scheduler never fired): 1 missed-schedule webhook, 1 Slack alert" in out
 
 
 def test_demo_real_mode_with_a_refused_token_stops_at_once_and_names_the_token():
