@@ -40,3 +40,15 @@ def test_mixed_batch_fails_only_the_bad_records(app_with_runs, receiver):
     assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == bad
     posted = " ".join(m.body.decode() for m in receiver.received(SLACK_PATH))
     assert all(run_id in posted for run_id in RUNS)
+
+
+def test_a_missed_schedule_body_is_announced_once(app_with_runs, sim, receiver):
+    """The sweep's missed-slot message (events/sqs_missed_schedule.json): a chat summary, no Apify run read."""
+    for _ in range(2):  # a repeat says nothing twice
+        assert app_with_runs.lambda_handler(load_event("sqs_missed_schedule.json"), context(30)) == {
+            "batchItemFailures": []
+        }
+    [post] = receiver.received(SLACK_PATH)
+    assert post.json()["text"].startswith("*⏰ Schedule did not run: nightly-catalog*")
+    assert "did not fire at 2026-11-30T02:00:00.000Z (0 2 * * *, Europe/Prague)" in post.json()["text"]
+    assert [r.path for r in sim.requests if "actor-runs" in r.path] == []
