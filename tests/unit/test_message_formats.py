@@ -67,3 +67,22 @@ def test_human_duration_and_usd():
     assert human_duration(90061) == "1d 1h"
     assert format_usd(12.5) == "$12.50"
     assert format_usd(0.00123) == "$0.0012"
+
+
+def test_an_incident_reply_for_a_warn_run_says_warn_and_why_not_succeeded():
+    from run_notifier.destinations.slack.incident_message import failure_head
+    from run_notifier.domain.health import Check, Health
+
+    empty = Check("minItems", 0, "≥ 1", None, "low", True)
+    summary = RunSummary(
+        run_id="RunWarn000000001",
+        status="SUCCEEDED",
+        act_id="ActWarn000000001",
+        started_at="2026-12-01T09:00:00.000Z",
+        finished_at="2026-12-01T09:01:05.000Z",
+        health=Health("WARN", (empty,)),
+    )
+    head = failure_head(summary, 3)
+    assert head.startswith("WARN #3 (0 items, expected ≥ 1): run <https://console.apify.com/actors/ActWarn000000001/")
+    assert "SUCCEEDED" not in head
+    assert failure_head(summary._replace(status="FAILED", health=None, exit_code=1), 2).startswith("FAILED #2: run")

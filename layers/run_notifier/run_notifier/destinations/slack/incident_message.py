@@ -138,12 +138,16 @@ def recovered_line(facts: IncidentFacts) -> str:
 
 
 def failure_head(summary: RunSummary, failures: int) -> str:
-    """A further failure's summary line in the incident's thread."""
-    return (
-        f"{summary.status} #{failures}: run {_run_link(summary.act_id, summary.run_id, summary.run_id)} "
-        f"(exit code {'n/a' if summary.exit_code is None else summary.exit_code}, "
-        f"duration {human_duration(summary.duration_secs)})"
-    )
+    """A further failure's summary line in the incident's thread; a run that SUCCEEDED wrongly (a WARN the
+    route counts) says so: "WARN #3 (0 items, expected ≥ 1): run …", not "SUCCEEDED #3"."""
+    link = _run_link(summary.act_id, summary.run_id, summary.run_id)
+    duration = f"duration {human_duration(summary.duration_secs)}"
+    health = summary.health
+    if health is not None and health.verdict == "WARN":
+        why = f" ({health.headline()})" if health.headline() else ""
+        return f"WARN #{failures}{why}: run {link} ({duration})"
+    exit_code = "n/a" if summary.exit_code is None else summary.exit_code
+    return f"{summary.status} #{failures}: run {link} (exit code {exit_code}, {duration})"
 
 
 def failure_reply(entries: list[ReplyEntry], log_text: str | None) -> str:

@@ -26,8 +26,9 @@ RESERVE_SECS = 4.0
 
 
 class Pacer(Protocol):
-    def wait_turn(self, channel: str, deadline: Deadline) -> None:
-        """Sleep until this call's turn on the channel; raise a DeliveryError when it is too far away."""
+    def wait_turn(self, channel: str, deadline: Deadline) -> float | None:
+        """Sleep until this call's turn on the channel (returned, epoch seconds, where the pacer knows it);
+        raise a DeliveryError when it is too far away."""
         ...
 
     def hold_off(self, channel: str, seconds: float) -> None:

@@ -39,6 +39,9 @@ from run_notifier.domain.ports import DeliveryNotYet, TransientDeliveryError, lo
 MAX_TRIES = 8
 #: The longest a call sleeps for its turn: longer, it comes back later (its container is freed).
 MAX_WAIT_SECS = 5.0
+#: A turn woken up later than this is given up (the next turn's holder posts on time) for a fresh one.
+LATE_SECS = 0.3
+MAX_LATE_TURNS = 3
 
 
 def pace_key(channel: str) -> str:
@@ -59,21 +62,28 @@ class SharedChannelPacer:
         self._sleep = sleep
         self._interval_ms = int(interval * 1000)
 
-    def wait_turn(self, channel: str, deadline: Deadline) -> None:
-        """Reserve the channel's next free second across containers and sleep until it."""
-        reach = min(MAX_WAIT_SECS, max(0.0, deadline.left() - RESERVE_SECS))
-        latest_ms = int((self._clock() + reach) * 1000)
-        try:
-            turn_ms = self._reserve(channel, latest_ms)
-        except DeliveryNotYet:
-            raise
-        except Exception as error:  # not uncoordinated: the record comes back, as for a claim the table refused
-            raise TransientDeliveryError(
-                f"Slack channel {channel}: its pace could not be read ({type(error).__name__}); back later"
-            ) from None
-        wait = turn_ms / 1000 - self._clock()
-        if wait > 0:
-            self._sleep(wait)
+    def wait_turn(self, channel: str, deadline: Deadline) -> float:
+        """Reserve the channel's next free second across containers and sleep until it; returns the turn
+        (epoch seconds). A turn woken up too late is not used: the holder of the next turn posts on time,
+        and two posts would land together (how a saturated machine drew `ratelimited`); a fresh turn is
+        taken instead, a few times at most, then the record comes back."""
+        for _ in range(MAX_LATE_TURNS):
+            reach = min(MAX_WAIT_SECS, max(0.0, deadline.left() - RESERVE_SECS))
+            latest_ms = int((self._clock() + reach) * 1000)
+            try:
+                turn_ms = self._reserve(channel, latest_ms)
+            except DeliveryNotYet:
+                raise
+            except Exception as error:  # not uncoordinated: the record comes back, as for a claim the table refused
+                raise TransientDeliveryError(
+                    f"Slack channel {channel}: its pace could not be read ({type(error).__name__}); back later"
+                ) from None
+            wait = turn_ms / 1000 - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            if self._clock() - turn_ms / 1000 <= LATE_SECS:
+                return turn_ms / 1000
+        raise TransientDeliveryError(f"Slack channel {channel}: this container woke up late for its turns; back later")
 
     def _served(self, channel: str) -> None:
         """One call less queued (best effort: the count only spreads the comebacks)."""
