@@ -181,6 +181,9 @@ class ApifySimulator(LoopbackService):
         self.started_run_secs = 3.0
         #: Every status each webhook create was answered with (to count arming calls).
         self.webhook_creates: list[int] = []
+        #: Apify's 60 requests a second on `POST /v2/webhooks` (one resource), when set; and when each came.
+        self.webhook_creates_per_second: int | None = None
+        self.webhook_create_times: list[float] = []
         self.webhooks = SimulatedWebhooks(user_id)
         self._announced: dict[str, str] = {}  # run -> the last state dispatched to webhooks
         self._stopping = threading.Event()
@@ -352,6 +355,18 @@ class ApifySimulator(LoopbackService):
                 return actor["id"]
         return None
 
+    def _over_create_limit(self) -> int | None:
+        """Apify's limit on one resource: more creates than `webhook_creates_per_second` within a second -> 429."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [at for at in self.webhook_create_times if now - at < 1.0]
+            self.webhook_create_times = [*recent, now]
+            return (
+                429
+                if self.webhook_creates_per_second is not None and len(recent) >= self.webhook_creates_per_second
+                else None
+            )
+
     def inject_webhooks(self, *statuses: int) -> None:
         """Answer the next `POST /v2/webhooks` (creates) with these statuses (403: no permission)."""
         with self._lock:
@@ -446,6 +461,8 @@ class ApifySimulator(LoopbackService):
         if creating:
             with self._lock:
                 fault = self._webhook_faults.popleft() if self._webhook_faults else None
+            if fault is None and self.webhook_creates_per_second is not None:
+                fault = self._over_create_limit()
             if fault is not None:
                 with self._lock:
                     self.webhook_creates.append(fault)

@@ -221,6 +221,9 @@ class Bench:
             return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] if latencies else float("nan")
 
         busiest = max(per_second.values()) if per_second else 0
+        # The team hears of the outage: the first Slack post after the first run of the burst ended.
+        posted = [m.at for m in receiver.received("/api/chat.postMessage", ok_only=True)]
+        first_post = (min(posted) - min(self.ended.values())) if posted else float("nan")
         worst = latencies[-1] if latencies else float("nan")
         rate = len(calls) / span if span else 0.0
         drained = at(drained_at) if args.drain else "not waited for"
@@ -236,6 +239,7 @@ class Bench:
                 "first alert after the run ended (webhook)",
                 f"p50 {pct(50):.1f} s, p95 {pct(95):.1f} s, max {worst:.1f} s (settle {SETTLE_SECS} s)",
             ),
+            ("first Slack post after the burst's first run ended", f"{first_post:.1f} s (settle {SETTLE_SECS} s)"),
             ("webhook events", dict(types)),
             ("Slack top-level messages", f"{len(top)} ({len(top) - len(grouped)} openings, {len(grouped)} grouped)"),
             (

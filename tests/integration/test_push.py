@@ -5,6 +5,7 @@ moto's SQS, and the watcher announces the run to the local receiver. Polling is 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 
 import boto3
@@ -170,3 +171,42 @@ def test_a_resurrected_run_after_a_push_notified_finish_is_watched_again_and_ann
     assert events == ["ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.RESURRECTED", "ACTOR.RUN.SUCCEEDED"]
     assert item(aws_session, resources)["generation"] != first_generation
     assert len([w for w in sim.webhooks.webhooks.values() if w["condition"].get("actorRunId") == RUN]) == 1
+
+
+def test_a_burst_armed_from_three_containers_stays_inside_apifys_limit_and_every_run_is_announced(
+    load_app, push_env, sim, receiver, aws_session, resources
+):
+    """Apify allows 60 webhook creates a second (one resource). 90 runs start at once and three
+    containers watch them with a shared budget of 10 creates a second: no create is ever refused, a
+    run that finds its second spent is polled and armed on its next look, and every run is announced."""
+    sim.webhook_creates_per_second = 60
+    runs = [f"RunBurst{i:08d}" for i in range(90)]
+    for run_id in runs:
+        sim.add_run(run_id, 6.0, settle_secs=0)
+    env = {
+        **push_env,
+        "PUSH_ARMING_PER_SECOND": "10",
+        "LONG_POLL_SCHEDULE": "1,0",
+        "REQUEUE_DELAY_SCHEDULE": "1",
+        "SETTLE_SECONDS": "0",
+    }
+    sources = [event_source(load_app(env), aws_session, resources, timeout_secs=30) for _ in range(3)]
+    for run_id in runs:
+        send(aws_session, resources.queue_url, json.dumps({"runId": run_id}))
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+
+    def announced() -> bool:
+        return all((table.get(r) or {}).get("slackNotification", {}).get("state") == "SENT" for r in runs)
+
+    threads = [threading.Thread(target=source.run_until, args=(announced, 120)) for source in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(130)
+    assert announced()
+    creates = sorted(r.at for r in sim.requests if r.method == "POST" and r.path.rstrip("/") == "/v2/webhooks")
+    assert 429 not in sim.webhook_creates
+    # a budget per calendar second: at most twice it in any sliding second, far inside Apify's 60
+    busiest = max(sum(1 for t in creates if start <= t < start + 1.0) for start in creates)
+    assert busiest <= 2 * 10
+    assert len(creates) >= 30  # the budget was used, not bypassed by giving up on push

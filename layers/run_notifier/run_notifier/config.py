@@ -101,6 +101,8 @@ PUSH = Section(
     (
         Variable("INTAKE_URL", text, None),
         Variable("SAFETY_NET_DELAY_SCHEDULE", seconds_list(1, SQS_MAX_DELAY_SECS), "900"),
+        # Webhook creates a second across containers (adapters/arming_budget.py): half of Apify's 60.
+        Variable("PUSH_ARMING_PER_SECOND", integer(1, 60), "30"),
     ),
     urls=("INTAKE_URL",),
     check=lambda v: one_of_needed(
@@ -174,6 +176,7 @@ class Settings(NamedTuple):
     retry_visibility_schedule: tuple[int, ...]
     intake_url: str | None
     safety_net_delay_schedule: tuple[int, ...]
+    push_arming_per_second: int
     enable_tracer: bool
     routed_secret_arns: frozenset[str] | None
     routed_event_bus_arns: frozenset[str] | None

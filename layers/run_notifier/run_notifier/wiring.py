@@ -145,10 +145,12 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
     """Ad-hoc webhooks to the intake, when one is deployed (INTAKE_URL); None: poll as without push."""
     if not settings.push_url:
         return None
+    from run_notifier.adapters.arming_budget import ArmingBudget
     from run_notifier.adapters.push_arming import ApifyPushArming
 
     token = clients.secrets.source(settings.intake_token_secret_arn, settings.intake_token, "intake token")
-    return ApifyPushArming(clients.apify, settings.push_url, token)
+    budget = ArmingBudget(clients.table, settings.push_arming_per_second)
+    return ApifyPushArming(clients.apify, settings.push_url, token, budget=budget)
 
 
 def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:

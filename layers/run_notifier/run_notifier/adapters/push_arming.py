@@ -5,6 +5,9 @@ and the run ID, so a message delivered three times (or a retried create whose an
 lost) finds the webhook made the first time. The intake token goes in `headersTemplate`,
 as `make enroll` does; neither it nor the Apify token is ever logged.
 
+Creates are paced across containers by a shared budget (adapters/arming_budget.py): a run that finds
+this second's spent is polled now and armed on its next look, never retried into Apify's limit.
+
 After Apify refuses arming for want of permission (401/403), this container stops asking for
 `REFUSAL_PAUSE_SECS` and logs the reason once: a token without webhook rights would otherwise
 cost one refused call per run.
@@ -18,6 +21,7 @@ from collections.abc import Callable
 
 from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.apify_webhooks import key_of, webhook_spec
+from run_notifier.adapters.arming_budget import ArmingBudget
 from run_notifier.adapters.secret_store import SecretSource, SecretUnavailable
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import ApifyAuthError, ApifyRequestError, ApifyUnavailable, RunNotFound, log
@@ -42,7 +46,9 @@ class ApifyPushArming:
         push_url: str,
         intake_token: SecretSource,
         clock: Callable[[], float] = time.monotonic,
+        budget: ArmingBudget | None = None,
     ) -> None:
+        self._budget = budget
         self._apify = apify
         self._push_url = push_url
         self._intake_token = intake_token
@@ -55,6 +61,8 @@ class ApifyPushArming:
         with self._lock:
             if self._clock() < self._refused_until:
                 return PushArmed(PushMode.OFF, reason=f"not asked: {self._refusal}")
+        if self._budget is not None and not self._budget.take():
+            raise ApifyUnavailable("this second's webhook creates are spent: polled now, armed on its next look")
         try:
             token = self._intake_token()
         except SecretUnavailable as error:

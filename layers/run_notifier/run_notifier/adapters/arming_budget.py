@@ -1,0 +1,63 @@
+"""A budget for creating Apify webhooks shared by every container: at most N creates a second.
+
+Apify allows 60 requests a second per resource, and every `POST /v2/webhooks` is the same resource,
+so arming push for a burst of runs from ten containers would draw 429s, retries and fallbacks to
+polling. Each create first takes one of this second's N (by default half of Apify's 60, leaving room
+for `make enroll`, the Console and other clients of the token) from one item in the runs table
+(`apify-arming#budget`, a key no run ID can take): a conditional write per take, never a conflict
+that loops. A run whose create finds the second spent is not armed now: it is polled as without
+push this time and armed on its next look (domain/watcher.py `RunPushDeferred`), so a burst is armed
+at N a second, never faster, and no run waits for a webhook that was never made.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from run_notifier.adapters.dynamodb import RunsTable
+
+BUDGET_KEY = "apify-arming#budget"
+DEFAULT_PER_SECOND = 30
+_TRIES = 4
+
+
+class ArmingBudget:
+    def __init__(self, table: RunsTable, per_second: int, clock: Callable[[], float] = time.time) -> None:
+        self._table = table
+        self._per_second = per_second
+        self._clock = clock
+
+    def take(self) -> bool:
+        """One create of this second's budget: True when taken, False when the second is spent (or the
+        table could not say: uncoordinated creates are what the budget is for)."""
+        second = int(self._clock())
+        names = {"#s": "second", "#c": "creates"}
+        try:
+            for _ in range(_TRIES):
+                stood = self._table.conditional_update(
+                    BUDGET_KEY,
+                    "SET #s = :s, #c = :one",
+                    "attribute_not_exists(#s) OR #s < :s",
+                    names,
+                    {":s": second, ":one": 1},
+                )
+                if stood is None:
+                    return True  # the first of a new second
+                if int(stood.get("second", 0)) > second:
+                    return False  # another container's clock is ahead: its second, not ours
+                stood = self._table.conditional_update(
+                    BUDGET_KEY,
+                    "SET #c = #c + :one",
+                    "#s = :s AND #c < :limit",
+                    names,
+                    {":s": second, ":one": 1, ":limit": self._per_second},
+                )
+                if stood is None:
+                    return True
+                if int(stood.get("second", 0)) == second:
+                    return False  # this second's creates are spent
+                # the second turned over between the two writes: take the new one
+        except Exception:  # a table that cannot say is a budget that is not given
+            return False
+        return False
