@@ -14,8 +14,9 @@ For each request it also records which statements allowed it: a statement that w
 one to allow some request is needed (removing it would have denied that request); one that
 never was is more than the code needs.
 
-What it does not model: conditions (a statement with a `Condition` never matches here), and
-KMS (moto's Secrets Manager decrypts nothing), which the template tests cover instead.
+Conditions: `ForAllValues:StringEquals` on `dynamodb:LeadingKeys` (the partition keys a DynamoDB
+request names) is evaluated; a statement with any other `Condition` never matches here. Not
+modelled: KMS (moto's Secrets Manager decrypts nothing), which the template tests cover instead.
 """
 
 from __future__ import annotations
@@ -65,12 +66,28 @@ def _matches(patterns: Any, value: str, *, case_sensitive: bool) -> bool:
     return any(fnmatch.fnmatchcase(value, str(p)) for p in items)
 
 
-def statement_allows(statement: Mapping[str, Any], action: str, resource: str) -> bool:
-    if "Condition" in statement:
-        return False  # not modelled: never counted as allowing
+def statement_allows(
+    statement: Mapping[str, Any], action: str, resource: str, context: Mapping[str, list[str]] | None = None
+) -> bool:
+    if "Condition" in statement and not _condition_holds(statement["Condition"], context or {}):
+        return False
     return _matches(statement["Action"], action, case_sensitive=False) and _matches(
         statement.get("Resource", "*"), resource, case_sensitive=True
     )
+
+
+def _condition_holds(condition: Mapping[str, Any], context: Mapping[str, list[str]]) -> bool:
+    """`ForAllValues:StringEquals` on `dynamodb:LeadingKeys` only: every key the request names is
+    allowed (a request naming none does not match, as a statement's only grant never should)."""
+    if set(condition) != {"ForAllValues:StringEquals"}:
+        return False
+    tests = condition["ForAllValues:StringEquals"]
+    if set(tests) != {"dynamodb:LeadingKeys"}:
+        return False
+    allowed = tests["dynamodb:LeadingKeys"]
+    allowed = allowed if isinstance(allowed, list) else [allowed]
+    keys = context.get("dynamodb:LeadingKeys") or []
+    return bool(keys) and all(key in allowed for key in keys)
 
 
 class IamGate(LoopbackService):
@@ -99,22 +116,29 @@ class IamGate(LoopbackService):
                 next(iter(d.allowed_by)) for d in self.decisions if d.principal == principal and len(d.allowed_by) == 1
             }
 
-    def decide(self, access_key: str, action: str, resources: tuple[str, ...]) -> Decision:
+    def decide(
+        self,
+        access_key: str,
+        action: str,
+        resources: tuple[str, ...],
+        context: Mapping[str, list[str]] | None = None,
+    ) -> Decision:
         statements = self.principals[access_key]
         denies = any(
-            s["Effect"] == "Deny" and statement_allows({**s, "Effect": "Allow"}, action, r)
+            s["Effect"] == "Deny" and statement_allows({**s, "Effect": "Allow"}, action, r, context)
             for s in statements
             for r in resources
         )
         allowed_by = frozenset(
             s.get("Sid", "?")
             for s in statements
-            if s["Effect"] == "Allow" and all(statement_allows(s, action, r) for r in resources)
+            if s["Effect"] == "Allow" and all(statement_allows(s, action, r, context) for r in resources)
         )
         # Several statements may each allow some of the resources (a batch across two queues): IAM
         # allows then too. This project's requests each name one resource, or one per entry.
         per_resource = all(
-            any(s["Effect"] == "Allow" and statement_allows(s, action, r) for s in statements) for r in resources
+            any(s["Effect"] == "Allow" and statement_allows(s, action, r, context) for s in statements)
+            for r in resources
         )
         decision = Decision(access_key, action, resources, per_resource and not denies, allowed_by)
         with self._lock:
@@ -122,6 +146,24 @@ class IamGate(LoopbackService):
         return decision
 
     # --- what a request asks for ---
+
+    @staticmethod
+    def context_of(service: str, body: dict[str, Any]) -> dict[str, list[str]]:
+        """The condition keys a request carries: for DynamoDB, the partition keys it names
+        (`Key`, each `RequestItems` entry's `Keys` or `Key`; a query's or scan's keys are not read)."""
+        if service != "dynamodb":
+            return {}
+        keys = [body["Key"]] if isinstance(body.get("Key"), dict) else []
+        for request in (body.get("RequestItems") or {}).values():
+            if isinstance(request, dict):
+                keys += list(request.get("Keys") or [])
+            elif isinstance(request, list):
+                keys += [
+                    (entry.get("PutRequest") or {}).get("Item") or (entry.get("DeleteRequest") or {}).get("Key") or {}
+                    for entry in request
+                ]
+        leading = [str((k.get("runId") or next(iter(k.values()))).get("S")) for k in keys if isinstance(k, dict) and k]
+        return {"dynamodb:LeadingKeys": leading} if leading else {}
 
     def action_and_resources(self, service: str, target: str, body: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
         operation = target.rsplit(".", 1)[-1]
@@ -165,7 +207,8 @@ def _make_handler(gate: IamGate) -> type[RelayHandler]:
             target = self.headers.get("X-Amz-Target", "")
             if key in gate.principals and target:
                 action, resources = gate.action_and_resources(service, target, json.loads(body or b"{}"))
-                decision = gate.decide(key, action, resources)
+                parsed = json.loads(body or b"{}")
+                decision = gate.decide(key, action, resources, gate.context_of(service, parsed))
                 if not decision.allowed:
                     message = (
                         f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{key}/local is not authorized to perform: "

@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from run_notifier.adapters.dynamodb import from_item
 from run_notifier.config import load_intake_settings, load_settings, load_sweeper_settings
 from run_notifier.domain.deadline import Deadline
@@ -343,3 +344,21 @@ def test_the_gate_denies_what_a_role_does_not_grant(world):
     assert not report.complete  # nothing enrolled past the refusal: the next sweep retries the window
     denied = [d for d in world.gate.denied() if d.principal == "RunSweeperRoleWithoutEnqueue"]
     assert [d.action for d in denied] == ["sqs:SendMessage"]
+
+
+def test_the_intakes_mutes_grant_reaches_the_mutes_item_and_no_run(world):
+    """The intake's Mutes statement is narrowed by `dynamodb:LeadingKeys` to `mutes#all`: with its role,
+    the mutes' item can be read, a run's item cannot (the intake never needs one)."""
+    dynamodb = world.session("WebhookIntakeRole").client("dynamodb")
+    table = world.resources.table_name
+    dynamodb.get_item(TableName=table, Key={"runId": {"S": "mutes#all"}})  # allowed: no exception
+    with pytest.raises(ClientError, match="AccessDenied"):
+        dynamodb.get_item(TableName=table, Key={"runId": {"S": "RunIamSucceeded1"}})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        dynamodb.update_item(
+            TableName=table,
+            Key={"runId": {"S": "RunIamSucceeded1"}},
+            UpdateExpression="SET #n = :v",
+            ExpressionAttributeNames={"#n": "slackNotification"},
+            ExpressionAttributeValues={":v": {"S": "forged"}},
+        )

@@ -74,3 +74,38 @@ def test_chat_is_held_in_the_window_and_summarised_once_when_it_ends(
     details = sorted(table.get(run_id)["slackNotification"]["detail"] for run_id in ids)
     assert sum(d.startswith("posted the quiet-hours summary") for d in details) == 1
     assert sum(d.startswith("in the quiet-hours summary") for d in details) == 2
+
+
+TEAMS_PATH = "/teams/workflows/quiet/triggers/manual/paths/invoke?sig=teamsquietpart"
+DISCORD_PATH = "/discord/api/webhooks/2200/discordquietpart"
+
+
+def test_teams_and_discord_are_held_too_and_summarised_once_each(base_env, sim, receiver, aws_session, resources):
+    quiet = _quiet_hours_around_now()
+    route = {"match": {"actId": ["SimActor00000001"]}, "quietHours": quiet, "slack": False}
+    env = {
+        **{k: v for k, v in base_env.items() if k != "SLACK_WEBHOOK_URL"},
+        "SETTLE_SECONDS": "0",
+        "TEAMS_WEBHOOK_URL": receiver.base_url + TEAMS_PATH,
+        "DISCORD_WEBHOOK_URL": receiver.base_url + DISCORD_PATH,
+        "ROUTES_JSON": json.dumps({"routes": [route]}),
+    }
+    ids = [f"RunQuietChat000{i}" for i in range(2)]
+    for run_id in ids:
+        sim.add_run(run_id, 0.0, final_status="FAILED", exit_code=1, settle_secs=0)
+    assert _app(env, lambda: datetime.now(UTC))(sqs_event(ids), context(30)) == {"batchItemFailures": []}
+    assert receiver.received(TEAMS_PATH) == []
+    assert receiver.received(DISCORD_PATH + "?wait=true") == []
+
+    window = parse_quiet_hours(quiet, "q").window_of(datetime.now(UTC))
+    assert window is not None
+    after = _app(env, lambda: window.end + timedelta(seconds=5))
+    for run_id in ids:
+        assert after(sqs_event([run_id]), context(30)) == {"batchItemFailures": []}
+    [card] = [m.json()["attachments"][0]["content"] for m in receiver.received(TEAMS_PATH, ok_only=True)]
+    assert card["body"][0]["text"].startswith("Quiet hours ended")
+    assert all(any(run_id in block["text"] for block in card["body"]) for run_id in ids)
+    [embed] = [m.json()["embeds"][0] for m in receiver.received(DISCORD_PATH + "?wait=true", ok_only=True)]
+    # Discord's text is escaped (a backslash before each Markdown character), shown without them
+    assert "2 alert(s) held" in embed["title"].replace("\\", "")
+    assert all(run_id in embed["description"] for run_id in ids)
