@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import RunEnded
 from run_notifier.domain.finisher import Finishing
+from run_notifier.domain.intake_request import IntakeDecision
 from run_notifier.domain.ports import RecordResult
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
@@ -88,6 +89,7 @@ class VirtualWatch:
         self, schedule: Schedule, costs: Costs, *, timeout_secs: float, max_watch_secs: int, push: bool
     ) -> None:
         self._costs = costs
+        self._settle_secs = schedule.settle_secs
         self._timeout = timeout_secs
         self._now = 0.0
         self._queue: list[tuple[float, int, WatchRequest]] = []
@@ -172,7 +174,10 @@ class VirtualWatch:
                 run.billed += self._costs.intake
                 self._seq += 1
                 run.messages += 1
-                at = arrives + self._costs.intake + self._costs.pickup
+                # The intake's own rule: a run that just ended waits out its settle time on the queue.
+                decision = IntakeDecision((run_id,), TERMINAL_EVENT, EPOCH + timedelta(seconds=run.duration))
+                delay = decision.delay_secs(EPOCH + timedelta(seconds=arrives), self._settle_secs)
+                at = arrives + self._costs.intake + delay + self._costs.pickup
                 heapq.heappush(self._queue, (at, self._seq, WatchRequest(run_id, event=TERMINAL_EVENT)))
         return PushArmed(PushMode.ADHOC, "VirtualHook00001")
 

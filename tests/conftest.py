@@ -223,7 +223,12 @@ def intake(resources):
     from run_notifier.wiring import build_intake
 
     settings = load_intake_settings(
-        {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TABLE_NAME": resources.table_name}
+        {
+            "RUN_QUEUE_URL": resources.queue_url,
+            "INTAKE_TOKEN": INTAKE_TOKEN,
+            "RUNS_TABLE_NAME": resources.table_name,
+            "SETTLE_SECONDS": "0",  # enqueued at once: the tests read the queue straight after
+        }
     )
     handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
 

@@ -202,7 +202,9 @@ class Chaos:
         from localdev.function_url_front import FunctionUrlFront
 
         token = "chaos-intake-token-3e1f"
-        settings = load_intake_settings({"RUN_QUEUE_URL": env["RUN_QUEUE_URL"], "INTAKE_TOKEN": token})
+        settings = load_intake_settings(
+            {"RUN_QUEUE_URL": env["RUN_QUEUE_URL"], "INTAKE_TOKEN": token, "SETTLE_SECONDS": env["SETTLE_SECONDS"]}
+        )
         front = FunctionUrlFront(make_intake_handler(build_intake(settings, session_for(aws_endpoint))))
         env["INTAKE_URL"] = front.start() + "/"
         env["INTAKE_TOKEN"] = token

@@ -51,7 +51,12 @@ def start_intake(resources: Any, say: Callable[[str], None]) -> tuple[FunctionUr
     intake = make_intake_handler(
         build_intake(
             load_intake_settings(
-                {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TOKEN": RUNS_TOKEN}
+                {
+                    "RUN_QUEUE_URL": resources.queue_url,
+                    "INTAKE_TOKEN": INTAKE_TOKEN,
+                    "RUNS_TOKEN": RUNS_TOKEN,
+                    "SETTLE_SECONDS": "3",  # the demo watcher's (main.py), as the template gives both one value
+                }
             ),
             session,
         )

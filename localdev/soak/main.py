@@ -158,7 +158,12 @@ class Soak:
         from scripts import enroll
 
         settings = load_intake_settings(
-            {"RUN_QUEUE_URL": stack.resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "RUNS_TOKEN": RUNS_TOKEN}
+            {
+                "RUN_QUEUE_URL": stack.resources.queue_url,
+                "INTAKE_TOKEN": INTAKE_TOKEN,
+                "RUNS_TOKEN": RUNS_TOKEN,
+                "SETTLE_SECONDS": "1",  # the soak watcher's, as the template gives both one value
+            }
         )
         self.front = FunctionUrlFront(make_intake_handler(build_intake(settings, session_for(stack.endpoint))))
         intake_url = self.front.start() + "/"

@@ -8,6 +8,7 @@ import uuid
 
 from run_notifier.config import load_settings  # the one table of defaults
 
+from scripts.bench import costs as bench_costs
 from scripts.bench import push as bench_push
 from scripts.bench.batches import bench_batches
 from scripts.bench.cold_start import bench_cold_start
@@ -15,7 +16,7 @@ from scripts.bench.deadline import bench_deadline
 from scripts.bench.memory import bench_memory
 from scripts.bench.mix import bench_simulation
 from scripts.bench.plot import plot
-from scripts.bench.report import template_numbers, write_report
+from scripts.bench.report import intake_memory_gb, template_numbers, write_report
 from scripts.bench.settings import (
     DOCS,
     SEED,
@@ -64,6 +65,19 @@ def main() -> int:
         timeout,
     )
     simulation["pipeline"] = pipeline
+    simulation["costs"] = bench_costs.cost_table(
+        pipeline["aws_calls"],
+        pipeline["runs"],
+        pipeline["item_kb"],
+        simulation["push"]["push"],
+        pipeline["intake_secs"],
+        intake_memory_gb(),
+        pipeline["intake_calls"] / pipeline["runs"],
+        pipeline["ttl_days"],
+        sum(simulation["durations"]) / len(simulation["durations"]) / 3600,
+        max(load_settings({"RUNS_TABLE_NAME": "bench", "RUN_QUEUE_URL": "bench"}).schedule.safety_net_delays_secs),
+        batches["poll_overhead"] * memory_gb,
+    )
     DOCS.mkdir(exist_ok=True)
     plot(simulation, DOCS / "performance.png")
     report = write_report(batches, cold, memory, simulation, memory_gb, time.monotonic() - started, deadline)

@@ -34,6 +34,7 @@ from run_notifier.domain.schedules import Schedule
 
 from localdev.scoreboard import Scoreboard, percentile
 from localdev.virtual_watch import Costs, Dispatch, RunResult, simulate
+from scripts.bench.costs import AwsCalls, item_kb
 
 #: Public prices (us-east-1): Lambda arm64 per GB-s and per request; SQS standard per request.
 LAMBDA_GB_S_USD = 0.0000133334
@@ -87,6 +88,9 @@ def summarize_push(
         "gb_s_per_run_hour": gb_s / run_hours,
         "calls_per_run_hour": sum(c.api_calls for c in costs) / run_hours,
         "usd_per_1000_runs": usd * 1000 / len(costs),
+        "gb_s_per_run": gb_s / len(costs),
+        "invocations_per_run": invocations / len(costs),
+        "sqs_messages_per_run": sum(c.sqs_messages for c in costs) / len(costs),
     }
 
 
@@ -166,6 +170,7 @@ def bench_push_pipeline(sim: Any, env: dict[str, str], resources: Any, receiver:
     from localdev.function_url_front import FunctionUrlFront
 
     session = boto3.session.Session(region_name="us-east-1")
+    calls = AwsCalls(session)  # every AWS call of the watcher and the intake (the cost table)
     token = "bench-intake-token-0a1b2c3d"  # noqa: S105 - a local intake on 127.0.0.1 for this bench only
     intake = make_intake_handler(
         build_intake(load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": token}), session)
@@ -201,8 +206,10 @@ def bench_push_pipeline(sim: Any, env: dict[str, str], resources: Any, receiver:
         board = Scoreboard(ids).read(list(receiver.messages), slack_paths=("/slack",))
         return {run_id: at for run_id in ids if (at := board.first_alert(run_id, ("slack",))) is not None}
 
+    calls.count_logs()
     with contextlib.redirect_stdout(io.StringIO()):  # the handlers' EMF metric lines
         done = source.run_until(lambda: len(posted()) == len(ids), timeout_secs=240)
+    calls.stop()
     ends, creates, reads = sim.facts(ids)
     front.stop()
     at = posted()
@@ -219,7 +226,20 @@ def bench_push_pipeline(sim: Any, env: dict[str, str], resources: Any, receiver:
         "intake_secs": statistics.median(intake_secs) if intake_secs else 0.0,
         "intake_calls": len(intake_secs),
         "settle": settings.settle_seconds,
+        "aws_calls": calls,
+        "item_kb": item_kb(_items(aws, resources.table_name, ids)),
+        "ttl_days": settings.item_ttl_days,
     }
+
+
+def _items(aws: Any, table: str, run_ids: list[str]) -> list[dict[str, Any]]:
+    """The runs' items as DynamoDB stores them (low-level JSON), to size its writes and storage."""
+    client = aws.client("dynamodb")
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(run_ids), 100):
+        keys = [{"runId": {"S": r}} for r in run_ids[start : start + 100]]
+        found += client.batch_get_item(RequestItems={table: {"Keys": keys}})["Responses"][table]
+    return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import os
 import platform
 import time
 
+from scripts.bench import costs as bench_costs
 from scripts.bench import push as bench_push
 from scripts.bench.settings import (
     BATCH_REPEATS,
@@ -25,6 +26,13 @@ def template_numbers() -> tuple[float, float]:
     memory = template["Parameters"]["MemorySize"]["Default"]
     timeout = template["Resources"]["RunWatcherFunction"]["Properties"]["Timeout"]
     return memory / 1024, float(timeout)
+
+
+def intake_memory_gb() -> float:
+    from localdev.aws import load_template
+
+    properties = load_template()["Resources"]["WebhookIntakeFunction"]["Properties"]
+    return float(properties.get("MemorySize", 128)) / 1024
 
 
 def _met(ok: bool) -> str:
@@ -198,4 +206,6 @@ def write_report(
         "",
     ]
     lines += bench_push.report_section(sim, settle, int(memory_gb * 1024))
+    if "costs" in sim:
+        lines += bench_costs.report_section(sim["costs"], sim["pipeline"]["runs"])
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -92,6 +93,27 @@ def queued(aws_session, resources) -> list[dict]:
 def test_run_events_enqueue_the_run(intake, aws_session, resources, event_type):
     assert intake(url_event("/apify/webhooks", webhook(event_type))) == (202, {"runId": RUN, "enqueued": True})
     assert queued(aws_session, resources) == [{"runId": RUN, "event": event_type}]
+
+
+def test_a_run_that_just_ended_is_enqueued_to_be_read_once_its_costs_settled(resources, aws_session):
+    """With SETTLE_SECONDS 10, a terminal event for a run that finished 4 s ago waits 6 s on the queue
+    (the watcher then reads it once, settled, instead of coming back for the costs); a run that is
+    starting is enqueued at once."""
+    now = datetime(2026, 12, 2, 10, 0, 0, tzinfo=UTC)
+    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN})
+    components = build_intake(settings, boto3.session.Session(region_name="us-east-1"))._replace(clock=lambda: now)
+    handler = make_intake_handler(components)
+    ended = json.loads(webhook("ACTOR.RUN.FAILED"))
+    ended["resource"]["finishedAt"] = "2026-12-02T09:59:56.000Z"
+    context = FakeLambdaContext(timeout_secs=10, function_name="WebhookIntakeFunction")
+    assert handler(url_event("/apify/webhooks", json.dumps(ended)), context)["statusCode"] == 202
+    assert handler(url_event("/apify/webhooks", webhook("ACTOR.RUN.CREATED")), context)["statusCode"] == 202
+    attributes = aws_session.client("sqs").get_queue_attributes(
+        QueueUrl=resources.queue_url,
+        AttributeNames=["ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessages"],
+    )["Attributes"]
+    assert (attributes["ApproximateNumberOfMessagesDelayed"], attributes["ApproximateNumberOfMessages"]) == ("1", "1")
+    assert queued(aws_session, resources) == [{"runId": RUN, "event": "ACTOR.RUN.CREATED"}]
 
 
 @pytest.mark.parametrize(
@@ -241,7 +263,10 @@ def test_the_shipped_sample_event_is_accepted(resources, aws_session):
 
     event = load_event("function_url_apify_webhook.json")  # sam local invoke WebhookIntakeFunction -e ...
     token = event["headers"]["authorization"].removeprefix("Bearer ")
-    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": token})
+    # Settle 0: read at once (the sample's run has no finishedAt, so it would wait the whole settle time).
+    settings = load_intake_settings(
+        {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": token, "SETTLE_SECONDS": "0"}
+    )
     handler = make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
     answer = handler(event, FakeLambdaContext())
     assert answer["statusCode"] == 202

@@ -26,7 +26,10 @@ RUN = "RunPush000000001"
 
 @pytest.fixture
 def intake_url(resources) -> Iterator[str]:
-    settings = load_intake_settings({"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN})
+    # The watcher's settle time (base_env's), as the template gives both functions the same parameter.
+    settings = load_intake_settings(
+        {"RUN_QUEUE_URL": resources.queue_url, "INTAKE_TOKEN": INTAKE_TOKEN, "SETTLE_SECONDS": "1"}
+    )
     front = FunctionUrlFront(
         make_intake_handler(build_intake(settings, boto3.session.Session(region_name="us-east-1")))
     )

@@ -29,7 +29,14 @@ def test_the_docs_name_no_variable_the_code_does_not_read():
     every = {v.name for v in (*VARIABLES, *INTAKE_VARIABLES, *SWEEPER_VARIABLES)}
     named = set(VARIABLE.findall(_environment_table()))
     assert named - every == set()
-    for name in ("SWEEP_LOOKBACK_MINUTES", "SWEEP_OVERLAP_SECONDS", "SWEEP_ACTOR_IDS", "SWEEP_TASK_IDS"):
+    for name in (
+        "SWEEP_LOOKBACK_MINUTES",
+        "SWEEP_OVERLAP_SECONDS",
+        "SWEEP_ACTOR_IDS",
+        "SWEEP_TASK_IDS",
+        "SWEEP_SCHEDULES_ENABLED",
+        "SCHEDULE_GRACE_SECONDS",
+    ):
         assert f"`{name}`" in DEPLOY
 
 

@@ -43,7 +43,7 @@ class FakeQueue:
     def __init__(self) -> None:
         self.enqueued: list[str] = []
 
-    def enqueue(self, run_ids: Any, fields: Any = None) -> None:
+    def enqueue(self, run_ids: Any, fields: Any = None, delay_secs: int = 0) -> None:
         self.enqueued.extend(run_ids)
 
 

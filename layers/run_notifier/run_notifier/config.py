@@ -81,13 +81,15 @@ ROUTING = Section(
         Variable("ROUTES_SSM_PARAMETER", text, None),
     )
 )
+#: How long after a run's finish its costs are read as settled (the watcher's and the intake's).
+SETTLE = Variable("SETTLE_SECONDS", integer(0, SQS_MAX_DELAY_SECS), "10")
 WATCH = Section(
     (
         Variable("MAX_WATCH_SECONDS", integer(60, 366 * 24 * 3600), "604800"),
         Variable("LONG_POLL_SCHEDULE", seconds_list(0, APIFY_MAX_WAIT_SECS), "60,0"),
         Variable("REQUEUE_DELAY_SCHEDULE", seconds_list(0, SQS_MAX_DELAY_SECS), "5,20,40,65"),
         Variable("MAX_REQUEUE_DELAY_SECONDS", integer(1, SQS_MAX_DELAY_SECS), "65"),
-        Variable("SETTLE_SECONDS", integer(0, SQS_MAX_DELAY_SECS), "10"),
+        SETTLE,
         # With the template's MaxReceiveCount (11): the last try is about 28 h after the first.
         Variable(
             "RETRY_VISIBILITY_SCHEDULE",
@@ -137,7 +139,9 @@ def _destination_sections() -> dict[str, Section]:
 WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING, GRANTS)
 #: The intake keeps mutes (POST /mutes) in the runs table; without it the route answers 503.
 MUTES_TABLE = Section((Variable("RUNS_TABLE_NAME", text, None),))
-INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS, MUTES_TABLE)
+#: The watcher's settle time: a terminal webhook's run is enqueued to be read once, after its costs settle.
+INTAKE_SETTLE = Section((SETTLE,))
+INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS, MUTES_TABLE, INTAKE_SETTLE)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
 
 
@@ -210,6 +214,7 @@ class IntakeSettings(NamedTuple):
     runs_token: Secret | None
     secrets_max_age_seconds: int
     runs_table_name: str | None
+    settle_seconds: int
 
     @property
     def separate_runs_token(self) -> bool:

@@ -61,6 +61,8 @@ class IntakeComponents(NamedTuple):
     #: Where POST /mutes writes (the runs table); None: the route answers 503.
     mutes: MuteWriter | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The watcher's SETTLE_SECONDS: a run's terminal webhook is enqueued to be read once its costs settled.
+    settle_secs: int = 0
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
@@ -144,7 +146,8 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             events.emit(IntakeIgnored(decision.event_type))
             return _json(202, {"eventType": decision.event_type, "enqueued": False})
         try:
-            components.queue.enqueue(decision.run_ids, decision.message_fields(push_header))
+            delay = decision.delay_secs(components.clock(), components.settle_secs)
+            components.queue.enqueue(decision.run_ids, decision.message_fields(push_header), delay)
         except EnqueueFailed as error:
             events.emit(IntakeQueueRefused(str(error)))
             return _error(503, "service-unavailable", "the run queue is unavailable; retry later")

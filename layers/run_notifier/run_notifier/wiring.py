@@ -278,7 +278,7 @@ def build_intake(settings: IntakeSettings, session: boto3.session.Session | None
 
         table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
         mutes = DynamoMutes(table, utc_now)
-    return IntakeComponents(webhook_tokens, queue, runs_tokens, mutes)
+    return IntakeComponents(webhook_tokens, queue, runs_tokens, mutes, settle_secs=settings.settle_seconds)
 
 
 def build_sweeper(

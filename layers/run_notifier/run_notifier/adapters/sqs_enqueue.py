@@ -27,17 +27,21 @@ class SqsEnqueue:
             ]
             self._send(entries)
 
-    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
-        """Each ID as `{"runId": ...}` plus ``fields`` (the intake adds the Apify event and push mode)."""
+    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None, delay_secs: int = 0) -> None:
+        """Each ID as `{"runId": ...}` plus ``fields`` (the intake adds the Apify event and push mode),
+        visible after ``delay_secs``."""
         for start in range(0, len(run_ids), MAX_BATCH):
             chunk = run_ids[start : start + MAX_BATCH]
-            entries = [
+            entries: list[dict[str, Any]] = [
                 {"Id": str(i), "MessageBody": json.dumps({"runId": run_id, **(fields or {})})}
                 for i, run_id in enumerate(chunk)
             ]
+            if delay_secs > 0:
+                for entry in entries:
+                    entry["DelaySeconds"] = delay_secs
             self._send(entries)
 
-    def _send(self, entries: list[dict[str, str]]) -> None:
+    def _send(self, entries: list[dict[str, Any]]) -> None:
         try:
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
         except Exception as error:

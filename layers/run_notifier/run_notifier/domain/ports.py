@@ -131,8 +131,9 @@ class Requeue(Protocol):
 class Enqueue(Protocol):
     """Puts runs on the run queue now (the intake, the sweep, follow-ups)."""
 
-    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None) -> None:
-        """Put these runs on the run queue now (with ``fields`` in each body); raises if any was not enqueued."""
+    def enqueue(self, run_ids: Sequence[str], fields: Mapping[str, str] | None = None, delay_secs: int = 0) -> None:
+        """Put these runs on the run queue (with ``fields`` in each body, visible after ``delay_secs``);
+        raises if any was not enqueued."""
         ...
 
 
