@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
+from run_notifier.domain.ports import ApifyUnavailable, ArmingPaced, NotificationsIncomplete
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.watcher import Action
@@ -67,6 +67,20 @@ def test_arming_that_cannot_be_tried_now_polls_this_time_and_tries_again_next_at
     [(request, delay)] = world.requeue.sent
     assert (request.push, delay) == (None, 5)
     assert RUN not in world.ledger.push
+    world.watch(request)
+    assert world.push.calls == [RUN, RUN]
+    assert world.requeue.sent[1][0].push is PushMode.ADHOC
+
+
+def test_a_spent_arming_budget_reads_without_a_long_poll_and_arms_on_the_next_look():
+    """A burst: this second's webhook creates are spent. The run is read plainly (not held for a minute
+    in a long poll), comes back after the first requeue delay, and is armed then."""
+    world = World(push=FakePushArming(ArmingPaced("spent"), PushArmed(PushMode.ADHOC, "Hook3")))
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    assert world.apify.calls == [(RUN, 0), (RUN, 0)]  # the first look's read, and a plain read after the budget
+    [(request, delay)] = world.requeue.sent
+    assert (request.push, delay) == (None, 5)
     world.watch(request)
     assert world.push.calls == [RUN, RUN]
     assert world.requeue.sent[1][0].push is PushMode.ADHOC

@@ -80,6 +80,7 @@ RENDERINGS: dict[type, Rendering] = {
     # INFO: the adapter warns once per container about a refusal that applies to every run.
     e.RunPushRefused: Rendering(INFO, "Push not armed; watching by polling", _one(Metric.PUSH_ARMING_REFUSED)),
     e.RunPushDeferred: Rendering(WARNING, "Could not arm push now; polling this attempt"),
+    e.RunArmingPaced: Rendering(DEBUG, "Webhook creates of this second spent; armed on the next look"),
     e.RunEnded: Rendering(
         INFO,
         lambda ev: (

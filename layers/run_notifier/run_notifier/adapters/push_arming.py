@@ -24,7 +24,14 @@ from run_notifier.adapters.apify_webhooks import key_of, webhook_spec
 from run_notifier.adapters.arming_budget import ArmingBudget
 from run_notifier.adapters.secret_store import SecretSource, SecretUnavailable
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import ApifyAuthError, ApifyRequestError, ApifyUnavailable, RunNotFound, log
+from run_notifier.domain.ports import (
+    ApifyAuthError,
+    ApifyRequestError,
+    ApifyUnavailable,
+    ArmingPaced,
+    RunNotFound,
+    log,
+)
 from run_notifier.domain.push import ADHOC_EVENT_TYPES, PushArmed, PushMode
 
 #: Arming takes at most this long: the run is read (and polled) in the same invocation.
@@ -62,7 +69,7 @@ class ApifyPushArming:
             if self._clock() < self._refused_until:
                 return PushArmed(PushMode.OFF, reason=f"not asked: {self._refusal}")
         if self._budget is not None and not self._budget.take():
-            raise ApifyUnavailable("this second's webhook creates are spent: polled now, armed on its next look")
+            raise ArmingPaced("this second's webhook creates are spent: read now, armed on its next look")
         try:
             token = self._intake_token()
         except SecretUnavailable as error:

@@ -73,6 +73,12 @@ class RunPushRefused(NamedTuple):
     reason: str
 
 
+class RunArmingPaced(NamedTuple):
+    """This second's webhook creates are spent: read without arming, armed on the next look."""
+
+    run_id: str
+
+
 class RunPushDeferred(NamedTuple):
     """Apify could not be asked for the webhook now: this attempt polls, the next tries again."""
 
@@ -334,6 +340,7 @@ Event = (
     | RunPushArmed
     | RunPushRefused
     | RunPushDeferred
+    | RunArmingPaced
     | RunEnded
     | WatchExpired
     | RunRecorded

@@ -50,6 +50,11 @@ class ApifyUnavailable(ApifyError):
     """429, 5xx or network errors until the time budget ran out."""
 
 
+class ArmingPaced(ApifyUnavailable):
+    """This second's budget of webhook creates is spent (adapters/arming_budget.py): the run is read
+    without a long poll and looked at again shortly, when a new second's budget can arm it."""
+
+
 class RunReader(Protocol):
     """Reads one run from Apify."""
 

@@ -19,6 +19,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import (
     ApifyUnreachable,
     Events,
+    RunArmingPaced,
     RunEnded,
     RunNotFoundRecorded,
     RunPushArmed,
@@ -34,7 +35,15 @@ from run_notifier.domain.finisher import Action, Finisher, Finishing, Outcome
 from run_notifier.domain.health_flow import STUCK_LOOK_AFTER_SECS
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.missed_schedules import MissedSlot
-from run_notifier.domain.ports import ApifyUnavailable, PushArming, Requeue, RunNotFound, RunReader, WatchLedger
+from run_notifier.domain.ports import (
+    ApifyUnavailable,
+    ArmingPaced,
+    PushArming,
+    Requeue,
+    RunNotFound,
+    RunReader,
+    WatchLedger,
+)
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import Schedule
@@ -142,6 +151,11 @@ class RunWatcher:
         assert self._push is not None
         try:
             armed = self._push.arm(request.run_id, poll_deadline)
+        except ArmingPaced:
+            # This second's webhook creates are spent (a burst): a plain read, and the next look (a few
+            # seconds on) arms it; a long poll here would hold a container for a minute per run.
+            self._events.emit(RunArmingPaced(request.run_id))
+            return request, self._apify.get_run(request.run_id, 0, poll_deadline)
         except ApifyUnavailable as error:
             # Not refused, just not reachable now: poll this time, try arming again on the next attempt.
             self._events.emit(RunPushDeferred(request.run_id, str(error)))
