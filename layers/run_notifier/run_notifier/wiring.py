@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 
+from run_notifier import snapstart
 from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.aws_bounds import client_config, worst_call_secs
 from run_notifier.adapters.dynamodb import RunsTable
@@ -236,6 +237,7 @@ def build_components(
     table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
     secrets = _secret_store(aws, settings.secrets_max_age_seconds)
     http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
+    snapstart.on_restore(http.reset)
     ledger = DynamoRunLedger(table, settings.item_ttl_days)
     clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http), ledger)
     if settings.routes_json:

@@ -128,6 +128,10 @@ class HttpClient:
         self._pool = urllib3.PoolManager(num_pools=8, maxsize=pool_size, retries=False)
         self._pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
+    def reset(self) -> None:
+        """Drop every pooled connection (after a SnapStart restore its sockets are the snapshot's, dead)."""
+        self._pool.clear()
+
     def request(
         self,
         method: str,
