@@ -23,7 +23,7 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import RunEnded
 from run_notifier.domain.finisher import Finishing
 from run_notifier.domain.intake_request import IntakeDecision
-from run_notifier.domain.ports import RecordResult
+from run_notifier.domain.ports import ArmingPaced, RecordResult
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import Schedule
@@ -86,8 +86,21 @@ class VirtualWatch:
     """One run at a time through the real watcher; state is per run, the clock is shared."""
 
     def __init__(
-        self, schedule: Schedule, costs: Costs, *, timeout_secs: float, max_watch_secs: int, push: bool
+        self,
+        schedule: Schedule,
+        costs: Costs,
+        *,
+        timeout_secs: float,
+        max_watch_secs: int,
+        push: bool,
+        arming_budget: Callable[[float], bool] | None = None,
     ) -> None:
+        """``arming_budget(at)``: whether a webhook create at fleet time ``at`` finds this second's budget
+        (adapters/arming_budget.py, shared by every run of a fleet); None: always."""
+        self._arming_budget = arming_budget
+        #: With a fleet: (what, fleet time) of every Apify call, message sent, invocation and alert.
+        self.trace: list[tuple[str, float]] | None = None
+        self._offset = 0.0
         self._costs = costs
         self._settle_secs = schedule.settle_secs
         self._timeout = timeout_secs
@@ -110,8 +123,12 @@ class VirtualWatch:
 
     # --- driving ---------------------------------------------------------------------------
 
-    def run(self, duration: float, dispatch: Dispatch = NO_DISPATCH, *, first_wait: int | None = None) -> RunResult:
-        """Watch one run that ends ``duration`` seconds after it is first enqueued."""
+    def run(
+        self, duration: float, dispatch: Dispatch = NO_DISPATCH, *, first_wait: int | None = None, offset: float = 0.0
+    ) -> RunResult:
+        """Watch one run that ends ``duration`` seconds after it is first enqueued (``offset``: when, on the
+        fleet's clock, it was enqueued; the trace is on that clock)."""
+        self._offset = offset
         self._run = _Run(duration, dispatch)
         self._now = 0.0
         self._queue.clear()
@@ -123,6 +140,8 @@ class VirtualWatch:
             self._run.invocations += 1
             self._watcher.watch(request, Deadline.after(self._timeout))
             self._run.billed += self._now - started
+            self._note("invocation", started)
+            self._note("busy", self._now - started, absolute=False)
         run = self._run
         return RunResult(
             run.alert - duration,
@@ -137,7 +156,12 @@ class VirtualWatch:
     def clock(self) -> datetime:
         return EPOCH + timedelta(seconds=self._now)
 
+    def _note(self, what: str, at: float, *, absolute: bool = True) -> None:
+        if self.trace is not None:
+            self.trace.append((what, self._offset + at if absolute else at))
+
     def _send(self, request: WatchRequest, after: float) -> None:
+        self._note("message", self._now)
         self._seq += 1
         self._run.messages += 1
         heapq.heappush(self._queue, (self._now + after, self._seq, request))
@@ -151,6 +175,7 @@ class VirtualWatch:
     def get_run(self, run_id: str, wait_secs: int, deadline: Deadline) -> RunSummary:
         run = self._run
         run.calls += 1
+        self._note("apify-read", self._now)
         if self._now < run.duration <= self._now + wait_secs:
             run.during_long_poll = True
             self._now = run.duration + self._costs.poll
@@ -165,13 +190,17 @@ class VirtualWatch:
 
     def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
         run = self._run
+        if self._arming_budget is not None and not self._arming_budget(self._offset + self._now):
+            raise ArmingPaced("this second's webhook creates are spent")
         run.calls += 1
+        self._note("apify-arm", self._now)
         self._now += self._costs.poll
         if not run.dispatch.lost:
             for copy in range(2 if run.dispatch.duplicated else 1):
                 arrives = run.duration + run.dispatch.delay + copy * DUPLICATE_GAP_SECS
                 run.invocations += 1  # the intake's
                 run.billed += self._costs.intake
+                self._note("intake", arrives)
                 self._seq += 1
                 run.messages += 1
                 # The intake's own rule: a run that just ended waits out its settle time on the queue.
@@ -213,6 +242,7 @@ class VirtualWatch:
             report.already.append("alert")
         else:
             self._run.alert = self._now
+            self._note("alert", self._now)
             report.sent.append("alert")
         return report
 

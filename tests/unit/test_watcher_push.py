@@ -86,6 +86,21 @@ def test_a_spent_arming_budget_reads_without_a_long_poll_and_arms_on_the_next_lo
     assert world.requeue.sent[1][0].push is PushMode.ADHOC
 
 
+def test_a_run_paced_on_two_looks_is_polled_and_stops_asking_for_a_webhook():
+    """Creates saturated (a fleet far above the budget): each ask is a write on the budget's one item, so a
+    run refused twice is watched by polling (today's schedule) and never asks again."""
+    world = World(push=FakePushArming(ArmingPaced("spent"), ArmingPaced("spent again")))
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    second = world.requeue.sent[0][0]
+    world.watch(second)
+    [(third, delay)] = world.requeue.sent[1:]
+    assert (third.push, delay) == (PushMode.OFF, 20)  # polling's second delay
+    assert world.ledger.push[RUN][0].mode is PushMode.OFF
+    world.watch(third)
+    assert world.push.calls == [RUN, RUN]  # not asked a third time
+
+
 def test_a_run_already_over_at_first_sight_arms_nothing():
     world = World(push=FakePushArming())
     world.apify.answers = [world.run("FAILED", finished_ago=30)]

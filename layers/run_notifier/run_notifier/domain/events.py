@@ -74,9 +74,11 @@ class RunPushRefused(NamedTuple):
 
 
 class RunArmingPaced(NamedTuple):
-    """This second's webhook creates are spent: read without arming, armed on the next look."""
+    """This second's webhook creates are spent: read without arming; armed on the next look, or (spent
+    again then: ``polled``) watched by polling from now on."""
 
     run_id: str
+    polled: bool = False
 
 
 class RunPushDeferred(NamedTuple):

@@ -151,10 +151,17 @@ class RunWatcher:
         assert self._push is not None
         try:
             armed = self._push.arm(request.run_id, poll_deadline)
-        except ArmingPaced:
-            # This second's webhook creates are spent (a burst): a plain read, and the next look (a few
-            # seconds on) arms it; a long poll here would hold a container for a minute per run.
-            self._events.emit(RunArmingPaced(request.run_id))
+        except ArmingPaced as paced:
+            # This second's webhook creates are spent (a burst). On the first look: a plain read, and the
+            # next look (a few seconds on) tries again; a long poll here would hold a container for a
+            # minute per run. Spent again on that look, creates are saturated: this run is polled, and
+            # stops asking (each ask is a write on the budget's one item).
+            self._events.emit(RunArmingPaced(request.run_id, request.attempt > 0))
+            if request.attempt == 0:
+                return request, self._apify.get_run(request.run_id, 0, poll_deadline)
+            saturated = PushArmed(PushMode.OFF, reason=f"{paced}; webhook creates saturated: polled")
+            self._watch_ledger.note_push(request.run_id, saturated, self._now())
+            request = request._replace(push=PushMode.OFF)
             return request, self._apify.get_run(request.run_id, 0, poll_deadline)
         except ApifyUnavailable as error:
             # Not refused, just not reachable now: poll this time, try arming again on the next attempt.
