@@ -80,6 +80,7 @@ class _Run:
     during_long_poll: bool = False
     notified: set[str] = field(default_factory=set)
     recorded: str | None = None
+    dispatched: bool = False
 
 
 class VirtualWatch:
@@ -93,11 +94,14 @@ class VirtualWatch:
         timeout_secs: float,
         max_watch_secs: int,
         push: bool,
-        arming_budget: Callable[[float], bool] | None = None,
+        arming_budget: Callable[[float, bool], bool] | None = None,
     ) -> None:
-        """``arming_budget(at)``: whether a webhook create at fleet time ``at`` finds this second's budget
-        (adapters/arming_budget.py, shared by every run of a fleet); None: always."""
+        """``arming_budget(at, for_actor)``: whether a webhook create at fleet time ``at`` finds this second's
+        budget (adapters/arming_budget.py, shared by every run of a fleet); None: always."""
         self._arming_budget = arming_budget
+        #: Actors with an Actor-level webhook (`ports.ActorPushArming`), across the fleet's runs.
+        self.covered: set[str] = set()
+        self._act_id: str | None = None
         #: With a fleet: (what, fleet time) of every Apify call, message sent, invocation and alert.
         self.trace: list[tuple[str, float]] | None = None
         self._offset = 0.0
@@ -124,11 +128,18 @@ class VirtualWatch:
     # --- driving ---------------------------------------------------------------------------
 
     def run(
-        self, duration: float, dispatch: Dispatch = NO_DISPATCH, *, first_wait: int | None = None, offset: float = 0.0
+        self,
+        duration: float,
+        dispatch: Dispatch = NO_DISPATCH,
+        *,
+        first_wait: int | None = None,
+        offset: float = 0.0,
+        act_id: str | None = None,
     ) -> RunResult:
         """Watch one run that ends ``duration`` seconds after it is first enqueued (``offset``: when, on the
         fleet's clock, it was enqueued; the trace is on that clock)."""
         self._offset = offset
+        self._act_id = act_id
         self._run = _Run(duration, dispatch)
         self._now = 0.0
         self._queue.clear()
@@ -168,7 +179,9 @@ class VirtualWatch:
 
     def _summary(self, status: str) -> RunSummary:
         ended = (EPOCH + timedelta(seconds=self._run.duration)).isoformat() if status != "RUNNING" else None
-        return RunSummary("VirtualRun000001", status, started_at=EPOCH.isoformat(), finished_at=ended)
+        return RunSummary(
+            "VirtualRun000001", status, act_id=self._act_id, started_at=EPOCH.isoformat(), finished_at=ended
+        )
 
     # --- ports.RunReader: Apify -------------------------------------------------------------
 
@@ -188,13 +201,39 @@ class VirtualWatch:
 
     # --- ports.PushArming -------------------------------------------------------------------
 
+    def actor_covered(self, act_id: str) -> bool:
+        """Covered: the Actor's webhook will reach this run's end, so its dispatch is on its way (once)."""
+        if act_id not in self.covered:
+            return False
+        if not self._run.dispatched:
+            self._dispatch(self._run, "VirtualRun000001")
+        return True
+
+    def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
+        """The Actor's webhook: one create; from then on every run of the Actor is pushed (the webhook
+        reaches this run's end as an ad-hoc one would: `_dispatch`)."""
+        if self._arming_budget is not None and not self._arming_budget(self._offset + self._now, True):
+            raise ArmingPaced("this second's webhook creates are spent")
+        self._run.calls += 1
+        self._note("apify-arm", self._now)
+        self._now += self._costs.poll
+        self.covered.add(act_id)
+        self._dispatch(self._run, "VirtualRun000001")
+        return PushArmed(PushMode.ACTOR, "VirtualActorHook")
+
     def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
         run = self._run
-        if self._arming_budget is not None and not self._arming_budget(self._offset + self._now):
+        if self._arming_budget is not None and not self._arming_budget(self._offset + self._now, False):
             raise ArmingPaced("this second's webhook creates are spent")
         run.calls += 1
         self._note("apify-arm", self._now)
         self._now += self._costs.poll
+        self._dispatch(run, run_id)
+        return PushArmed(PushMode.ADHOC, "VirtualHook00001")
+
+    def _dispatch(self, run: _Run, run_id: str) -> None:
+        """The run's terminal webhook, on its way to the intake unless it is lost."""
+        run.dispatched = True
         if not run.dispatch.lost:
             for copy in range(2 if run.dispatch.duplicated else 1):
                 arrives = run.duration + run.dispatch.delay + copy * DUPLICATE_GAP_SECS
@@ -208,7 +247,6 @@ class VirtualWatch:
                 delay = decision.delay_secs(EPOCH + timedelta(seconds=arrives), self._settle_secs)
                 at = arrives + self._costs.intake + delay + self._costs.pickup
                 heapq.heappush(self._queue, (at, self._seq, WatchRequest(run_id, event=TERMINAL_EVENT)))
-        return PushArmed(PushMode.ADHOC, "VirtualHook00001")
 
     # --- ports.Requeue ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import boto3
@@ -182,18 +183,47 @@ def test_a_burst_armed_from_three_containers_stays_inside_apifys_limit_and_every
     """Apify allows 60 webhook creates a second (one resource). 90 runs start at once and three
     containers watch them with a shared budget of 10 creates a second: no create is ever refused, a
     run that finds its second spent is polled and armed on its next look, and every run is announced."""
-    sim.webhook_creates_per_second = 60
     runs = [f"RunBurst{i:08d}" for i in range(90)]
+    _burst(load_app, push_env, sim, aws_session, resources, runs, run_secs=6.0, per_second=10, containers=3)
+    creates = sorted(r.at for r in sim.requests if r.method == "POST" and r.path.rstrip("/") == "/v2/webhooks")
+    assert 429 not in sim.webhook_creates
+    # a budget per calendar second: at most twice it in any sliding second, far inside Apify's 60
+    busiest = max(sum(1 for t in creates if start <= t < start + 1.0) for start in creates)
+    assert busiest <= 2 * 10
+    assert len(creates) >= 30  # the budget was used, not bypassed by giving up on push
+
+
+def test_a_burst_that_saturates_the_creates_gives_its_actor_one_webhook_and_every_run_is_pushed(
+    load_app, push_env, sim, receiver, aws_session, resources
+):
+    """60 runs of one Actor at once on a budget of 2 creates a second: the runs refused on two looks give
+    their Actor one Actor-level webhook (one create for all of them); the runs after it need none; every
+    run is announced, and no create was refused by Apify."""
+    runs = [f"RunSatur{i:08d}" for i in range(60)]
+    table = _burst(load_app, push_env, sim, aws_session, resources, runs, run_secs=8.0, per_second=2, containers=2)
+    actor_hooks = [w for w in sim.webhooks.webhooks.values() if w["condition"].get("actorId")]
+    assert len(actor_hooks) == 1
+    assert actor_hooks[0]["condition"] == {"actorId": "SimActor00000001"}
+    assert 429 not in sim.webhook_creates
+    modes = Counter((table.get(r) or {}).get("push", {}).get("mode") for r in runs)
+    assert modes["actor"] > 0  # runs covered by the Actor's webhook
+    assert len(sim.webhook_creates) < len(runs)  # fewer creates than runs
+
+
+def _burst(load_app, push_env, sim, aws_session, resources, runs, *, run_secs, per_second, containers) -> RunsTable:
+    """Runs started at once, watched by several containers with a budget of ``per_second`` creates, on a
+    simulator that limits creates as Apify does (60 a second); returns the table once every run is announced."""
+    sim.webhook_creates_per_second = 60
     for run_id in runs:
-        sim.add_run(run_id, 6.0, settle_secs=0)
+        sim.add_run(run_id, run_secs, settle_secs=0)
     env = {
         **push_env,
-        "PUSH_ARMING_PER_SECOND": "10",
+        "PUSH_ARMING_PER_SECOND": str(per_second),
         "LONG_POLL_SCHEDULE": "1,0",
         "REQUEUE_DELAY_SCHEDULE": "1",
         "SETTLE_SECONDS": "0",
     }
-    sources = [event_source(load_app(env), aws_session, resources, timeout_secs=30) for _ in range(3)]
+    sources = [event_source(load_app(env), aws_session, resources, timeout_secs=30) for _ in range(containers)]
     for run_id in runs:
         send(aws_session, resources.queue_url, json.dumps({"runId": run_id}))
     table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
@@ -207,9 +237,4 @@ def test_a_burst_armed_from_three_containers_stays_inside_apifys_limit_and_every
     for thread in threads:
         thread.join(130)
     assert announced()
-    creates = sorted(r.at for r in sim.requests if r.method == "POST" and r.path.rstrip("/") == "/v2/webhooks")
-    assert 429 not in sim.webhook_creates
-    # a budget per calendar second: at most twice it in any sliding second, far inside Apify's 60
-    busiest = max(sum(1 for t in creates if start <= t < start + 1.0) for start in creates)
-    assert busiest <= 2 * 10
-    assert len(creates) >= 30  # the budget was used, not bypassed by giving up on push
+    return table

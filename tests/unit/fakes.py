@@ -66,6 +66,23 @@ class FakePushArming:
         return answer
 
 
+class FakeActorPushArming(FakePushArming):
+    """Also arms an Actor's webhook (`ports.ActorPushArming`): covered Actors, and the Actor creates asked for."""
+
+    def __init__(self, *answers: PushArmed | Exception, covered: set[str] | None = None) -> None:
+        super().__init__(*answers)
+        self.covered = covered or set()
+        self.actor_calls: list[str] = []
+
+    def actor_covered(self, act_id: str) -> bool:
+        return act_id in self.covered
+
+    def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
+        self.actor_calls.append(act_id)
+        self.covered.add(act_id)
+        return PushArmed(PushMode.ACTOR, "ActorHook0000001")
+
+
 class FakeActorNames:
     def name_of(self, actor_id: str, deadline: Deadline) -> str:
         return f"someone/{actor_id}"

@@ -10,7 +10,7 @@ from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.watcher import Action
 
-from tests.unit.fakes import FakePushArming
+from tests.unit.fakes import FakeActorPushArming, FakePushArming
 from tests.unit.test_watcher import RUN, World
 
 REFUSED = PushArmed(PushMode.OFF, reason="Apify refused the webhook with 403 insufficient-permissions")
@@ -99,6 +99,24 @@ def test_a_run_paced_on_two_looks_is_polled_and_stops_asking_for_a_webhook():
     assert world.ledger.push[RUN][0].mode is PushMode.OFF
     world.watch(third)
     assert world.push.calls == [RUN, RUN]  # not asked a third time
+
+
+def test_saturated_creates_give_the_runs_actor_one_webhook_and_its_later_runs_need_none():
+    """Refused twice, the run's Actor gets one Actor-level webhook (one create for all its runs); the run is
+    then on the safety net, and a later run of that Actor is covered without a create of its own."""
+    push = FakeActorPushArming(ArmingPaced("spent"), ArmingPaced("spent again"))
+    world = World(push=push)
+    world.apify.answers = [world.run("RUNNING")]
+    world.watch(WatchRequest(RUN))
+    world.watch(world.requeue.sent[0][0])
+    [(third, delay)] = world.requeue.sent[1:]
+    assert (third.push, delay) == (PushMode.ACTOR, 900)
+    assert push.actor_calls == ["Act0000000000001"]
+    assert world.ledger.push[RUN] == [PushArmed(PushMode.ACTOR, "ActorHook0000001")]
+    later = "RunOfTheSameActr"
+    world.watch(WatchRequest(later))
+    assert push.calls == [RUN, RUN]  # the later run made no create
+    assert world.requeue.sent[-1][0].push is PushMode.ACTOR
 
 
 def test_a_run_already_over_at_first_sight_arms_nothing():

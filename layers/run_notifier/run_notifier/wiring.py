@@ -151,7 +151,7 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
 
     token = clients.secrets.source(settings.intake_token_secret_arn, settings.intake_token, "intake token")
     budget = ArmingBudget(clients.table, settings.push_arming_per_second)
-    return ApifyPushArming(clients.apify, settings.push_url, token, budget=budget)
+    return ApifyPushArming(clients.apify, settings.push_url, token, budget=budget, table=clients.table)
 
 
 def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:

@@ -19,6 +19,8 @@ from run_notifier.adapters.dynamodb import RunsTable
 
 BUDGET_KEY = "apify-arming#budget"
 DEFAULT_PER_SECOND = 30
+#: Creates a second that only Actor-level webhooks may take.
+RESERVED_FOR_ACTORS = 1
 _TRIES = 4
 
 
@@ -28,9 +30,12 @@ class ArmingBudget:
         self._per_second = per_second
         self._clock = clock
 
-    def take(self) -> bool:
+    def take(self, *, for_actor: bool = False) -> bool:
         """One create of this second's budget: True when taken, False when the second is spent (or the
-        table could not say: uncoordinated creates are what the budget is for)."""
+        table could not say: uncoordinated creates are what the budget is for). The last create of each
+        second is kept for Actor-level webhooks (``for_actor``): a burst's per-run creates, which take
+        every other one, must not starve the one create that covers all of an Actor's runs."""
+        limit = self._per_second if for_actor else max(1, self._per_second - RESERVED_FOR_ACTORS)
         second = int(self._clock())
         names = {"#s": "second", "#c": "creates"}
         try:
@@ -51,7 +56,7 @@ class ArmingBudget:
                     "SET #c = #c + :one",
                     "#s = :s AND #c < :limit",
                     names,
-                    {":s": second, ":one": 1, ":limit": self._per_second},
+                    {":s": second, ":one": 1, ":limit": limit},
                 )
                 if stood is None:
                     return True

@@ -18,10 +18,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.apify_webhooks import key_of, webhook_spec
 from run_notifier.adapters.arming_budget import ArmingBudget
+from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.secret_store import SecretSource, SecretUnavailable
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import (
@@ -32,13 +34,21 @@ from run_notifier.domain.ports import (
     RunNotFound,
     log,
 )
-from run_notifier.domain.push import ADHOC_EVENT_TYPES, PushArmed, PushMode
+from run_notifier.domain.push import ADHOC_EVENT_TYPES, CREATED_EVENT, PushArmed, PushMode
+
+#: What an Actor-level webhook asks for (as `make enroll`'s): a run starting, ending, coming back.
+ACTOR_EVENT_TYPES = (CREATED_EVENT, *ADHOC_EVENT_TYPES)
 
 #: Arming takes at most this long: the run is read (and polled) in the same invocation.
 ARMING_BUDGET_SECS = 10.0
 #: After a 401/403, this container does not ask again for this long.
 REFUSAL_PAUSE_SECS = 600.0
 MAX_REASON = 300
+
+
+def actor_push_key(act_id: str) -> str:
+    """The item saying an Actor has this deployment's Actor-level webhook (a key no run ID can take)."""
+    return f"actor-push#{act_id}"
 
 
 def idempotency_key(push_url: str, run_id: str) -> str:
@@ -54,8 +64,11 @@ class ApifyPushArming:
         intake_token: SecretSource,
         clock: Callable[[], float] = time.monotonic,
         budget: ArmingBudget | None = None,
+        table: RunsTable | None = None,
     ) -> None:
         self._budget = budget
+        self._table = table
+        self._covered: set[str] = set()
         self._apify = apify
         self._push_url = push_url
         self._intake_token = intake_token
@@ -68,16 +81,9 @@ class ApifyPushArming:
         with self._lock:
             if self._clock() < self._refused_until:
                 return PushArmed(PushMode.OFF, reason=f"not asked: {self._refusal}")
-        if self._budget is not None and not self._budget.take():
-            raise ArmingPaced("this second's webhook creates are spent: read now, armed on its next look")
-        try:
-            token = self._intake_token()
-        except SecretUnavailable as error:
-            raise ApifyUnavailable(f"cannot arm push without the intake token: {error}") from None
-        spec = webhook_spec(
+        spec = self._spec(
+            for_actor=False,
             condition={"actorRunId": run_id},
-            request_url=self._push_url,
-            intake_token=token.reveal(),
             push_mode=PushMode.ADHOC,
             event_types=ADHOC_EVENT_TYPES,
             idempotency_key=idempotency_key(self._push_url, run_id),
@@ -102,3 +108,55 @@ class ApifyPushArming:
             return PushArmed(PushMode.OFF, reason=str(error)[:MAX_REASON])
         webhook_id = webhook.get("id")
         return PushArmed(PushMode.ADHOC, webhook_id if isinstance(webhook_id, str) else None)
+
+    def _spec(self, *, for_actor: bool, **spec: Any) -> dict[str, Any]:
+        """A create's body, once this second's budget gave the create (ArmingPaced when it did not)."""
+        if self._budget is not None and not self._budget.take(for_actor=for_actor):
+            raise ArmingPaced("this second's webhook creates are spent: read now, armed on its next look")
+        try:
+            token = self._intake_token()
+        except SecretUnavailable as error:
+            raise ApifyUnavailable(f"cannot arm push without the intake token: {error}") from None
+        return webhook_spec(request_url=self._push_url, intake_token=token.reveal(), **spec)
+
+    # --- Actor-level webhooks, for Actors whose runs saturate the per-run creates ---------------
+
+    def actor_covered(self, act_id: str) -> bool:
+        """The Actor has this deployment's Actor-level webhook: known in this container, else on the
+        table (`actor-push#<actId>`, written when one was made)."""
+        if act_id in self._covered:
+            return True
+        if self._table is None:
+            return False
+        try:
+            found = bool((self._table.get(actor_push_key(act_id)) or {}).get("webhookId"))
+        except Exception:  # an unknown answer: the run is armed its own way
+            return False
+        if found:
+            self._covered.add(act_id)
+        return found
+
+    def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
+        """One webhook for every run of the Actor (the events `make enroll` asks for), made once per
+        deployment (its idempotency key), taking one create from the shared budget like any other."""
+        spec = self._spec(
+            for_actor=True,
+            condition={"actorId": act_id},
+            push_mode=PushMode.ACTOR,
+            event_types=ACTOR_EVENT_TYPES,
+            idempotency_key="arn-actor-" + key_of(self._push_url, act_id),
+            description=f"push for every run of Actor {act_id} (chosen by the watcher: its runs saturated the creates)",
+        )
+        try:
+            webhook = self._apify.create_webhook(spec, deadline.within(ARMING_BUDGET_SECS))
+        except (ApifyAuthError, ApifyRequestError, RunNotFound) as error:
+            return PushArmed(PushMode.OFF, reason=str(error)[:MAX_REASON])
+        webhook_id = webhook.get("id")
+        if not isinstance(webhook_id, str):
+            return PushArmed(PushMode.OFF, reason="Apify answered the Actor webhook without an ID")
+        if self._table is not None:
+            self._table.update(
+                actor_push_key(act_id), "SET #w = :w", {"#w": "webhookId"}, {":w": webhook_id}
+            )  # other containers then need no create
+        self._covered.add(act_id)
+        return PushArmed(PushMode.ACTOR, webhook_id)

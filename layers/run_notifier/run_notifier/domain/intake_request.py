@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.mutes import InvalidMute, duration_of, reason_of, subject_of
-from run_notifier.domain.push import ARMED, RESURRECTED_EVENT, TERMINAL_EVENTS, push_mode
+from run_notifier.domain.push import ARMED, CREATED_EVENT, RESURRECTED_EVENT, TERMINAL_EVENTS, push_mode
 from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS
 from run_notifier.domain.watch_request import InvalidMessage, run_id_in_apify_payload, validate_run_id
 
@@ -23,7 +23,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_RUN_IDS = 100
 
 #: Apify events that start or reopen a watch, and those that say a run ended (read it at once).
-WATCH_EVENTS = frozenset({"ACTOR.RUN.CREATED", RESURRECTED_EVENT})
+WATCH_EVENTS = frozenset({CREATED_EVENT, RESURRECTED_EVENT})
 TEST_EVENT = "TEST"
 
 

@@ -118,6 +118,20 @@ class PushArming(Protocol):
         ...
 
 
+@runtime_checkable
+class ActorPushArming(Protocol):
+    """Capability: one Actor-level webhook for every run of a busy Actor (one create per Actor, not per run)."""
+
+    def actor_covered(self, act_id: str) -> bool:
+        """Whether this Actor already has the notifier's Actor-level webhook (no call to Apify)."""
+        ...
+
+    def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
+        """Create (or find, by its idempotency key) the Actor's webhook; mode ACTOR, or OFF with the reason.
+        Raises ArmingPaced when this second's creates are spent, ApifyUnavailable when Apify could not be asked."""
+        ...
+
+
 # --- the queue -----------------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ PUSH_HEADER = "X-Run-Notifier-Push"
 #: Apify events that say a run ended (underscore in TIMED_OUT, unlike the run's status TIMED-OUT).
 TERMINAL_EVENTS = frozenset({"ACTOR.RUN.SUCCEEDED", "ACTOR.RUN.FAILED", "ACTOR.RUN.TIMED_OUT", "ACTOR.RUN.ABORTED"})
 RESURRECTED_EVENT = "ACTOR.RUN.RESURRECTED"
+CREATED_EVENT = "ACTOR.RUN.CREATED"
 #: Apify events an ad-hoc webhook is armed for: every way a run ends, and a resurrection.
 ADHOC_EVENT_TYPES = (*sorted(TERMINAL_EVENTS), RESURRECTED_EVENT)
 

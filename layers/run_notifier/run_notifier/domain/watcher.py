@@ -36,6 +36,7 @@ from run_notifier.domain.health_flow import STUCK_LOOK_AFTER_SECS
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import (
+    ActorPushArming,
     ApifyUnavailable,
     ArmingPaced,
     PushArming,
@@ -130,7 +131,7 @@ class RunWatcher:
             wait = policy.wait_secs(request, self._schedule, push_available, deadline.left())
             run = self._apify.get_run(request.run_id, wait, poll_deadline)
             if policy.should_arm(request, run, push_available):
-                request, run = self._arm_push(request, poll_deadline, deadline)
+                request, run = self._arm_push(request, run.act_id, poll_deadline, deadline)
             elif request.push is PushMode.ACTOR and request.attempt == 0 and not is_terminal(run.status):
                 self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
         except RunNotFound as error:
@@ -140,29 +141,35 @@ class RunWatcher:
         return request, policy.RunSeen(run)
 
     def _arm_push(
-        self, request: WatchRequest, poll_deadline: Deadline, deadline: Deadline
+        self, request: WatchRequest, act_id: str | None, poll_deadline: Deadline, deadline: Deadline
     ) -> tuple[WatchRequest, RunSummary]:
-        """Arm the run's ad-hoc webhook, then read the run again.
+        """Arm the run's ad-hoc webhook (or find its Actor's), then read the run again.
 
         The second read closes a race: a run that ended while its webhook was being created
         would never fire it. If Apify refuses the webhook, the read is today's long poll.
         Raises ApifyUnavailable / RunNotFound like any read.
         """
         assert self._push is not None
+        actor_push = self._push if isinstance(self._push, ActorPushArming) and act_id else None
         try:
-            armed = self._push.arm(request.run_id, poll_deadline)
+            if actor_push is not None and act_id and actor_push.actor_covered(act_id):
+                armed: PushArmed | None = PushArmed(PushMode.ACTOR)  # its Actor's webhook tells of its end
+            else:
+                armed = self._push.arm(request.run_id, poll_deadline)
         except ArmingPaced as paced:
             # This second's webhook creates are spent (a burst). On the first look: a plain read, and the
             # next look (a few seconds on) tries again; a long poll here would hold a container for a
-            # minute per run. Spent again on that look, creates are saturated: this run is polled, and
-            # stops asking (each ask is a write on the budget's one item).
+            # minute per run. Spent again on that look, the per-run creates are saturated: the run's Actor
+            # gets one webhook for all its runs (one create, not one per run); failing that, this run is
+            # polled and stops asking (each ask is a write on the budget's one item).
             self._events.emit(RunArmingPaced(request.run_id, request.attempt > 0))
             if request.attempt == 0:
                 return request, self._apify.get_run(request.run_id, 0, poll_deadline)
-            saturated = PushArmed(PushMode.OFF, reason=f"{paced}; webhook creates saturated: polled")
-            self._watch_ledger.note_push(request.run_id, saturated, self._now())
-            request = request._replace(push=PushMode.OFF)
-            return request, self._apify.get_run(request.run_id, 0, poll_deadline)
+            armed = self._arm_actor(actor_push, act_id, str(paced), poll_deadline)
+            if armed.mode is PushMode.OFF:
+                self._watch_ledger.note_push(request.run_id, armed, self._now())
+                request = request._replace(push=PushMode.OFF)
+                return request, self._apify.get_run(request.run_id, 0, poll_deadline)
         except ApifyUnavailable as error:
             # Not refused, just not reachable now: poll this time, try arming again on the next attempt.
             self._events.emit(RunPushDeferred(request.run_id, str(error)))
@@ -176,6 +183,16 @@ class RunWatcher:
                 self._events.emit(RunPushArmed(request.run_id, armed.mode.value, armed.webhook_id))
         wait = policy.wait_secs(request, self._schedule, True, deadline.left())
         return request, self._apify.get_run(request.run_id, wait, poll_deadline)
+
+    @staticmethod
+    def _arm_actor(actor_push: ActorPushArming | None, act_id: str | None, paced: str, deadline: Deadline) -> PushArmed:
+        """The Actor's webhook for a run whose own create was refused twice; OFF (polled) when that fails too."""
+        if actor_push is None or not act_id:
+            return PushArmed(PushMode.OFF, reason=f"{paced}; webhook creates saturated: polled")
+        try:
+            return actor_push.arm_actor(act_id, deadline)
+        except ApifyUnavailable as error:  # ArmingPaced included: its create was spent too
+            return PushArmed(PushMode.OFF, reason=f"{error}; webhook creates saturated: polled")
 
     def _requeue_run(
         self, request: WatchRequest, decision: policy.Requeue, observation: policy.Observation, deadline: Deadline
