@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -23,7 +24,8 @@ from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import MessageRejected, WatchFailed
 from run_notifier.domain.missed_schedules import MissedSlot
 from run_notifier.domain.ports import NotificationsIncomplete
-from run_notifier.domain.watch_request import InvalidMessage, parse_message
+from run_notifier.domain.watch_request import InvalidMessage, WatchRequest, parse_message
+from run_notifier.domain.watcher import RunWatcher
 from run_notifier.observability import events, logger, metrics
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS, Components
 
@@ -33,6 +35,10 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 def _receive_count(record: SQSRecord) -> int:
     raw = record.attributes.get("ApproximateReceiveCount")
     return int(raw) if isinstance(raw, str) and raw.isdigit() else 1
+
+
+def _watched(watcher: RunWatcher, request: WatchRequest, deadline: Deadline) -> str:
+    return watcher.watch(request, deadline).action.value
 
 
 def make_handler(components: Components) -> Handler:
@@ -61,18 +67,17 @@ def make_handler(components: Components) -> Handler:
                 ended(record)
                 redelivery.after_failure(record.event_source_arn, record.receipt_handle, receive_count, retryable=False)
                 raise
+            work: Callable[[], str]
             if isinstance(request, MissedSlot):
                 logger.thread_safe_append_keys(schedule_id=request.schedule_id, body_shape="missed-schedule")
-                subject = request.item
+                subject, work = request.item, partial(watcher.announce_missed_schedule, request, deadline)
             else:
                 logger.thread_safe_append_keys(
                     run_id=request.run_id, attempt=request.attempt, body_shape=request.source
                 )
-                subject = request.run_id
+                subject, work = request.run_id, partial(_watched, watcher, request, deadline)
             try:
-                if isinstance(request, MissedSlot):
-                    return watcher.announce_missed_schedule(request, deadline)
-                return watcher.watch(request, deadline).action.value
+                return work()
             except Exception as error:
                 not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
                 events.emit(WatchFailed(subject, f"{type(error).__name__}: {str(error)[:500]}", not_before))

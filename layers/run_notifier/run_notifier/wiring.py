@@ -50,6 +50,8 @@ _TABLE_CONFIG = client_config(MAX_CONCURRENT_RECORDS, max_attempts=2, connect_ti
 #: crashed holder's claim lapses that soon after its share, and a live one has surely marked it.
 CLOCK_SKEW_SECS = 1.0
 LEASE_MARGIN_SECS = worst_call_secs(_TABLE_CONFIG) + CLOCK_SKEW_SECS
+#: How long a stuck run's or a missed slot's own item (its claims) is kept before the table's TTL removes it.
+ALERT_ITEM_DAYS = 30
 #: Destinations that send through the AWS SDK (EventBridge) get one attempt: its worst case then
 #: fits in the smallest time share a send is given (notifier.MIN_SEND_SECS), so the lease holds;
 #: a failed attempt is retried by the redelivery.
@@ -162,7 +164,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.mute_store import DynamoMutes
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
-    from run_notifier.adapters.run_history import DynamoRunHistory, prepare_stuck_alert
+    from run_notifier.adapters.run_history import DynamoRunHistory, prepare_alert_item
     from run_notifier.destinations import RoutedDestinations
     from run_notifier.destinations.context import DestinationContext
     from run_notifier.domain.deadline import Deadline
@@ -194,12 +196,15 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     )
     history = DynamoRunHistory(clients.table)
 
+    def prepare(item: str) -> None:
+        """An alert's own item for its claims, kept 30 days."""
+        prepare_alert_item(clients.table, item, int(now().timestamp()) + ALERT_ITEM_DAYS * 86400)
+
     def expectation_for(summary: RunSummary, ignore: frozenset[str]) -> Expectation | None:
         return routes().expectation_for(summary, ignore)
 
     def announce_stuck(run: RunSummary, alert: StuckAlert, deadline: Deadline) -> NotifyReport:
-        expires = int(now().timestamp()) + 30 * 86400
-        prepare_stuck_alert(clients.table, stuck_item(run.run_id), expires)
+        prepare(stuck_item(run.run_id))
         return notifier.notify_stuck(run, alert, directory.stuck_announcers_for(run), deadline)
 
     actor_names = CachedActorNames(clients.apify)
@@ -208,7 +213,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
         first = missed.first_action
         if first.act_id and missed.actor_name is None:  # name_of falls back to the ID itself
             missed = missed._replace(actor_name=actor_names.name_of(first.act_id, deadline))
-        prepare_stuck_alert(clients.table, missed.item, int(now().timestamp()) + 30 * 86400)
+        prepare(missed.item)
         return notifier.notify_missed_schedule(missed, directory.schedule_announcers_for(missed), deadline)
 
     return Finishing(

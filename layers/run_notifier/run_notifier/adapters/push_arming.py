@@ -6,7 +6,8 @@ lost) finds the webhook made the first time. The intake token goes in `headersTe
 as `make enroll` does; neither it nor the Apify token is ever logged.
 
 Creates are paced across containers by a shared budget (adapters/arming_budget.py): a run that finds
-this second's spent is polled now and armed on its next look, never retried into Apify's limit.
+this second's spent is read now and armed on its next look, never retried into Apify's limit. An
+Actor whose runs saturate the creates gets one Actor-level webhook (`arm_actor`) for all of them.
 
 After Apify refuses arming for want of permission (401/403), this container stops asking for
 `REFUSAL_PAUSE_SECS` and logs the reason once: a token without webhook rights would otherwise

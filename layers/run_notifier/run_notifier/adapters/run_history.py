@@ -43,9 +43,10 @@ class DynamoRunHistory:
         return (None if count is None else int(count)), health_of_item(item["health"])
 
 
-def prepare_stuck_alert(table: RunsTable, item: str, expires_at: int) -> None:
-    """A stuck alert's own item, its `generation` its key (as an incident event's): the notification
-    claims' condition then holds for it; the table's TTL removes it after `expires_at`. Idempotent."""
+def prepare_alert_item(table: RunsTable, item: str, expires_at: int) -> None:
+    """An alert's own item (a stuck run's, a missed schedule slot's), its `generation` its key (as an
+    incident event's): the notification claims' condition then holds for it; the table's TTL removes it
+    after `expires_at`. Idempotent."""
     table.update(item, "SET #g = :g, #x = :x", {"#g": "generation", "#x": "expiresAt"}, {":g": item, ":x": expires_at})
 
 

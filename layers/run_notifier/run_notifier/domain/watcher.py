@@ -150,7 +150,7 @@ class RunWatcher:
         Raises ApifyUnavailable / RunNotFound like any read.
         """
         assert self._push is not None
-        actor_push = self._push if isinstance(self._push, ActorPushArming) and act_id else None
+        actor_push = self._push if isinstance(self._push, ActorPushArming) else None
         try:
             if actor_push is not None and act_id and actor_push.actor_covered(act_id):
                 armed: PushArmed | None = PushArmed(PushMode.ACTOR)  # its Actor's webhook tells of its end
