@@ -14,7 +14,7 @@ STACK ?= apify-run-notifier
 # Tests run on this many processes (pytest-xdist): most of them wait on local servers, not the CPU.
 PYTEST_WORKERS ?= 2
 
-.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-fleet bench-incidents health-eval chaos soak enroll enqueue mute redrive invoke ci clean
+.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-scale bench-incidents health-eval chaos soak enroll enqueue mute redrive invoke ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -97,9 +97,9 @@ smoke: $(VENV)/.installed $(SMOKE_VENV)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m scripts.bench
 
-## The watch policy for a fleet at 10,000 and 100,000 runs a minute, on a virtual clock: writes docs/scale.md
-bench-fleet: $(VENV)/.installed
-	$(VENV)/bin/python -m scripts.bench.fleet
+## A burst through the local pipeline (2,000 runs ending within 10 s), then a fleet at 10,000 and 100,000 runs a minute on a virtual clock: writes docs/scale.md. make bench-scale [SCALE_ARGS="--runs 500"]
+bench-scale: $(VENV)/.installed
+	$(VENV)/bin/python -m scripts.bench.scale $(SCALE_ARGS)
 
 ## A fleet failing at once in incident mode, through the local pipeline: make bench-incidents [INCIDENT_BENCH_ARGS="--runs 1000 --drain"]
 bench-incidents: $(VENV)/.installed

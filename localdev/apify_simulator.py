@@ -275,6 +275,12 @@ class ApifySimulator(LoopbackService):
             self._lock.notify_all()
         return run
 
+    def dispatched(self, run_ids: list[str]) -> bool:
+        """Whether the webhook dispatcher has seen each of these runs (a run it saw before any webhook
+        existed is never announced as CREATED: a burst of runs started earlier)."""
+        with self._lock:
+            return all(run_id in self._announced for run_id in run_ids)
+
     def finish(self, run_id: str, status: str | None = None) -> None:
         with self._lock:
             run = self.runs[run_id]

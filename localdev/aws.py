@@ -79,11 +79,15 @@ def start_moto() -> tuple[Any, str]:
     return server, f"http://{host}:{port}"
 
 
-def aws_env(endpoint: str) -> dict[str, str]:
-    return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+def aws_env(endpoint: str, dynamodb_endpoint: str | None = None) -> dict[str, str]:
+    """The variables that point the code's own clients at moto (DynamoDB at a moto of its own, when given)."""
+    env = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    if dynamodb_endpoint:
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint  # botocore's per-service endpoint variable
+    return env
 
 
-def session_for(endpoint: str) -> boto3.session.Session:
+def session_for(endpoint: str, dynamodb_endpoint: str | None = None) -> boto3.session.Session:
     """A boto3 session with fake credentials; its clients talk to moto at ``endpoint``.
 
     Changes no environment variable. The code under test builds its own clients, which find
@@ -98,7 +102,9 @@ def session_for(endpoint: str) -> boto3.session.Session:
     client = session.client
 
     def client_at_moto(service_name: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("endpoint_url", endpoint)
+        kwargs.setdefault(
+            "endpoint_url", dynamodb_endpoint if dynamodb_endpoint and service_name == "dynamodb" else endpoint
+        )
         return client(service_name, *args, **kwargs)
 
     session.client = client_at_moto  # type: ignore[method-assign]

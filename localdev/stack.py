@@ -33,10 +33,17 @@ class LocalStack:
         max_receive_count: int | None = None,
         event_bus: str | None = None,
         moto_in_own_process: bool = False,
+        dynamodb_in_own_process: bool = False,
     ) -> None:
         """``event_bus``: also an EventBridge bus with a rule that forwards to a queue (`event_queue_url`);
-        ``moto_in_own_process``: moto gets its own interpreter (localdev/moto_process.py)."""
-        self._moto_in_own_process = moto_in_own_process
+        ``moto_in_own_process``: moto gets its own interpreter (localdev/moto_process.py);
+        ``dynamodb_in_own_process``: and DynamoDB a second one (`dynamodb_endpoint`), as a burst needs: one
+        moto serves one request at a time, and SQS and DynamoDB each keep one busy."""
+        self._moto_in_own_process = moto_in_own_process or dynamodb_in_own_process
+        self._dynamodb_in_own_process = dynamodb_in_own_process
+        self._dynamodb_moto: Any = None
+        #: With ``dynamodb_in_own_process``: DynamoDB's endpoint (every other service is at `endpoint`).
+        self.dynamodb_endpoint: str | None = None
         self.prefix = prefix
         self.sim = simulator or ApifySimulator()
         self.receiver = receiver or Receiver()
@@ -57,10 +64,13 @@ class LocalStack:
 
             self._moto = MotoProcess()
             self.endpoint = self._moto.endpoint
+            if self._dynamodb_in_own_process:
+                self._dynamodb_moto = MotoProcess()
+                self.dynamodb_endpoint = self._dynamodb_moto.endpoint
         else:
             self._moto, self.endpoint = start_moto()
-        os.environ.update(aws_env(self.endpoint))
-        self.aws = session_for(self.endpoint)
+        os.environ.update(self.client_env())
+        self.aws = session_for(self.endpoint, self.dynamodb_endpoint)
         options = {
             k: v
             for k, v in (
@@ -77,7 +87,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for service in (self.receiver, self.sim, self._moto):
+        for service in (self.receiver, self.sim, self._moto, self._dynamodb_moto):
             if service is not None:
                 service.stop()
 
@@ -86,6 +96,14 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def client_env(self) -> dict[str, str]:
+        """The variables that point a process's own AWS clients at this stack's moto."""
+        return aws_env(self.endpoint, self.dynamodb_endpoint)
+
+    def moto_pids(self) -> list[int]:
+        """moto's processes (when it runs in its own), to measure what they spend."""
+        return [m.process.pid for m in (self._moto, self._dynamodb_moto) if m is not None and hasattr(m, "process")]
 
     def watcher_env(self, *, slack_path: str = SLACK_PATH, **extra: str) -> dict[str, str]:
         """The watcher's variables for this stack (Slack's incoming webhook at ``slack_path``), plus ``extra``."""

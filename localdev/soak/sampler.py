@@ -21,5 +21,18 @@ def sample(pid: int) -> ProcessSample | None:
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None
+    if "VmRSS" not in fields:
+        return None  # a zombie: exited, not yet reaped
     rss_kb = int(fields["VmRSS"].split()[0])
     return ProcessSample(rss_kb / 1024, fds, int(fields["Threads"]))
+
+
+def cpu_secs(pid: int) -> float | None:
+    """CPU time (user + system) the process has used so far; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # after the command's ")": state is field 3 of proc(5), utime 14 and stime 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,4 +1,4 @@
-"""`make bench-fleet`: the watch policy for a whole fleet on a virtual clock, at 10,000 and 100,000 runs
+"""The watch policy for a whole fleet on a virtual clock, at 10,000 and 100,000 runs
 a minute, against other people's limits.
 
 Every run goes through the product's own `RunWatcher` (localdev/virtual_watch.py: its policy, push
@@ -21,7 +21,6 @@ import math
 import random
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from run_notifier.adapters.arming_budget import RESERVED_FOR_ACTORS
@@ -31,7 +30,6 @@ from localdev.scoreboard import percentile
 from localdev.virtual_watch import Costs, VirtualWatch
 from scripts.bench.push import draw_dispatches
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 RATES = (10_000, 100_000)
 WINDOW_SECS = 600
 SEED = 20261202
@@ -184,9 +182,9 @@ def _concurrency(spans: list[tuple[float, float]]) -> tuple[int, int]:
 def report(results: list[dict[str, Any]], settle: int) -> list[str]:
     now = time.gmtime()
     lines = [
-        "# Scale: the watch policy for a fleet",
+        "## The watch policy for a fleet, on a virtual clock",
         "",
-        f"Written by `make bench-fleet` (scripts/bench/fleet.py) on {time.strftime('%Y-%m-%d %H:%M UTC', now)}. "
+        f"Written by `make bench-scale` (scripts/bench/fleet.py) on {time.strftime('%Y-%m-%d %H:%M UTC', now)}. "
         f"{(__doc__ or '').split(chr(10) + chr(10))[1].replace(chr(10), ' ')}",
         "",
         "| measure | "
@@ -280,7 +278,8 @@ def _what_breaks(results: list[dict[str, Any]]) -> list[str]:
     return ["What degrades first, in order of the table:", "", *found]
 
 
-def main() -> int:
+def fleet_section() -> list[str]:
+    """Both fleet rates through the watch policy: the docs' section."""
     logging.disable(logging.WARNING)  # the product's per-run log lines; the table is the output
     settle = load_settings({"RUNS_TABLE_NAME": "fleet", "RUN_QUEUE_URL": "fleet"}).settle_seconds
     results = []
@@ -288,12 +287,5 @@ def main() -> int:
         window = WINDOW_SECS if rate <= 10_000 else WINDOW_SECS // 5
         print(f"fleet: {rate:,} runs a minute for {window} s ...", flush=True)
         results.append(fleet(rate, window, SEED))
-    text = "\n".join(report(results, settle))
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "scale.md").write_text(text + "\n")
-    print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    logging.disable(logging.NOTSET)
+    return report(results, settle)
