@@ -58,6 +58,8 @@ class SimRun:
     item_count: int = 0
     #: It started this long before it was added (its `startedAt`; a long-running or stuck run).
     started_earlier_secs: float = 0.0
+    #: Its `options.timeoutSecs` (0: no limit).
+    timeout_secs: int = 3600
     #: The schedule that started it, and the slot it was started for (`meta.scheduleId`, `meta.scheduledAt`).
     schedule_id: str | None = None
     scheduled_at: datetime | None = None
@@ -419,7 +421,7 @@ class ApifySimulator(LoopbackService):
                 "metamorph": 0,
                 "computeUnits": run.compute_units if settled else run.compute_units / 2,
             },
-            "options": {"build": "latest", "timeoutSecs": 3600, "memoryMbytes": 1024, "diskMbytes": 2048},
+            "options": {"build": "latest", "timeoutSecs": run.timeout_secs, "memoryMbytes": 1024, "diskMbytes": 2048},
             "buildId": "SimBuild00000001",
             "buildNumber": "0.0.1",
             "exitCode": run.exit_code if terminal else None,

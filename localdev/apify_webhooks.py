@@ -49,6 +49,8 @@ class SimulatedWebhooks:
         self.drop_rate = 0.0
         self.duplicate_rate = 0.0
         self.retries = 3
+        #: The first retry's wait, doubled for each further one (Apify: 11 retries over about 32 h).
+        self.retry_base_secs = 0.2
         #: Runs whose every dispatch is lost (the demo's "webhook that never came").
         self.drop_runs: set[str] = set()
         self._rng = random.Random(7)
@@ -86,7 +88,7 @@ class SimulatedWebhooks:
             record = self.dispatch(webhook, event_type, event_data, run)
             if record["status"] == "SUCCEEDED" or webhook.get("doNotRetry"):
                 return
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(self.retry_base_secs * 2**attempt)
 
     def armed_runs(self) -> set[str]:
         """The runs that have an ad-hoc webhook (the watcher armed them)."""

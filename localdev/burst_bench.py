@@ -73,6 +73,10 @@ class BurstResult:
     apify_busiest_second: int
     apify_requests: int
     webhook_creates: int
+    #: Apify's webhook dispatches to the intake, and those it refused (503: the queue did not take them
+    #: in time; Apify retried them).
+    dispatches: int
+    dispatches_refused: int
     peak_rss_mb: list[float]
     dlq: int
     first_alert_p50: float
@@ -119,6 +123,10 @@ class _Burst:
         config = self.config
         receiver.slack_tokens = {BOT_TOKEN}
         receiver.slack_limit = 1.0
+        # Apify retries a refused dispatch 11 times over about 32 h; here 1, 2, 4 ... s (the simulator's
+        # default gives up after a second and a half, which would lose what a busy intake refused).
+        stack.sim.webhooks.retries = 11
+        stack.sim.webhooks.retry_base_secs = 1.0
         actors = [f"BurstActor{i:07d}" for i in range(config.actors)]
         for index, actor in enumerate(actors):
             stack.sim.add_actor(actor, "fleet", f"scraper-{index:02d}")
@@ -350,6 +358,8 @@ class _Burst:
             apify_busiest_second=max(per_second.values()) if per_second else 0,
             apify_requests=len(requests),
             webhook_creates=len(stack.sim.webhook_creates),
+            dispatches=len(stack.sim.webhooks.dispatches),
+            dispatches_refused=sum(1 for d in list(stack.sim.webhooks.dispatches) if d["status"] != "SUCCEEDED"),
             peak_rss_mb=[round(mb, 1) for mb in self.peak_rss],
             dlq=int(dlq_attrs["ApproximateNumberOfMessages"]),
             first_alert_p50=_pct(latencies, 50),

@@ -87,6 +87,11 @@ def burst_section(r: BurstResult) -> list[str]:
             "-",
         ),
         ("runs lost / valid messages in the DLQ", f"{len(r.lost)} / {r.dlq}", "0 / 0"),
+        (
+            "Apify's webhook dispatches to the intake / refused with 503 and retried by Apify",
+            f"{r.dispatches:,} / {r.dispatches_refused:,}",
+            "-",
+        ),
         ("webhook events", ", ".join(f"{k} {v:,}" for k, v in sorted(r.webhook_events.items())), "-"),
         ("EventBridge events (a rule's queue)", f"{r.eventbridge_events:,}", "-"),
         (

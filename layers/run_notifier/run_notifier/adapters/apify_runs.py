@@ -33,6 +33,8 @@ def summary_from_run(run: dict[str, Any], run_id: str | None = None) -> RunSumma
     )
     exit_code = run.get("exitCode")
     message = run.get("statusMessage")
+    raw_options = run.get("options")
+    timeout = _number(raw_options.get("timeoutSecs")) if isinstance(raw_options, dict) else None
     return RunSummary(
         run_id=run_id or str(run.get("id")),
         status=_cut(str(run.get("status")), 40),
@@ -46,6 +48,7 @@ def summary_from_run(run: dict[str, Any], run_id: str | None = None) -> RunSumma
         default_dataset_id=_identifier(run.get("defaultDatasetId")),
         compute_units=_number(stats.get("computeUnits")),
         charged_event_counts=counts,
+        timeout_secs=timeout if timeout is not None and timeout > 0 else None,  # 0: Apify's "no limit"
     )
 
 

@@ -195,6 +195,14 @@ class Mutes(Protocol):
     def muted(self, summary: RunSummary) -> Mute | None: ...
 
 
+class UsualDurations(Protocol):
+    """How long a run's Actor task (else Actor) usually runs: the durations of its recent SUCCEEDED runs."""
+
+    def durations(self, run: RunSummary, deadline: Deadline) -> Sequence[float]:
+        """Seconds, any order; empty when unknown (no history, or it could not be read now)."""
+        ...
+
+
 class RunHistory(Protocol):
     """The SUCCEEDED runs a health check judges against, and a judgement already recorded."""
 

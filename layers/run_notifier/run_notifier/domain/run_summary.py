@@ -38,6 +38,8 @@ class RunSummary(NamedTuple):
     item_count: int | None = None
     #: The health verdict on a SUCCEEDED run (domain/health.py); None: not judged.
     health: Health | None = None
+    #: The run's `options.timeoutSecs`: it cannot run longer (None: no limit, or not said).
+    timeout_secs: float | None = None
 
     @classmethod
     def watcher_outcome(cls, run_id: str, outcome: str, message: str) -> RunSummary:

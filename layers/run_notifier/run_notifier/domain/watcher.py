@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from run_notifier.domain import policy
+from run_notifier.domain import expected_end, policy
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import (
     ApifyUnreachable,
@@ -43,9 +43,10 @@ from run_notifier.domain.ports import (
     Requeue,
     RunNotFound,
     RunReader,
+    UsualDurations,
     WatchLedger,
 )
-from run_notifier.domain.push import PushArmed, PushMode
+from run_notifier.domain.push import ARMED, PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import Schedule
 from run_notifier.domain.statuses import is_terminal
@@ -70,10 +71,13 @@ class RunWatcher:
         watch_ledger: WatchLedger,
         push: PushArming | None = None,
         announces_running: bool = False,
+        usual_durations: UsualDurations | None = None,
     ) -> None:
         """``announces_running``: some destination could announce a run first seen running (its
         kind's settings allow it), so such a run builds the finishing side to ask; without it,
-        that side stays unbuilt."""
+        that side stays unbuilt. ``usual_durations``: the run's history, which times the safety net's
+        reads of a pushed run (domain/expected_end.py); without it, only its timeout does."""
+        self._usual_durations = usual_durations
         self._apify = apify
         self._requeue = requeue
         self._schedule = schedule
@@ -203,6 +207,9 @@ class RunWatcher:
             self._events.emit(ApifyUnreachable(request.run_id, observation.reason))
         elif request.attempt == 0 and self._announces_running:
             self._finisher.announce_running(observation.run, deadline.sooner(self._schedule.safety_margin_secs))
+        if isinstance(observation, policy.RunSeen) and decision.request.push in ARMED:
+            timed = self._safety_net_delay(observation.run, decision.delay_secs, deadline)
+            decision = decision._replace(delay_secs=timed)
         self._requeue.send(decision.request, decision.delay_secs)
         push = request.push.value if request.push else None
         self._events.emit(
@@ -212,6 +219,17 @@ class RunWatcher:
             # After the re-enqueue: the run keeps its message whatever the check does.
             self._finisher.check_stuck(observation.run, deadline.sooner(self._schedule.safety_margin_secs))
         return Outcome(Action.REQUEUED, delay_secs=decision.delay_secs, detail=decision.reason)
+
+    def _safety_net_delay(self, run: RunSummary, period_delay: int, deadline: Deadline) -> int:
+        """The next safety-net read of a pushed run: sooner than the period where the run's usual end
+        or its timeout comes first."""
+        window = None
+        if self._usual_durations is not None:
+            history = self._usual_durations.durations(run, deadline.sooner(self._schedule.safety_margin_secs))
+            window = expected_end.expected_end(history)
+        started = parse_iso(run.started_at)
+        running = None if started is None else max(0.0, (self._now() - started).total_seconds())
+        return expected_end.next_read_delay(period_delay, running, window, run.timeout_secs)
 
     def _running_for(self, run: RunSummary) -> float:
         started = parse_iso(run.started_at)
