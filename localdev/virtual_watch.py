@@ -81,6 +81,8 @@ class _Run:
     notified: set[str] = field(default_factory=set)
     recorded: str | None = None
     dispatched: bool = False
+    #: Its Actor's recent durations (`ports.UsualDurations`), which time the safety net's reads.
+    usual: tuple[float, ...] = ()
 
 
 class VirtualWatch:
@@ -123,6 +125,7 @@ class VirtualWatch:
             now=self.clock,
             watch_ledger=self,
             push=self if push else None,
+            usual_durations=self if push else None,
         )
 
     # --- driving ---------------------------------------------------------------------------
@@ -135,12 +138,13 @@ class VirtualWatch:
         first_wait: int | None = None,
         offset: float = 0.0,
         act_id: str | None = None,
+        usual: tuple[float, ...] = (),
     ) -> RunResult:
         """Watch one run that ends ``duration`` seconds after it is first enqueued (``offset``: when, on the
         fleet's clock, it was enqueued; the trace is on that clock)."""
         self._offset = offset
         self._act_id = act_id
-        self._run = _Run(duration, dispatch)
+        self._run = _Run(duration, dispatch, usual=usual)
         self._now = 0.0
         self._queue.clear()
         self._send(WatchRequest("VirtualRun000001"), self._costs.pickup)
@@ -182,6 +186,11 @@ class VirtualWatch:
         return RunSummary(
             "VirtualRun000001", status, act_id=self._act_id, started_at=EPOCH.isoformat(), finished_at=ended
         )
+
+    # --- ports.UsualDurations: the ledger's history of the run's Actor ------------------------
+
+    def durations(self, run: RunSummary, deadline: Deadline) -> tuple[float, ...]:
+        return self._run.usual
 
     # --- ports.RunReader: Apify -------------------------------------------------------------
 
@@ -306,12 +315,15 @@ def simulate(
     push: bool = False,
     dispatches: list[Dispatch] | None = None,
     on_run: Callable[[RunResult], None] | None = None,
+    usual: list[tuple[float, ...]] | None = None,
 ) -> list[RunResult]:
-    """Every run of the mix through the real watcher (with push, each with its dispatch)."""
+    """Every run of the mix through the real watcher (with push, each with its dispatch; ``usual``: each
+    run's Actor's recent durations)."""
     world = VirtualWatch(schedule, costs, timeout_secs=timeout_secs, max_watch_secs=max_watch_secs, push=push)
     results = []
     for index, duration in enumerate(durations):
-        result = world.run(duration, dispatches[index] if dispatches else NO_DISPATCH)
+        dispatch = dispatches[index] if dispatches else NO_DISPATCH
+        result = world.run(duration, dispatch, usual=usual[index] if usual else ())
         results.append(result)
         if on_run:
             on_run(result)

@@ -54,3 +54,16 @@ def test_watcher_fields_round_trip():
     assert request.settle
     again = parse_body(json.dumps(request.to_body()))
     assert again == WatchRequest("abc", 4, request.first_seen_at, True, source="watcher")
+
+
+def test_a_safety_net_body_keeps_its_read_after_and_a_bad_one_is_refused():
+    from datetime import UTC, datetime
+
+    from run_notifier.domain.push import PushMode
+
+    later = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    request = WatchRequest("RunSleep00000001", attempt=3, first_seen_at=later, push=PushMode.ADHOC, read_after=later)
+    assert parse_body(json.dumps(request.to_body())).read_after == later
+    bad = {**request.to_body(), "readAfter": "after lunch"}
+    with pytest.raises(InvalidMessage, match="readAfter must be an ISO 8601 time"):
+        parse_body(json.dumps(bad))

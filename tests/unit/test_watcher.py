@@ -33,7 +33,7 @@ ENV = {"RUNS_TABLE_NAME": "t", "RUN_QUEUE_URL": "q", "MAX_WATCH_SECONDS": "7200"
 
 
 class World:
-    def __init__(self, *answers, push: FakePushArming | None = None, **env: str) -> None:
+    def __init__(self, *answers, push: FakePushArming | None = None, usual=None, **env: str) -> None:
         settings = load_settings({**ENV, **env})
         self.clock = Clock()
         self.apify = FakeApify(*answers)
@@ -55,6 +55,7 @@ class World:
             self.clock,
             watch_ledger=self.ledger,
             push=push,
+            usual_durations=usual,
         )
         self.push = push
 

@@ -209,3 +209,78 @@ def test_a_settle_message_is_never_dropped_from_the_ledger():
     world.watch(settle._replace(push=PushMode.ADHOC))
     assert (world.ledger.reads, len(world.apify.calls)) == (reads, calls + 1)
     assert world.slack.sent == [RUN]
+
+
+class _Usual:
+    """`ports.UsualDurations` in memory: the same history for every run; what it was asked."""
+
+    def __init__(self, durations):
+        self.durations_given = list(durations)
+        self.asked: list[str] = []
+
+    def durations(self, run, deadline):
+        self.asked.append(run.run_id)
+        return self.durations_given
+
+
+def _started(world, secs_ago: float) -> str:
+    return (world.clock() - timedelta(seconds=secs_ago)).isoformat().replace("+00:00", "Z")
+
+
+def test_a_pushed_run_near_its_usual_end_is_read_again_then_not_a_period_later():
+    """Its Actor's runs take 10-11 minutes; it has run 9: the safety net reads it when the window opens."""
+    usual = _Usual([600.0, 630.0, 660.0, 615.0, 645.0])
+    world = World(push=FakePushArming(), usual=usual)
+    world.apify.answers = [world.run("RUNNING", startedAt=_started(world, 540))]
+    outcome = world.watch(WatchRequest(RUN))
+    assert (outcome.action, outcome.delay_secs) == (Action.REQUEUED, 48)  # 600 * 0.98 - 540
+    assert usual.asked == [RUN]
+    [(request, delay)] = world.requeue.sent
+    assert (request.push, delay, request.read_after) == (PushMode.ADHOC, 48, None)
+
+
+def test_a_pushed_run_is_read_just_after_its_own_timeout_without_any_history():
+    world = World(push=FakePushArming(), usual=_Usual([]))
+    world.apify.answers = [world.run("RUNNING", startedAt=_started(world, 250), options={"timeoutSecs": 300})]
+    assert world.watch(WatchRequest(RUN)).delay_secs == 60  # 300 + 10 - 250
+
+
+def test_a_polled_run_keeps_the_poll_schedule_and_asks_no_history():
+    usual = _Usual([600.0] * 5)
+    world = World(usual=usual)
+    world.apify.answers = [world.run("RUNNING", startedAt=_started(world, 590), options={"timeoutSecs": 600})]
+    assert world.watch(WatchRequest(RUN)).delay_secs == 5
+    assert usual.asked == []
+
+
+def test_hours_before_its_usual_end_a_run_sleeps_through_queue_delays_without_reading_apify():
+    """Its Actor's runs take ~10 h; an hour between reads is longer than SQS's 900 s delay: the message
+    carries `readAfter` and comes back without an Apify call until then, then the read happens."""
+    usual = _Usual([36000.0, 36500.0, 37000.0, 35500.0, 36200.0])
+    world = World(push=FakePushArming(), usual=usual)
+    world.apify.answers = [world.run("RUNNING", startedAt=_started(world, 60))]
+    world.watch(WatchRequest(RUN))
+    [(request, delay)] = world.requeue.sent
+    assert delay == 900
+    assert request.read_after == world.clock() + timedelta(seconds=3600)
+    calls = len(world.apify.calls)
+    for expected in (900, 900, 900):
+        world.clock.advance(delay)
+        outcome = world.watch(request)
+        assert (outcome.action, outcome.delay_secs) == (Action.REQUEUED, expected)
+        request, delay = world.requeue.sent[-1]
+    assert len(world.apify.calls) == calls  # slept: no read
+    assert request.read_after is None  # the next arrival reads
+    world.clock.advance(delay)
+    world.watch(request)
+    assert len(world.apify.calls) == calls + 1
+
+
+def test_a_body_cannot_put_its_read_off_beyond_the_longest_gap():
+    world = World(push=FakePushArming())
+    far = world.clock() + timedelta(days=3650)
+    request = WatchRequest(RUN, attempt=2, first_seen_at=world.clock(), push=PushMode.ADHOC, read_after=far)
+    world.watch(request)
+    later, _ = world.requeue.sent[-1]
+    assert later.read_after == world.clock() + timedelta(seconds=3600)  # re-anchored: read within the hour
+    assert world.apify.calls == []

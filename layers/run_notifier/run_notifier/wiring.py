@@ -247,6 +247,13 @@ def build_components(
     clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http), ledger)
     if settings.routes_json:
         routes_source(settings, Lazy(lambda: None))  # a bad inline routes document stops the cold start
+    push = build_push_arming(settings, clients)
+    usual_durations = None
+    if push is not None:  # only a pushed run's safety net is timed by its history
+        from run_notifier.adapters.run_history import DynamoRunHistory
+        from run_notifier.adapters.usual_durations import CachedUsualDurations
+
+        usual_durations = CachedUsualDurations(DynamoRunHistory(clients.table))
     watcher = RunWatcher(
         apify=clients.apify,
         requeue=SqsRequeue(sqs, settings.run_queue_url),
@@ -256,8 +263,9 @@ def build_components(
         events=events,
         now=now,
         watch_ledger=clients.ledger,
-        push=build_push_arming(settings, clients),
+        push=push,
         announces_running=may_announce_running(settings.destinations),
+        usual_durations=usual_durations,
     )
     return Components(watcher, SqsRedelivery(sqs, settings.run_queue_url, settings.schedule), settings)
 

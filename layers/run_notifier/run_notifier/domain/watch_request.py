@@ -46,6 +46,8 @@ class WatchRequest(NamedTuple):
     push: PushMode | None = None
     #: The Apify event that enqueued it, when the intake did (for logs: "came by push").
     event: str | None = None
+    #: A safety-net message that comes before this is re-enqueued without a read (domain/expected_end.py).
+    read_after: datetime | None = None
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"runId": self.run_id, "attempt": self.attempt}
@@ -55,6 +57,8 @@ class WatchRequest(NamedTuple):
             body["settle"] = True
         if self.push is not None:
             body["push"] = self.push.value
+        if self.read_after is not None:
+            body["readAfter"] = format_iso(self.read_after)
         return body
 
 
@@ -135,6 +139,7 @@ def _from_watcher_body(body: dict[str, Any]) -> WatchRequest:
     event = body.get("event")
     if event is not None and not (isinstance(event, str) and EVENT_PATTERN.fullmatch(event)):
         raise InvalidMessage(f"event must be an Apify event type, got {_preview(event)}")
+    read_after = body.get("readAfter")
     return WatchRequest(
         run_id=run_id,
         attempt=attempt,
@@ -143,6 +148,7 @@ def _from_watcher_body(body: dict[str, Any]) -> WatchRequest:
         source="watcher" if "attempt" in body else ("intake" if event else "runId"),
         push=push_mode(push),
         event=event,
+        read_after=_parse_time(read_after, "readAfter") if read_after is not None else None,
     )
 
 
@@ -165,10 +171,10 @@ def _from_apify_webhook(body: dict[str, Any]) -> WatchRequest:
     return WatchRequest(run_id=validate_run_id(candidate), source="apify-webhook", event=known_event)
 
 
-def _parse_time(value: object) -> datetime:
+def _parse_time(value: object, name: str = "firstSeenAt") -> datetime:
     parsed = parse_iso(value)
     if parsed is None:
-        raise InvalidMessage(f"firstSeenAt must be an ISO 8601 time, got {_preview(value)}")
+        raise InvalidMessage(f"{name} must be an ISO 8601 time, got {_preview(value)}")
     return parsed
 
 

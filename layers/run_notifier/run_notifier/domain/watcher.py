@@ -11,8 +11,9 @@ without a bound: attempts are counted in the message and the watch ends at `max_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from run_notifier.domain import expected_end, policy
 from run_notifier.domain.deadline import Deadline
@@ -48,7 +49,7 @@ from run_notifier.domain.ports import (
 )
 from run_notifier.domain.push import ARMED, PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
-from run_notifier.domain.schedules import Schedule
+from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS, Schedule
 from run_notifier.domain.statuses import is_terminal
 from run_notifier.domain.watch_request import WatchRequest
 
@@ -96,6 +97,10 @@ class RunWatcher:
         if policy.is_safety_net(request) and self._watch_ledger.notified_since(request.run_id, since):
             self._events.emit(SafetyNetDropped(request.run_id))
             return Outcome(Action.ALREADY_NOTIFIED, detail="the ledger shows the finish notified")
+        if policy.is_safety_net(request) and request.read_after is not None:
+            waited = self._wait_for_read(request, since)
+            if waited is not None:
+                return waited
         request, observation = self._look(request, deadline)
         decision = policy.decide(request, observation, self._facts, self._now(), since=since)
         if isinstance(decision, policy.Requeue):
@@ -208,8 +213,7 @@ class RunWatcher:
         elif request.attempt == 0 and self._announces_running:
             self._finisher.announce_running(observation.run, deadline.sooner(self._schedule.safety_margin_secs))
         if isinstance(observation, policy.RunSeen) and decision.request.push in ARMED:
-            timed = self._safety_net_delay(observation.run, decision.delay_secs, deadline)
-            decision = decision._replace(delay_secs=timed)
+            decision = self._timed_safety_net(observation.run, decision, deadline)
         self._requeue.send(decision.request, decision.delay_secs)
         push = request.push.value if request.push else None
         self._events.emit(
@@ -220,16 +224,37 @@ class RunWatcher:
             self._finisher.check_stuck(observation.run, deadline.sooner(self._schedule.safety_margin_secs))
         return Outcome(Action.REQUEUED, delay_secs=decision.delay_secs, detail=decision.reason)
 
-    def _safety_net_delay(self, run: RunSummary, period_delay: int, deadline: Deadline) -> int:
-        """The next safety-net read of a pushed run: sooner than the period where the run's usual end
-        or its timeout comes first."""
+    def _timed_safety_net(self, run: RunSummary, decision: policy.Requeue, deadline: Deadline) -> policy.Requeue:
+        """The next safety-net read of a pushed run: when its usual end or its timeout says, not only
+        once a period (domain/expected_end.py); a read further off than SQS's longest delay is slept to."""
         window = None
         if self._usual_durations is not None:
             history = self._usual_durations.durations(run, deadline.sooner(self._schedule.safety_margin_secs))
             window = expected_end.expected_end(history)
         started = parse_iso(run.started_at)
-        running = None if started is None else max(0.0, (self._now() - started).total_seconds())
-        return expected_end.next_read_delay(period_delay, running, window, run.timeout_secs)
+        now = self._now()
+        running = None if started is None else max(0.0, (now - started).total_seconds())
+        read_in = expected_end.next_read_in(decision.delay_secs, running, window, run.timeout_secs)
+        delay = min(math.ceil(read_in), SQS_MAX_DELAY_SECS)
+        read_after = now + timedelta(seconds=read_in) if read_in > delay else None
+        return decision._replace(request=decision.request._replace(read_after=read_after), delay_secs=delay)
+
+    def _wait_for_read(self, request: WatchRequest, since: datetime) -> Outcome | None:
+        """A safety-net message ahead of its read (`readAfter`): back on the queue without an Apify call.
+        None when the read is due. A body may not put its read off by more than the longest gap."""
+        assert request.read_after is not None
+        now = self._now()
+        wait = min((request.read_after - now).total_seconds(), expected_end.MAX_READ_GAP_SECS)
+        if wait < 1:
+            return None
+        delay = min(math.ceil(wait), SQS_MAX_DELAY_SECS)
+        read_after = now + timedelta(seconds=wait) if wait > delay else None
+        later = WatchRequest(request.run_id, request.attempt + 1, since, push=request.push, read_after=read_after)
+        self._requeue.send(later, delay)
+        push = request.push.value if request.push else None
+        why = "waiting for its next read (its usual end)"
+        self._events.emit(RunRequeued(request.run_id, delay, later.attempt, why, push))
+        return Outcome(Action.REQUEUED, delay_secs=delay, detail=why)
 
     def _running_for(self, run: RunSummary) -> float:
         started = parse_iso(run.started_at)
