@@ -14,6 +14,7 @@ import pytest
 from conftest import SLACK_PATH, event_source, send
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.config import load_intake_settings
+from run_notifier.domain.expected_end import TIMEOUT_GRACE_SECS
 from run_notifier.function_url_handler import make_intake_handler
 from run_notifier.wiring import build_intake
 
@@ -148,6 +149,22 @@ def test_a_dropped_webhook_is_caught_by_the_safety_net(load_app, push_env, sim, 
     assert sim.webhooks.dispatches == []  # nothing was pushed
     latency = posts(receiver)[0].at - ended_at(run)
     assert latency <= 5 + 1 + 4  # within one safety-net period plus the settle time (and pickups)
+
+
+def test_a_run_whose_webhook_is_lost_is_read_just_after_its_own_timeout_not_a_safety_net_period_later(
+    load_app, push_env, sim, receiver, aws_session, resources
+):
+    """Its `options.timeoutSecs` is 4 s and it times out; the webhook never comes. The safety net's period
+    is 900 s, but Apify has ended the run by its timeout: the watcher reads it 10 s after that."""
+    sim.webhooks.drop_rate = 1.0
+    run = sim.add_run(RUN, 4, final_status="TIMED-OUT", exit_code=None, timeout_secs=4)
+    send(aws_session, resources.queue_url, json.dumps({"runId": RUN}))
+    env = {**push_env, "SAFETY_NET_DELAY_SCHEDULE": "900"}
+    run_until(event_source(load_app(env), aws_session, resources), lambda: len(posts(receiver)) == 1, 60)
+    assert sim.webhooks.dispatches == []  # nothing was pushed
+    assert item(aws_session, resources)["push"]["mode"] == "adhoc"
+    latency = posts(receiver)[0].at - ended_at(run)
+    assert latency <= TIMEOUT_GRACE_SECS + 1 + 6  # the grace, the settle time and pickups; not 900 s
 
 
 def test_a_duplicated_webhook_makes_one_notification(load_app, push_env, sim, receiver, aws_session, resources):
