@@ -51,6 +51,8 @@ class SimulatedWebhooks:
         self.retries = 3
         #: The first retry's wait, doubled for each further one (Apify: 11 retries over about 32 h).
         self.retry_base_secs = 0.2
+        #: Each retry's wait times a random 0.5..1.5 (retries of a burst do not come back all at once).
+        self.retry_jitter = False
         #: Runs whose every dispatch is lost (the demo's "webhook that never came").
         self.drop_runs: set[str] = set()
         self._rng = random.Random(7)
@@ -88,7 +90,9 @@ class SimulatedWebhooks:
             record = self.dispatch(webhook, event_type, event_data, run)
             if record["status"] == "SUCCEEDED" or webhook.get("doNotRetry"):
                 return
-            time.sleep(self.retry_base_secs * 2**attempt)
+            with self._lock:
+                jitter = self._rng.uniform(0.5, 1.5) if self.retry_jitter else 1.0
+            time.sleep(self.retry_base_secs * 2**attempt * jitter)
 
     def armed_runs(self) -> set[str]:
         """The runs that have an ad-hoc webhook (the watcher armed them)."""

@@ -54,6 +54,8 @@ class BurstConfig:
     failing_actors: int = 2
     timeout_secs: float = 600.0
     seed: int = 20261202
+    #: The intake's reserved concurrency; 0: the template's `IntakeReservedConcurrency` default.
+    intake_concurrency: int = 0
 
 
 @dataclass
@@ -77,6 +79,8 @@ class BurstResult:
     #: in time; Apify retried them).
     dispatches: int
     dispatches_refused: int
+    #: Of those, answered 429 by the Function URL for the intake's reserved concurrency.
+    intake_throttled: int
     peak_rss_mb: list[float]
     dlq: int
     first_alert_p50: float
@@ -127,6 +131,7 @@ class _Burst:
         # default gives up after a second and a half, which would lose what a busy intake refused).
         stack.sim.webhooks.retries = 11
         stack.sim.webhooks.retry_base_secs = 1.0
+        stack.sim.webhooks.retry_jitter = True
         actors = [f"BurstActor{i:07d}" for i in range(config.actors)]
         for index, actor in enumerate(actors):
             stack.sim.add_actor(actor, "fleet", f"scraper-{index:02d}")
@@ -179,7 +184,7 @@ class _Burst:
         from run_notifier.function_url_handler import make_intake_handler
         from run_notifier.wiring import build_intake
 
-        from localdev.aws import session_for
+        from localdev.aws import load_template, session_for
         from localdev.function_url_front import FunctionUrlFront
         from scripts import enroll
 
@@ -191,7 +196,12 @@ class _Burst:
             }
         )
         session = session_for(stack.endpoint, stack.dynamodb_endpoint)
-        self.front = FunctionUrlFront(make_intake_handler(build_intake(settings, session)))
+        # Throttled beyond its reserved concurrency, as Lambda would (429; Apify retries).
+        if not self.config.intake_concurrency:
+            self.config.intake_concurrency = int(load_template()["Parameters"]["IntakeReservedConcurrency"]["Default"])
+        self.front = FunctionUrlFront(
+            make_intake_handler(build_intake(settings, session)), reserved_concurrency=self.config.intake_concurrency
+        )
         intake_url = self.front.start() + "/"
         client = enroll.apify_client(stack.sim.base_url, stack.sim.token or "")
         for _ in enroll.enroll(client, intake_url, INTAKE_TOKEN, actors, []):
@@ -359,6 +369,7 @@ class _Burst:
             apify_requests=len(requests),
             webhook_creates=len(stack.sim.webhook_creates),
             dispatches=len(stack.sim.webhooks.dispatches),
+            intake_throttled=self.front.throttled,
             dispatches_refused=sum(1 for d in list(stack.sim.webhooks.dispatches) if d["status"] != "SUCCEEDED"),
             peak_rss_mb=[round(mb, 1) for mb in self.peak_rss],
             dlq=int(dlq_attrs["ApproximateNumberOfMessages"]),

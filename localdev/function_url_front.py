@@ -4,6 +4,8 @@ handler, and its answer the HTTP response (as `event_source.py` does for SQS).""
 from __future__ import annotations
 
 import base64
+import json
+import threading
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -43,11 +45,37 @@ def to_function_url_event(method: str, path: str, query: str, headers: dict[str,
     }
 
 
+#: What a Function URL answers when the function's reserved concurrency is taken (Lambda's throttle).
+THROTTLED = (
+    429,
+    {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."},
+)
+
+
 class FunctionUrlFront(LoopbackService):
-    def __init__(self, handler: Handler, function_name: str = "WebhookIntakeFunction") -> None:
+    def __init__(
+        self, handler: Handler, function_name: str = "WebhookIntakeFunction", reserved_concurrency: int | None = None
+    ) -> None:
+        """``reserved_concurrency``: at most this many invocations at once; a request beyond them is answered
+        429 at once, as Lambda throttles a function at its reserved concurrency (None: no limit)."""
         self.handler = handler
         self.function_name = function_name
+        self._slots = threading.BoundedSemaphore(reserved_concurrency) if reserved_concurrency else None
+        #: Requests answered 429 for the reserved concurrency.
+        self.throttled = 0
         self._server = LoopbackServer(_make_handler(self))
+
+    def acquire(self) -> bool:
+        if self._slots is None:
+            return True
+        if self._slots.acquire(blocking=False):
+            return True
+        self.throttled += 1
+        return False
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
 
 def _make_handler(front: FunctionUrlFront) -> type[BaseHTTPRequestHandler]:
@@ -58,7 +86,14 @@ def _make_handler(front: FunctionUrlFront) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             parts = urlsplit(self.path)
             event = to_function_url_event(self.command, parts.path, parts.query, dict(self.headers.items()), body)
-            answer = front.handler(event, FakeLambdaContext(timeout_secs=10, function_name=front.function_name))
+            if not front.acquire():
+                status, document = THROTTLED
+                answer = {"statusCode": status, "body": json.dumps(document)}
+            else:
+                try:
+                    answer = front.handler(event, FakeLambdaContext(timeout_secs=10, function_name=front.function_name))
+                finally:
+                    front.release()
             payload = (answer.get("body") or "").encode()
             if answer.get("isBase64Encoded"):
                 payload = base64.b64decode(payload)
