@@ -81,3 +81,25 @@ def test_the_key_is_per_run_and_per_deployment():
     assert idempotency_key(PUSH_URL, RUN) == idempotency_key(PUSH_URL, RUN)
     assert idempotency_key(PUSH_URL, RUN) != idempotency_key(PUSH_URL, "RunArming000002")
     assert idempotency_key(PUSH_URL, RUN) != idempotency_key("https://other.example/apify/webhooks", RUN)
+
+
+def test_the_arming_budget_takes_one_write_a_take_and_two_for_a_seconds_first(aws_session, resources):
+    """The budget item is a burst's hot key: a take within a second already begun, granted or refused,
+    is one conditional write; only the second's first take costs two. The last create of each second is
+    kept for an Actor's webhook."""
+    from run_notifier.adapters.arming_budget import ArmingBudget
+    from run_notifier.adapters.dynamodb import RunsTable
+
+    client = aws_session.client("dynamodb")
+    writes: list[str] = []
+    client.meta.events.register("before-call.dynamodb.UpdateItem", lambda **_: writes.append("w"))
+    clock = [1_000.2]
+    budget = ArmingBudget(RunsTable(client, resources.table_name), 3, clock=lambda: clock[0])
+    assert [budget.take() for _ in range(4)] == [True, True, False, False]  # 3 a second, the last one kept
+    assert budget.take(for_actor=True) is True
+    assert budget.take(for_actor=True) is False
+    assert len(writes) == 2 + 1 + 1 + 1 + 1 + 1
+    clock[0] = 1_001.0
+    writes.clear()
+    assert budget.take() is True
+    assert len(writes) == 2  # the new second's first take

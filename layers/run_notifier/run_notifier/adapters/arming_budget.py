@@ -4,8 +4,8 @@ Apify allows 60 requests a second per resource, and every `POST /v2/webhooks` is
 so arming push for a burst of runs from ten containers would draw 429s, retries and fallbacks to
 polling. Each create first takes one of this second's N (by default half of Apify's 60, leaving room
 for `make enroll`, the Console and other clients of the token) from one item in the runs table
-(`apify-arming#budget`, a key no run ID can take): a conditional write per take, never a conflict
-that loops. A run whose create finds the second spent is not armed now: it is polled as without
+(`apify-arming#budget`, a key no run ID can take): one conditional write per take (two for the first
+take of a second), never a conflict that loops. A run whose create finds the second spent is not armed now: it is polled as without
 push this time and armed on its next look (domain/watcher.py `RunPushDeferred`), so a burst is armed
 at N a second, never faster, and no run waits for a webhook that was never made.
 """
@@ -40,6 +40,22 @@ class ArmingBudget:
         names = {"#s": "second", "#c": "creates"}
         try:
             for _ in range(_TRIES):
+                # The common case first: a take within a second already begun is one write, and so is a
+                # take refused because the second is spent (the budget item is the hot key of a burst).
+                stood = self._table.conditional_update(
+                    BUDGET_KEY,
+                    "SET #c = #c + :one",
+                    "#s = :s AND #c < :limit",
+                    names,
+                    {":s": second, ":one": 1, ":limit": limit},
+                )
+                if stood is None:
+                    return True
+                stood_second = int(stood.get("second", 0))
+                if stood_second == second:
+                    return False  # this second's creates are spent
+                if stood_second > second:
+                    return False  # another container's clock is ahead: its second, not ours
                 stood = self._table.conditional_update(
                     BUDGET_KEY,
                     "SET #s = :s, #c = :one",
@@ -50,19 +66,8 @@ class ArmingBudget:
                 if stood is None:
                     return True  # the first of a new second
                 if int(stood.get("second", 0)) > second:
-                    return False  # another container's clock is ahead: its second, not ours
-                stood = self._table.conditional_update(
-                    BUDGET_KEY,
-                    "SET #c = #c + :one",
-                    "#s = :s AND #c < :limit",
-                    names,
-                    {":s": second, ":one": 1, ":limit": limit},
-                )
-                if stood is None:
-                    return True
-                if int(stood.get("second", 0)) == second:
-                    return False  # this second's creates are spent
-                # the second turned over between the two writes: take the new one
+                    return False
+                # another container began this second between the two writes: take from it
         except Exception:  # a table that cannot say is a budget that is not given
             return False
         return False
