@@ -52,7 +52,7 @@ class BurstConfig:
     workers: int = 4
     actors: int = 20
     failing_actors: int = 2
-    timeout_secs: float = 600.0
+    timeout_secs: float = 1500.0
     seed: int = 20261202
     #: The intake's reserved concurrency; 0: the template's `IntakeReservedConcurrency` default.
     intake_concurrency: int = 0
