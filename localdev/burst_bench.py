@@ -267,7 +267,12 @@ class _Burst:
         """What a follow-up job's queue receives from the bus: each run's event, when first seen."""
         sqs = stack.aws.client("sqs")
         while not self.stop.is_set():
-            got = sqs.receive_message(QueueUrl=stack.event_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            try:
+                got = sqs.receive_message(QueueUrl=stack.event_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            except Exception:
+                if self.stop.is_set():
+                    return  # the stack stopped under a receive
+                raise
             messages = got.get("Messages", [])
             for message in messages:
                 detail = json.loads(message["Body"]).get("detail", {})
