@@ -5,9 +5,10 @@ so arming push for a burst of runs from ten containers would draw 429s, retries 
 polling. Each create first takes one of this second's N (by default half of Apify's 60, leaving room
 for `make enroll`, the Console and other clients of the token) from one item in the runs table
 (`apify-arming#budget`, a key no run ID can take): one conditional write per take (two for the first
-take of a second), never a conflict that loops. A run whose create finds the second spent is not armed now: it is polled as without
-push this time and armed on its next look (domain/watcher.py `RunPushDeferred`), so a burst is armed
-at N a second, never faster, and no run waits for a webhook that was never made.
+take of a second), never a conflict that loops. A run whose create finds the second spent is not
+armed now: it is polled as without push this time and armed on its next look (domain/watcher.py
+`RunPushDeferred`), so a burst is armed at N a second, never faster, and no run waits for a webhook
+that was never made.
 """
 
 from __future__ import annotations

@@ -1,0 +1,172 @@
+"""What the fleet did in a period, per Actor task (else Actor): the numbers a digest posts and
+`make report` prints. Pure: the runs come in, the table goes out.
+
+Costs are settled costs only: a run whose cost Apify hides (or that was never settled) counts as
+"cost unavailable", never as $0, so a total is never smaller than the truth without saying so.
+Lines are sorted by what needs attention: failures, then health warnings, then cost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+FAILING = frozenset({"FAILED", "TIMED-OUT", "ABORTED"})
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+class LedgerRun(NamedTuple):
+    """One finished run as the ledger holds it."""
+
+    run_id: str
+    key: str  # "task:<id>" or "actor:<id>"
+    name: str
+    status: str
+    finished_at: datetime
+    duration_secs: float | None = None
+    #: Settled cost; None: unavailable (hidden by Apify, or not settled).
+    usd: float | None = None
+    items: int | None = None
+    #: The health verdict (OK / WARN / UNKNOWN) when a route judged it.
+    health: str | None = None
+
+
+class IncidentCount(NamedTuple):
+    opened: int = 0
+    still_open: int = 0
+
+
+class DigestLine(NamedTuple):
+    key: str
+    name: str
+    runs: int
+    by_status: Mapping[str, int]
+    failures: int
+    warns: int
+    #: Settled USD over the runs whose cost is known, and how many runs' costs are not.
+    usd: float
+    cost_unavailable: int
+    p50_secs: float | None
+    p95_secs: float | None
+    items: int | None
+    #: Against the previous period of the same length: runs and settled USD (None: no runs then).
+    runs_change: int | None
+    usd_change: float | None
+    runs_per_day: tuple[int, ...]
+    failures_per_day: tuple[int, ...]
+    incidents: IncidentCount
+
+    @property
+    def success_rate(self) -> float:
+        return self.by_status.get("SUCCEEDED", 0) / self.runs if self.runs else 0.0
+
+    @property
+    def sparkline(self) -> str:
+        return sparkline(self.runs_per_day)
+
+
+class Digest(NamedTuple):
+    start: datetime
+    end: datetime
+    lines: tuple[DigestLine, ...]
+
+    @property
+    def runs(self) -> int:
+        return sum(line.runs for line in self.lines)
+
+    @property
+    def failures(self) -> int:
+        return sum(line.failures for line in self.lines)
+
+    @property
+    def usd(self) -> float:
+        return sum(line.usd for line in self.lines)
+
+    @property
+    def cost_unavailable(self) -> int:
+        return sum(line.cost_unavailable for line in self.lines)
+
+
+def build_digest(
+    runs: Sequence[LedgerRun],
+    previous: Sequence[LedgerRun],
+    start: datetime,
+    end: datetime,
+    incidents: Mapping[str, IncidentCount] | None = None,
+) -> Digest | None:
+    """The digest of the runs that finished in [start, end); None when there were none (nothing is posted)."""
+    inside = [run for run in runs if start <= run.finished_at < end]
+    if not inside:
+        return None
+    days = max(1, math.ceil((end - start) / timedelta(days=1)))
+    by_key: dict[str, list[LedgerRun]] = {}
+    for run in inside:
+        by_key.setdefault(run.key, []).append(run)
+    before: dict[str, list[LedgerRun]] = {}
+    for run in previous:
+        before.setdefault(run.key, []).append(run)
+    lines = [
+        _line(key, group, before.get(key, []), start, days, (incidents or {}).get(key, IncidentCount()))
+        for key, group in by_key.items()
+    ]
+    lines.sort(key=attention)
+    return Digest(start, end, tuple(lines))
+
+
+def attention(line: DigestLine) -> tuple[float, ...]:
+    """Sort key: most failures first, then most health warnings, then the most spent."""
+    return (-line.failures, -line.incidents.still_open, -line.warns, -line.usd, -line.runs)
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """One character a value, ▁ for none up to █ for the most."""
+    top = max(values, default=0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, round(v / top * (len(SPARKS) - 1)))] for v in values)
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest rank; None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def _line(
+    key: str, runs: list[LedgerRun], previous: list[LedgerRun], start: datetime, days: int, incidents: IncidentCount
+) -> DigestLine:
+    statuses = Counter(run.status for run in runs)
+    durations = [run.duration_secs for run in runs if run.duration_secs is not None]
+    known = [run.usd for run in runs if run.usd is not None]
+    items = [run.items for run in runs if run.items is not None]
+    runs_per_day = [0] * days
+    failures_per_day = [0] * days
+    for run in runs:
+        day = min(days - 1, int((run.finished_at - start) / timedelta(days=1)))
+        runs_per_day[day] += 1
+        failures_per_day[day] += run.status in FAILING
+    usd = sum(known)
+    previous_usd = sum(run.usd for run in previous if run.usd is not None)
+    return DigestLine(
+        key=key,
+        name=runs[-1].name,
+        runs=len(runs),
+        by_status=dict(statuses),
+        failures=sum(n for status, n in statuses.items() if status in FAILING),
+        warns=sum(1 for run in runs if run.health == "WARN"),
+        usd=usd,
+        cost_unavailable=len(runs) - len(known),
+        p50_secs=percentile(durations, 50),
+        p95_secs=percentile(durations, 95),
+        items=sum(items) if items else None,
+        runs_change=len(runs) - len(previous) if previous else None,
+        usd_change=usd - previous_usd if previous else None,
+        runs_per_day=tuple(runs_per_day),
+        failures_per_day=tuple(failures_per_day),
+        incidents=incidents,
+    )

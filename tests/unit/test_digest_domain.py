@@ -1,0 +1,136 @@
+"""Digests and budgets, pure: when a digest is due (across DST), what it sums, and budget alerts once a month."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from run_notifier.domain.budgets import budget_alerts, claim_only, forecast_usd, month_of
+from run_notifier.domain.digest import IncidentCount, LedgerRun, build_digest, sparkline
+from run_notifier.domain.digest_schedule import due_period
+
+PRAGUE = "Europe/Prague"
+
+
+def _hours(start: datetime, count: int):
+    return (start + timedelta(hours=h) for h in range(count))
+
+
+def test_a_daily_digest_at_nine_in_prague_is_due_once_a_local_day_across_both_dst_changes():
+    due = [t for t in _hours(datetime(2026, 1, 1, tzinfo=UTC), 365 * 24) if due_period("day", "09:00", PRAGUE, t)]
+    assert len(due) == len({t.date() for t in due}) == 365
+    assert {t.astimezone(ZoneInfo(PRAGUE)).hour for t in due} == {9}
+    assert datetime(2026, 3, 28, 8, tzinfo=UTC) in due  # winter: UTC+1
+    assert datetime(2026, 3, 30, 7, tzinfo=UTC) in due  # summer: UTC+2
+
+
+def test_a_weekly_digest_is_due_on_monday_mornings_and_covers_the_previous_local_week():
+    due = [(t, due_period("week", "09:00", PRAGUE, t)) for t in _hours(datetime(2026, 1, 1, tzinfo=UTC), 366 * 24)]
+    periods = [p for _, p in due if p is not None]
+    assert len(periods) == len({p.key for p in periods}) == 52
+    across_dst = next(p for p in periods if p.start <= datetime(2026, 3, 29, 12, tzinfo=UTC) < p.end)
+    assert across_dst.key == "week:2026-W13"
+    assert (across_dst.start, across_dst.end) == (
+        datetime(2026, 3, 22, 23, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, tzinfo=UTC),
+    )
+    assert across_dst.end - across_dst.start == timedelta(hours=167)  # the week that lost an hour
+    assert across_dst.previous_start == datetime(2026, 3, 15, 23, tzinfo=UTC)
+
+
+def test_a_bad_schedule_is_refused_with_what_it_expects():
+    with pytest.raises(ValueError, match="whole hour"):
+        due_period("day", "09:30", PRAGUE, datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match='"every"'):
+        due_period("month", "09:00", PRAGUE, datetime(2026, 1, 1, tzinfo=UTC))
+
+
+START = datetime(2026, 11, 23, tzinfo=UTC)
+END = START + timedelta(days=7)
+runs_strategy = st.lists(
+    st.builds(
+        LedgerRun,
+        run_id=st.uuids().map(lambda u: u.hex[:17]),
+        key=st.sampled_from(["actor:A", "actor:B", "task:C"]),
+        name=st.just("scraper"),
+        status=st.sampled_from(["SUCCEEDED", "SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"]),
+        finished_at=st.integers(0, 7 * 86400 - 1).map(lambda s: START + timedelta(seconds=s)),
+        duration_secs=st.none() | st.floats(1, 86400),
+        usd=st.none() | st.floats(0, 50).map(lambda x: round(x, 4)),
+        items=st.none() | st.integers(0, 10_000),
+        health=st.sampled_from([None, "OK", "WARN"]),
+    ),
+    max_size=60,
+)
+
+
+@given(runs=runs_strategy, previous=runs_strategy)
+def test_a_digest_sums_exactly_what_the_ledger_holds_and_says_what_it_cannot_price(runs, previous):
+    digest = build_digest(runs, previous, START, END)
+    if not runs:
+        assert digest is None  # nothing is posted for a period with no runs
+        return
+    assert digest is not None
+    assert digest.runs == len(runs)
+    assert digest.failures == sum(r.status in {"FAILED", "TIMED-OUT", "ABORTED"} for r in runs)
+    assert digest.usd == pytest.approx(sum(r.usd for r in runs if r.usd is not None))
+    assert digest.cost_unavailable == sum(r.usd is None for r in runs)
+    for line in digest.lines:
+        assert sum(line.runs_per_day) == line.runs == sum(line.by_status.values())
+        assert sum(line.failures_per_day) == line.failures
+        assert len(line.sparkline) == 7
+    failures = [line.failures for line in digest.lines]
+    assert failures == sorted(failures, reverse=True)  # what needs attention first
+
+
+def test_the_change_against_the_previous_period_and_incidents_are_on_the_line():
+    at = START + timedelta(days=1)
+    now = [LedgerRun(f"R{i}", "actor:A", "a", "SUCCEEDED", at, 60.0, 0.5) for i in range(3)]
+    before = [LedgerRun("P1", "actor:A", "a", "FAILED", at - timedelta(days=7), 30.0, 0.25)]
+    digest = build_digest(now, before, START, END, {"actor:A": IncidentCount(opened=1, still_open=0)})
+    assert digest is not None
+    [line] = digest.lines
+    assert (line.runs_change, line.usd_change, line.incidents.opened) == (2, 1.25, 1)
+    assert line.success_rate == 1.0
+    assert (line.p50_secs, line.p95_secs) == (60.0, 60.0)
+
+
+def test_sparkline():
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
+    assert sparkline([0, 0]) == "▁▁"
+
+
+@given(
+    spends=st.lists(st.floats(0, 20), min_size=1, max_size=40),
+    budget=st.floats(1, 300),
+    days=st.lists(st.floats(0, 30.9), min_size=40, max_size=40),
+)
+def test_each_budget_alert_fires_at_most_once_a_month_and_every_threshold_crossed_is_accounted(spends, budget, days):
+    month = month_of(datetime(2026, 12, 15, tzinfo=UTC), "UTC")
+    fired: set[str] = set()
+    sent: list[str] = []
+    spent = 0.0
+    for spend, day in zip(spends, sorted(days), strict=False):
+        spent += spend
+        now = month.start + timedelta(days=day)
+        to_send, marked = claim_only(budget_alerts(spent, budget, month, now, fired))
+        for alert in to_send + marked:
+            assert alert.alert_id not in fired
+            fired.add(alert.alert_id)
+        sent += [a.alert_id for a in to_send]
+    assert len(sent) == len(set(sent))
+    crossed = {f"2026-12#{t}" for t in (50, 80, 100) if spent / budget * 100 >= t}
+    assert crossed <= fired
+
+
+def test_the_forecast_waits_for_a_day_and_fires_once_and_month_bounds_are_local():
+    month = month_of(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), PRAGUE)
+    assert month.key == "2027-01"  # already January in Prague
+    assert month.start == datetime(2026, 12, 31, 23, tzinfo=UTC)
+    assert forecast_usd(10, month, month.start + timedelta(hours=5)) is None
+    alerts = budget_alerts(30, 200, month, month.start + timedelta(days=3), fired=())
+    assert [(a.kind, a.alert_id) for a in alerts] == [("forecast", "2027-01#forecast")]
+    assert budget_alerts(31, 200, month, month.start + timedelta(days=3), fired={"2027-01#forecast"}) == []
