@@ -14,7 +14,7 @@ STACK ?= apify-run-notifier
 # Tests run on this many processes (pytest-xdist): most of them wait on local servers, not the CPU.
 PYTEST_WORKERS ?= 2
 
-.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-scale bench-incidents health-eval chaos soak enroll enqueue mute redrive invoke ci clean
+.PHONY: envs demo test test-py313 test-py312 lint validate build smoke-env smoke bench bench-scale bench-incidents health-eval chaos soak enroll enqueue mute redrive invoke report ci clean
 
 # The demo's dependencies first (~150 MB), then what tests and the benchmark add (~390 MB more).
 $(VENV)/.demo-installed: requirements-demo.txt
@@ -120,6 +120,10 @@ soak: $(VENV)/.installed
 ## Apify webhooks for your Actors/tasks -> the intake: make enroll STACK=apify-run-notifier ENROLL_ARGS="--actor ID"
 enroll: $(VENV)/.installed
 	$(VENV)/bin/python -m scripts.enroll --stack-name $(STACK) $(ENROLL_ARGS)
+
+## What the fleet did and cost: make report [SINCE=7d] [STACK=...] [REPORT_ARGS="--actor ID --format csv --plot report.png"]
+report: $(VENV)/.installed
+	$(VENV)/bin/python -m scripts.report --since $(or $(SINCE),7d) $(if $(STACK),--stack-name $(STACK)) $(REPORT_ARGS)
 
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed

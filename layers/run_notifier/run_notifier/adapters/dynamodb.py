@@ -8,7 +8,7 @@ could see a later state than the one that refused it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -108,6 +108,20 @@ class RunsTable:
             Limit=limit,
         )
         return [from_item(item) for item in response.get("Items", [])]
+
+    def query_all(self, index: str, key_name: str, key: str) -> Iterator[dict[str, Any]]:
+        """Every item of an index under ``key``, page by page (eventually consistent)."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression="#k = :k",
+            ExpressionAttributeNames={"#k": key_name},
+            ExpressionAttributeValues={":k": {"S": key}},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(TableName=self._table, Key={"runId": {"S": run_id}}, ConsistentRead=True)

@@ -55,6 +55,8 @@ class DynamoRunLedger:
             "defaultDatasetId": summary.default_dataset_id,
             "startedAt": summary.started_at,
             "finishedAt": summary.finished_at,
+            # the RunsByDay index (digests, `make report`): one partition per UTC day of the finish
+            "finishDay": summary.finished_at[:10] if summary.finished_at else None,
             "durationSecs": _decimal(summary.duration_secs),
             "consoleUrl": console_url(summary),
             "datasetItemsUrl": dataset_items_url(summary),
