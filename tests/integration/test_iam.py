@@ -18,17 +18,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from run_notifier.adapters.dynamodb import from_item
-from run_notifier.config import load_intake_settings, load_settings, load_sweeper_settings
+from run_notifier.config import load_digest_settings, load_intake_settings, load_settings, load_sweeper_settings
 from run_notifier.domain.deadline import Deadline
 from run_notifier.function_url_handler import make_intake_handler
 from run_notifier.sqs_handler import make_handler
-from run_notifier.wiring import build_components, build_intake, build_sweeper
+from run_notifier.wiring import build_components, build_fleet_reporter, build_intake, build_sweeper
 
 from localdev.apify_simulator import ApifySimulator
 from localdev.aws import REGION, create_resources, session_for
@@ -43,6 +44,7 @@ ROLES = {
     "RunWatcherFunction": "RunWatcherRole",
     "WebhookIntakeFunction": "WebhookIntakeRole",
     "RunSweeperFunction": "RunSweeperRole",
+    "DigestFunction": "DigestRole",
 }
 #: Statements the functions' code never uses, and why that is right.
 NOT_CALLED_BY_THE_CODE = {
@@ -53,6 +55,8 @@ HOOK_PATH, ROUTED_HOOK_PATH, TEAMS_PATH, DISCORD_PATH = "/hooks/iam", "/hooks/ro
 BUS = "runs-bus"
 #: The watcher's role as deployed with a Slack bot token instead of the other destinations.
 BOT_WATCHER = "RunWatcherRoleWithSlackBot"
+#: The digest function's role in that deployment (it posts with the bot).
+BOT_DIGEST = "DigestRoleWithSlackBot"
 
 
 class World:
@@ -96,7 +100,11 @@ class World:
                     "eventbridge": {"eventBusName": "jobs-bus"},
                 },
                 {"match": {"status": ["SUCCEEDED"]}, "expect": {"minItems": 1}},  # health checks read the history
-            ]
+            ],
+            # The digest function: yesterday's digest (no runs: claimed, nothing posted), and a budget the
+            # watcher's runs overrun today (posted to EventBridge: this deployment has no Slack bot).
+            "digests": [{"name": "iam", "channel": "C0IAM", "every": "day", "at": "00:00"}],
+            "budgets": [{"name": "iam", "monthlyUsd": 0.01, "channel": "C0IAM"}],
         }
         aws_session.client("ssm").put_parameter(
             Name=self.parameters["RoutesSsmParameterName"], Value=json.dumps(routes), Type="String"
@@ -120,7 +128,12 @@ class World:
         bot_routes = f"/iam-{uuid.uuid4().hex[:6]}/bot-routes"
         aws_session.client("ssm").put_parameter(
             Name=bot_routes,
-            Value=json.dumps({"routes": [{"slack": {"channel": "C0LIVE", "live": True}}]}),
+            Value=json.dumps(
+                {
+                    "routes": [{"slack": {"channel": "C0LIVE", "live": True}}],
+                    "budgets": [{"name": "iam-bot", "monthlyUsd": 0.01, "channel": "C0IAM"}],
+                }
+            ),
             Type="String",
         )
         self.bot_parameters = {
@@ -131,6 +144,7 @@ class World:
         }
         self.bot_policies = TemplatePolicies(self.bot_parameters, self.policies.attributes)
         self.gate.grant(BOT_WATCHER, self.bot_policies.statements("RunWatcherRole"))
+        self.gate.grant(BOT_DIGEST, self.bot_policies.statements("DigestRole"))
 
     def session(self, role: str) -> boto3.session.Session:
         """A session signed with the role's credentials; its clients talk to the gate."""
@@ -156,7 +170,7 @@ class World:
         self.gate.stop()
 
 
-LOG_GROUPS = ("RunWatcherLogGroup", "WebhookIntakeLogGroup", "RunSweeperLogGroup")
+LOG_GROUPS = ("RunWatcherLogGroup", "WebhookIntakeLogGroup", "RunSweeperLogGroup", "DigestLogGroup")
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +189,8 @@ def world(request):
     _run_the_watcher(built, BOT_WATCHER, built.bot_policies, {"RunIamLiveBot0001": "FAILED"}, ("slack",))
     _run_the_intake(built)
     _run_the_sweep(built)
+    _run_the_digests(built, "DigestRole", None, "eventbridge")
+    _run_the_digests(built, BOT_DIGEST, built.bot_policies, "slack")
     yield built
     built.stop()
     receiver.stop()
@@ -267,8 +283,21 @@ def _run_the_sweep(world: World) -> None:
     assert memory["settledSlot"] is not None  # the missed slot was enqueued, then remembered
 
 
+def _run_the_digests(world: World, role: str, policies: TemplatePolicies | None, kind: str) -> None:
+    """The hourly digest function, now: yesterday's digest claimed (no runs), today's budget overrun posted."""
+    env = {
+        **world.environment("DigestFunction", policies),
+        "SLACK_API_BASE_URL": world.receiver.base_url + "/api",
+        "ALLOW_LOOPBACK_HTTP": "true",
+    }
+    reporter = build_fleet_reporter(load_digest_settings(env), world.session(role))
+    outcome = reporter.run(datetime.now(UTC), Deadline.after(30))
+    assert any(item.startswith("budget#") for item in outcome.posted), (outcome, list(world.gate.denied()))
+    assert outcome.empty or outcome.posted or outcome.already
+
+
 def test_no_request_of_any_function_is_denied(world):
-    principals = {*ROLES.values(), BOT_WATCHER}
+    principals = {*ROLES.values(), BOT_WATCHER, BOT_DIGEST}
     denied = [d for d in world.gate.denied() if d.principal in principals]
     assert denied == [], [(d.principal, d.action, d.resources) for d in denied]
     assert {d.principal for d in world.gate.decisions} >= principals  # every function ran under its own role
@@ -308,8 +337,9 @@ def _all_statements() -> list[tuple[str, str]]:
         _DummyAttributes(),
     )
     pairs = [(role, s.get("Sid", "?")) for role in ROLES.values() for s in policies.statements(role)]
-    # The bot deployment's one statement the first lacks.
+    # The bot deployment's one statement the first lacks, in the watcher's role and the digest function's.
     pairs += [(BOT_WATCHER, s["Sid"]) for s in bot.statements("RunWatcherRole") if s["Sid"] == "SlackBotToken"]
+    pairs += [(BOT_DIGEST, s["Sid"]) for s in bot.statements("DigestRole") if s["Sid"] == "SlackBotToken"]
     return pairs
 
 

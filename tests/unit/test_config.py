@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from run_notifier.config import (
     DEFAULT_NOTIFY_ON,
+    DIGEST_VARIABLES,
     INTAKE_VARIABLES,
     SWEEPER_VARIABLES,
     VARIABLES,
@@ -25,7 +26,9 @@ def test_the_sections_and_the_settings_name_the_same_fields():
 
 
 @pytest.mark.parametrize(
-    "table", [VARIABLES, INTAKE_VARIABLES, SWEEPER_VARIABLES], ids=["watcher", "intake", "sweeper"]
+    "table",
+    [VARIABLES, INTAKE_VARIABLES, SWEEPER_VARIABLES, DIGEST_VARIABLES],
+    ids=["watcher", "intake", "sweeper", "digest"],
 )
 def test_no_variable_is_declared_twice(table):
     names = [v.name for v in table]

@@ -19,19 +19,39 @@ def _hours(start: datetime, count: int):
     return (start + timedelta(hours=h) for h in range(count))
 
 
-def test_a_daily_digest_at_nine_in_prague_is_due_once_a_local_day_across_both_dst_changes():
-    due = [t for t in _hours(datetime(2026, 1, 1, tzinfo=UTC), 365 * 24) if due_period("day", "09:00", PRAGUE, t)]
-    assert len(due) == len({t.date() for t in due}) == 365
-    assert {t.astimezone(ZoneInfo(PRAGUE)).hour for t in due} == {9}
-    assert datetime(2026, 3, 28, 8, tzinfo=UTC) in due  # winter: UTC+1
-    assert datetime(2026, 3, 30, 7, tzinfo=UTC) in due  # summer: UTC+2
+def _first_hours(every: str, start: datetime, hours: int) -> dict[str, datetime]:
+    """Each period key, and the first hourly invocation that found it due."""
+    first: dict[str, datetime] = {}
+    for moment in _hours(start, hours):
+        first.setdefault(due_period(every, "09:00", PRAGUE, moment).key, moment)
+    return first
 
 
-def test_a_weekly_digest_is_due_on_monday_mornings_and_covers_the_previous_local_week():
-    due = [(t, due_period("week", "09:00", PRAGUE, t)) for t in _hours(datetime(2026, 1, 1, tzinfo=UTC), 366 * 24)]
-    periods = [p for _, p in due if p is not None]
-    assert len(periods) == len({p.key for p in periods}) == 52
-    across_dst = next(p for p in periods if p.start <= datetime(2026, 3, 29, 12, tzinfo=UTC) < p.end)
+def test_a_daily_digest_is_due_from_nine_in_prague_each_local_day_across_both_dst_changes():
+    first = _first_hours("day", datetime(2026, 1, 2, 8, tzinfo=UTC), 364 * 24)
+    fresh = list(first.values())[1:]  # the first key was already due when the hours began
+    assert len(fresh) == 363
+    assert {t.astimezone(ZoneInfo(PRAGUE)).hour for t in fresh} == {9}
+    assert datetime(2026, 3, 28, 8, tzinfo=UTC) in fresh  # winter: UTC+1
+    assert datetime(2026, 3, 30, 7, tzinfo=UTC) in fresh  # summer: UTC+2
+    assert datetime(2026, 10, 26, 8, tzinfo=UTC) in fresh  # winter again
+
+
+def test_until_nine_the_previous_period_is_still_the_one_due_so_a_failed_hour_is_caught_up():
+    before = due_period("day", "09:00", PRAGUE, datetime(2026, 12, 2, 7, tzinfo=UTC))  # 08:00 in Prague
+    after = due_period("day", "09:00", PRAGUE, datetime(2026, 12, 2, 8, tzinfo=UTC))
+    assert (before.key, after.key) == ("day:2026-11-30", "day:2026-12-01")
+    assert due_period("day", "09:00", PRAGUE, datetime(2026, 12, 2, 20, tzinfo=UTC)).key == "day:2026-12-01"
+
+
+def test_a_weekly_digest_is_due_from_monday_morning_and_covers_the_previous_local_week():
+    first = _first_hours("week", datetime(2026, 1, 5, 8, tzinfo=UTC), 364 * 24)
+    fresh = list(first.values())[1:]
+    assert len(fresh) == 51
+    assert {(t.astimezone(ZoneInfo(PRAGUE)).isoweekday(), t.astimezone(ZoneInfo(PRAGUE)).hour) for t in fresh} == {
+        (1, 9)
+    }
+    across_dst = due_period("week", "09:00", PRAGUE, datetime(2026, 3, 30, 7, tzinfo=UTC))
     assert across_dst.key == "week:2026-W13"
     assert (across_dst.start, across_dst.end) == (
         datetime(2026, 3, 22, 23, tzinfo=UTC),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from run_notifier.config import INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
+from run_notifier.config import DIGEST_VARIABLES, INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template
@@ -189,6 +189,18 @@ def test_the_sweeper_reads_what_the_template_sets_with_the_tables_defaults():
             assert variable.parse(str(value)) == variable.parse(variable.default), variable.name
 
 
+def test_the_digest_function_reads_what_the_template_sets_every_hour_on_the_hour():
+    digest = RESOURCES["DigestFunction"]
+    environment = digest["Properties"]["Environment"]["Variables"]
+    names = {v.name for v in DIGEST_VARIABLES}
+    assert names - {"SLACK_BOT_TOKEN", "ALLOW_LOOPBACK_HTTP", "ROUTES_JSON"} <= set(environment)
+    assert {n for n in environment if not n.startswith("POWERTOOLS_")} <= names
+    assert digest["Condition"] == "HasRoutes"  # digests and budgets live in the routes document
+    assert digest["Properties"]["Events"]["Hourly"]["Properties"]["Schedule"] == "cron(0 * * * ? *)"
+    index = {i["IndexName"]: i for i in RESOURCES["RunsTable"]["Properties"]["GlobalSecondaryIndexes"]}["RunsByDay"]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["finishDay", "finishedAt"]
+
+
 def test_one_sweep_at_a_time_on_a_schedule_that_can_be_turned_off():
     assert SWEEPER["ReservedConcurrentExecutions"] == 1
     event = SWEEPER["Events"]["Sweep"]
@@ -272,7 +284,7 @@ def test_the_alarms_cover_what_fails():
     assert ("AWS/SQS", "ApproximateAgeOfOldestMessage") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics  # the DLQ
     errors = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values() if a["MetricName"] == "Errors"}
-    assert errors == {"RunWatcherFunction", "WebhookIntakeFunction", "RunSweeperFunction"}
+    assert errors == {"RunWatcherFunction", "WebhookIntakeFunction", "RunSweeperFunction", "DigestFunction"}
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == {
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]

@@ -30,6 +30,7 @@ from run_notifier.config_sections import (
     schedule_choice,
     seconds_list,
     secret,
+    secret_with_prefix,
     statuses,
     text,
 )
@@ -37,15 +38,18 @@ from run_notifier.domain.schedules import APIFY_MAX_WAIT_SECS, SQS_MAX_DELAY_SEC
 
 __all__ = [
     "DEFAULT_NOTIFY_ON",
+    "DIGEST_VARIABLES",
     "INTAKE_VARIABLES",
     "REQUIRED",
     "SWEEPER_VARIABLES",
     "VARIABLES",
     "ConfigError",
+    "DigestSettings",
     "IntakeSettings",
     "Settings",
     "SweeperSettings",
     "Variable",
+    "load_digest_settings",
     "load_intake_settings",
     "load_settings",
     "load_sweeper_settings",
@@ -136,6 +140,17 @@ def _destination_sections() -> dict[str, Section]:
 
 
 #: The run watcher's own sections, in the order of Settings' fields (destinations come after).
+#: The digest function's own: the Slack bot that posts digests and budget alerts, and the bus for their events.
+DIGEST = Section(
+    (
+        Variable("SLACK_BOT_TOKEN_SECRET_ARN", text, None),
+        Variable("SLACK_BOT_TOKEN", secret_with_prefix("xox", "a Slack bot token (xoxb-...)"), None),
+        Variable("SLACK_API_BASE_URL", text, "https://slack.com/api"),
+        Variable("EVENT_BUS_NAME", text, None),
+    ),
+    urls=("SLACK_API_BASE_URL",),
+)
+DIGEST_ROUTES = Section((Variable("ROUTES_JSON", text, None), Variable("ROUTES_SSM_PARAMETER", text, None)))
 WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING, GRANTS)
 #: The intake keeps mutes (POST /mutes) in the runs table; without it the route answers 503.
 MUTES_TABLE = Section((Variable("RUNS_TABLE_NAME", text, None),))
@@ -143,6 +158,7 @@ MUTES_TABLE = Section((Variable("RUNS_TABLE_NAME", text, None),))
 INTAKE_SETTLE = Section((SETTLE,))
 INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS, MUTES_TABLE, INTAKE_SETTLE)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
+DIGEST_SECTIONS = (TABLE, SECRETS, NETWORK, DIGEST_ROUTES, DIGEST)
 
 
 def _variables(sections: Iterable[Section]) -> tuple[Variable, ...]:
@@ -153,6 +169,7 @@ def _variables(sections: Iterable[Section]) -> tuple[Variable, ...]:
 VARIABLES: tuple[Variable, ...] = _variables((*WATCHER_SECTIONS, *_destination_sections().values()))
 INTAKE_VARIABLES: tuple[Variable, ...] = _variables(INTAKE_SECTIONS)
 SWEEPER_VARIABLES: tuple[Variable, ...] = _variables(SWEEPER_SECTIONS)
+DIGEST_VARIABLES: tuple[Variable, ...] = _variables(DIGEST_SECTIONS)
 
 
 class Settings(NamedTuple):
@@ -238,6 +255,19 @@ class SweeperSettings(NamedTuple):
     schedule_grace_seconds: int
 
 
+class DigestSettings(NamedTuple):
+    runs_table_name: str
+    item_ttl_days: int
+    secrets_max_age_seconds: int
+    allow_loopback_http: bool
+    routes_json: str | None
+    routes_ssm_parameter: str | None
+    slack_bot_token_secret_arn: str | None
+    slack_bot_token: Secret | None
+    slack_api_base_url: str
+    event_bus_name: str | None
+
+
 def read_section(section: Section, env: Mapping[str, str], allow_loopback_http: bool) -> dict[str, Any]:
     """One section's values by field name: parsed, URLs checked, its own rules applied."""
     missing = [v.name for v in section.variables if v.default == REQUIRED and not env.get(v.name, "").strip()]
@@ -307,6 +337,10 @@ def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings
     if not (values["intake_token_secret_arn"] or values["intake_token"]):
         raise ConfigError("the intake needs INTAKE_TOKEN_SECRET_ARN (or INTAKE_TOKEN for local use)")
     return IntakeSettings(**values)
+
+
+def load_digest_settings(env: Mapping[str, str] | None = None) -> DigestSettings:
+    return DigestSettings(**_read(os.environ if env is None else env, DIGEST_SECTIONS))
 
 
 def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:

@@ -26,7 +26,7 @@ from run_notifier.adapters.run_ledger import DynamoRunLedger
 from run_notifier.adapters.secret_store import Secret, SecretStore
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
-from run_notifier.config import IntakeSettings, Settings, SweeperSettings
+from run_notifier.config import DigestSettings, IntakeSettings, Settings, SweeperSettings
 from run_notifier.destinations import may_announce_running
 from run_notifier.domain.events import Events
 from run_notifier.domain.ports import PushArming
@@ -34,6 +34,8 @@ from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import events as event_log
 
 if TYPE_CHECKING:
+    from run_notifier.domain.fleet_reporter import FleetReporter
+    from run_notifier.domain.fleet_reports import FleetReports
     from run_notifier.domain.grants import Grants
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.sweep import Sweeper
@@ -344,3 +346,71 @@ def build_sweeper(
         page_limit,
         schedules,
     )
+
+
+def build_fleet_reporter(
+    settings: DigestSettings,
+    session: boto3.session.Session | None = None,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> FleetReporter:
+    """The hourly digest function: the routes document's digests and budgets, the ledger by day, the
+    claims, a Slack bot and EventBridge."""
+    from run_notifier.adapters.ledger_by_day import LedgerByDay
+    from run_notifier.adapters.notification_claims import DynamoNotificationClaims
+    from run_notifier.adapters.run_history import prepare_alert_item
+    from run_notifier.destinations.eventbridge import EventBridgeDestination
+    from run_notifier.destinations.fleet_report import FleetReportPoster
+    from run_notifier.destinations.slack.shared_pacing import SharedChannelPacer
+    from run_notifier.destinations.slack.web_api import SlackWebApi
+    from run_notifier.domain.fleet_reporter import FleetReporter
+    from run_notifier.domain.fleet_reports import parse_fleet_reports
+
+    aws = session or boto3.session.Session()
+    table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
+    secrets = _secret_store(aws, settings.secrets_max_age_seconds)
+    slack = None
+    if settings.slack_bot_token_secret_arn or settings.slack_bot_token:
+        token = secrets.source(settings.slack_bot_token_secret_arn, settings.slack_bot_token, "Slack bot token")
+        slack = SlackWebApi(
+            HttpClient(pool_size=2),
+            settings.slack_api_base_url,
+            token,
+            allow_loopback_http=settings.allow_loopback_http,
+            pacer=SharedChannelPacer(table),
+        )
+    eventbridge = None
+    if settings.event_bus_name:
+        eventbridge = EventBridgeDestination(aws.client("events", config=_BOTO_CONFIG), settings.event_bus_name)
+    reports = _fleet_reports_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_fleet_reports)
+
+    def prepare(item: str) -> None:
+        prepare_alert_item(table, item, int(now().timestamp()) + ALERT_ITEM_DAYS * 86400)
+
+    return FleetReporter(
+        reports,
+        LedgerByDay(table),
+        DynamoNotificationClaims(table),
+        prepare,
+        FleetReportPoster(slack, eventbridge),
+        clock=now,
+    )
+
+
+def _fleet_reports_source(
+    settings: DigestSettings, ssm_client: Callable[[], Any], parse: Callable[[str | None], FleetReports]
+) -> Callable[[], FleetReports]:
+    """The digests and budgets of the routes document: ROUTES_JSON, else the SSM parameter (read each
+    invocation through Powertools' cache of SECRETS_MAX_AGE_SECONDS)."""
+    if settings.routes_json or not settings.routes_ssm_parameter:
+        reports = parse(settings.routes_json)
+        return lambda: reports
+    name = settings.routes_ssm_parameter
+
+    def provider() -> Any:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        return SSMProvider(boto3_client=ssm_client())
+
+    ssm = Lazy(provider)
+    return lambda: parse(ssm.get().get(name, max_age=settings.secrets_max_age_seconds))

@@ -69,6 +69,8 @@ def ledger_run(item: dict[str, Any]) -> LedgerRun | None:
         usd=_float(usd) if item.get("costsSettled") and usd is not None else None,  # hidden or unsettled: unknown
         items=int(item["itemCount"]) if item.get("itemCount") is not None else None,
         health=str(health.get("verdict")) if isinstance(health, dict) and health.get("verdict") else None,
+        act_id=str(actor) if actor else None,
+        task_id=str(task) if task else None,
     )
 
 

@@ -74,6 +74,10 @@ class EventBridgeDestination:
         """`Apify Incident Opened` / `Resolved`, with the webhook's `data` (its `notificationId` included)."""
         return self._put(DETAIL_TYPES[event.kind], incident_data(event))
 
+    def send_report(self, detail_type: str, detail: dict[str, object]) -> str:
+        """A digest's or budget alert's event (destinations/fleet_report.py)."""
+        return self._put(detail_type, detail)
+
     def _put(self, detail_type: str, detail: dict[str, object]) -> str:
         entry = {
             "Source": SOURCE,

@@ -32,6 +32,8 @@ class LedgerRun(NamedTuple):
     items: int | None = None
     #: The health verdict (OK / WARN / UNKNOWN) when a route judged it.
     health: str | None = None
+    act_id: str | None = None
+    task_id: str | None = None
 
 
 class IncidentCount(NamedTuple):

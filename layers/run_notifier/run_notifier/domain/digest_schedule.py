@@ -1,13 +1,12 @@
 """When a digest is due, from the scheduled event's own `time`: pure, so tests and replays decide
 exactly as the hourly invocation did (no clock is read here).
 
-A digest says `every` ("day" or "week"), `at` ("09:00") and a `timezone` (IANA). The digest function
-runs every hour; an invocation is the digest's when the hour it was scheduled for, in the digest's
-timezone, holds `at`. A daily digest covers the previous local day, a weekly one (on Mondays) the
+A digest says `every` ("day" or "week"), `at` ("09:00", a whole hour) and a `timezone` (IANA). The
+digest function runs every hour and asks which period is the latest one due; from `at` on, that is
+the new one. A daily digest covers the previous local day, a weekly one (posted on Mondays) the
 previous ISO week, both as UTC bounds for the ledger's finish-time index. Across a DST change the
-local clock is what counts: 09:00 Europe/Prague is 08:00 UTC in winter and 07:00 UTC in summer. In the
-hour a fall-back repeats, two invocations can both hold `at`: the period key is the same for both,
-and the claim on it (one per digest and period) lets only the first post.
+local clock is what counts: 09:00 Europe/Prague is 08:00 UTC in winter and 07:00 UTC in summer. The
+claim on the period's key (one per digest and period) lets exactly one invocation post it.
 """
 
 from __future__ import annotations
@@ -40,24 +39,22 @@ def parse_at(at: str) -> int:
     return int(matched.group(1))
 
 
-def due_period(every: str, at: str, timezone: str, scheduled_for: datetime) -> Period | None:
-    """The period to post for, when the invocation scheduled for ``scheduled_for`` (aware, any zone)
-    is this digest's; else None."""
+def due_period(every: str, at: str, timezone: str, scheduled_for: datetime) -> Period:
+    """The latest period whose posting time (`at`, local) has come by ``scheduled_for`` (aware, any
+    zone): yesterday's for a daily digest from `at` on (the day before's until then), last week's for a
+    weekly one from Monday's `at` on. Every hourly invocation asks; the period's claim lets one post,
+    and an invocation that failed (Slack down at 09:00) is caught up by the next."""
     if every not in EVERY:
         raise ValueError(f'"every" must be one of {EVERY}, got {every!r}')
     zone = ZoneInfo(timezone)
-    hour = parse_at(at)
     local = scheduled_for.astimezone(zone)
-    if local.hour != hour:
-        return None
-    today = local.date()
+    posted_on = local.date() if local.hour >= parse_at(at) else local.date() - timedelta(days=1)
     if every == "day":
-        start_day, days = today - timedelta(days=1), 1
+        start_day, days = posted_on - timedelta(days=1), 1
         key = f"day:{start_day.isoformat()}"
     else:
-        if today.isoweekday() != 1:
-            return None
-        start_day, days = today - timedelta(days=7), 7
+        posted_on -= timedelta(days=posted_on.isoweekday() - 1)  # that week's Monday
+        start_day, days = posted_on - timedelta(days=7), 7
         year, week, _ = start_day.isocalendar()
         key = f"week:{year}-W{week:02d}"
     start = _local_midnight(start_day, zone)

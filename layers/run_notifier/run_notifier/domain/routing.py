@@ -117,6 +117,19 @@ def parse_routes(text: str | None, schemas: Mapping[str, TargetSchema]) -> Route
     return Routes(kinds, tuple(_parse_route(i, raw, schemas) for i, raw in enumerate(document["routes"])))
 
 
+def parse_match(where: str, raw: Any, keys: frozenset[str] = frozenset(_MATCH_KEYS)) -> dict[str, frozenset[str]]:
+    """A `match` object: each of ``keys`` to a string or a list of strings."""
+    if not isinstance(raw, dict) or set(raw) - keys:
+        raise RoutesError(f"{where}.match may only hold {sorted(keys)}")
+    match: dict[str, frozenset[str]] = {}
+    for key, values in raw.items():
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise RoutesError(f"{where}.match.{key} must be a string or a list of strings")
+        match[key] = frozenset(values)
+    return match
+
+
 def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> Route:
     where = f"routes[{index}]"
     if not isinstance(raw, dict):
@@ -124,15 +137,7 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
     unknown = set(raw) - {"match", "incident", "quietHours", "expect", *schemas}
     if unknown:
         raise RoutesError(f"{where} has unknown keys {sorted(unknown)}; destination kinds are {sorted(schemas)}")
-    match_raw = raw.get("match", {})
-    if not isinstance(match_raw, dict) or set(match_raw) - set(_MATCH_KEYS):
-        raise RoutesError(f"{where}.match may only hold {sorted(_MATCH_KEYS)}")
-    match: dict[str, frozenset[str]] = {}
-    for key, values in match_raw.items():
-        values = [values] if isinstance(values, str) else values
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise RoutesError(f"{where}.match.{key} must be a string or a list of strings")
-        match[key] = frozenset(values)
+    match = parse_match(where, raw.get("match", {}))
     targets: dict[str, Choice] = {}
     for kind, schema in schemas.items():
         if kind not in raw:

@@ -1,0 +1,154 @@
+"""Digests and budget alerts out: a Slack message in the digest's (or budget's) channel with the bot
+token, and an EventBridge event (`Apify Run Digest`, `Apify Budget Alert`) with the same numbers for
+dashboards. Implements domain/fleet_reporter.ReportPoster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from run_notifier.destinations.eventbridge import EventBridgeDestination
+from run_notifier.destinations.slack.web_api import SlackWebApi
+from run_notifier.domain.budgets import BudgetAlert
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.digest import Digest, DigestLine
+from run_notifier.domain.digest_schedule import Period
+from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
+from run_notifier.domain.run_summary import human_duration
+
+DIGEST_DETAIL_TYPE = "Apify Run Digest"
+BUDGET_DETAIL_TYPE = "Apify Budget Alert"
+#: Lines in a Slack digest; the rest are counted in one line (Slack's text limit is 40,000 characters).
+MAX_LINES = 25
+
+
+class FleetReportPoster:
+    def __init__(self, slack: SlackWebApi | None, eventbridge: EventBridgeDestination | None) -> None:
+        self._slack = slack
+        self._eventbridge = eventbridge
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(kind for kind, there in (("slack", self._slack), ("eventbridge", self._eventbridge)) if there)
+
+    def post_digest(self, kind: str, spec: DigestSpec, period: Period, digest: Digest, deadline: Deadline) -> None:
+        if kind == "slack" and self._slack is not None:
+            message = {"channel": spec.channel, "text": digest_text(spec, period, digest), "unfurl_links": False}
+            self._slack.call("chat.postMessage", message, deadline, channel=spec.channel)
+        elif kind == "eventbridge" and self._eventbridge is not None:
+            self._eventbridge.send_report(DIGEST_DETAIL_TYPE, digest_detail(spec, period, digest))
+
+    def post_budget(self, kind: str, spec: BudgetSpec, alert: BudgetAlert, deadline: Deadline) -> None:
+        if kind == "slack" and self._slack is not None:
+            message = {"channel": spec.channel, "text": budget_text(spec, alert)}
+            self._slack.call("chat.postMessage", message, deadline, channel=spec.channel)
+        elif kind == "eventbridge" and self._eventbridge is not None:
+            self._eventbridge.send_report(BUDGET_DETAIL_TYPE, budget_detail(spec, alert))
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _change(value: float | None, money: bool = False) -> str:
+    if value is None:
+        return "new"
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}{_usd(abs(value)) if money else f'{abs(value):,.0f}'}"
+
+
+def _line_text(line: DigestLine) -> str:
+    parts = [
+        f"{line.runs:,} runs",
+        f"{line.success_rate * 100:.0f} % ok",
+    ]
+    if line.failures:
+        parts.append(f"{line.failures:,} failed")
+    if line.warns:
+        parts.append(f"{line.warns:,} ⚠")
+    parts.append(_usd(line.usd) + (f" (+{line.cost_unavailable} cost unavailable)" if line.cost_unavailable else ""))
+    parts.append(f"p50 {human_duration(line.p50_secs)}, p95 {human_duration(line.p95_secs)}")
+    if line.items is not None:
+        parts.append(f"{line.items:,} items")
+    if line.incidents.opened or line.incidents.still_open:
+        parts.append(f"incidents: {line.incidents.opened} opened, {line.incidents.still_open} open")
+    parts.append(f"{_change(line.runs_change)} runs, {_change(line.usd_change, money=True)} vs before")
+    return f"• *{line.name}* `{line.sparkline}` " + " · ".join(parts)
+
+
+def digest_text(spec: DigestSpec, period: Period, digest: Digest) -> str:
+    """The Slack message: the totals, then one line per Actor task / Actor, what needs attention first."""
+    title = "Daily" if spec.every == "day" else "Weekly"
+    days = f"{period.start:%b %d} – {period.end:%b %d}"
+    unavailable = f" ({digest.cost_unavailable:,} runs: cost unavailable)" if digest.cost_unavailable else ""
+    lines = [
+        f":bar_chart: *{title} digest* · {days} ({spec.timezone})",
+        f"*{digest.runs:,} runs* · {digest.failures:,} failed · {_usd(digest.usd)} settled{unavailable}",
+        *[_line_text(line) for line in digest.lines[:MAX_LINES]],
+    ]
+    if len(digest.lines) > MAX_LINES:
+        rest = digest.lines[MAX_LINES:]
+        lines.append(f"… and {len(rest)} more ({sum(x.runs for x in rest):,} runs, {_usd(sum(x.usd for x in rest))})")
+    return "\n".join(lines)
+
+
+def budget_text(spec: BudgetSpec, alert: BudgetAlert) -> str:
+    if alert.kind == "forecast":
+        return (
+            f":chart_with_upwards_trend: Budget *{spec.name}* is on course for {_usd(alert.forecast_usd or 0)} of "
+            f"{_usd(alert.budget_usd)} in {alert.month} ({_usd(alert.spent_usd)} settled so far)"
+        )
+    icon = ":rotating_light:" if alert.percent >= 100 else ":money_with_wings:"
+    return (
+        f"{icon} Budget *{spec.name}*: {_usd(alert.spent_usd)} of {_usd(alert.budget_usd)} settled in "
+        f"{alert.month} ({alert.spent_usd / alert.budget_usd * 100:.0f} %, past {alert.percent} %)"
+    )
+
+
+def _line_detail(line: DigestLine) -> dict[str, Any]:
+    return {
+        "key": line.key,
+        "name": line.name,
+        "runs": line.runs,
+        "byStatus": dict(line.by_status),
+        "failures": line.failures,
+        "warns": line.warns,
+        "settledUsd": round(line.usd, 6),
+        "costUnavailable": line.cost_unavailable,
+        "p50Secs": line.p50_secs,
+        "p95Secs": line.p95_secs,
+        "items": line.items,
+        "runsChange": line.runs_change,
+        "usdChange": None if line.usd_change is None else round(line.usd_change, 6),
+        "runsPerDay": list(line.runs_per_day),
+        "failuresPerDay": list(line.failures_per_day),
+        "incidentsOpened": line.incidents.opened,
+        "incidentsOpen": line.incidents.still_open,
+    }
+
+
+def digest_detail(spec: DigestSpec, period: Period, digest: Digest) -> dict[str, Any]:
+    return {
+        "digest": spec.name,
+        "period": period.key,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "runs": digest.runs,
+        "failures": digest.failures,
+        "settledUsd": round(digest.usd, 6),
+        "costUnavailable": digest.cost_unavailable,
+        "lines": [_line_detail(line) for line in digest.lines],
+        "notificationId": f"digest#{spec.name}#{period.key}",
+    }
+
+
+def budget_detail(spec: BudgetSpec, alert: BudgetAlert) -> dict[str, Any]:
+    return {
+        "budget": spec.name,
+        "month": alert.month,
+        "kind": alert.kind,
+        "percent": alert.percent,
+        "spentUsd": round(alert.spent_usd, 6),
+        "budgetUsd": alert.budget_usd,
+        "forecastUsd": None if alert.forecast_usd is None else round(alert.forecast_usd, 2),
+        "notificationId": f"budget#{spec.name}#{alert.alert_id}",
+    }
