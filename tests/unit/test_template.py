@@ -377,3 +377,24 @@ def test_routed_buses_are_granted_only_when_listed():
     assert "RoutedEventBuses" not in {s["Sid"] for s in _deployed({}).statements("RunWatcherRole")}
     assert ENVIRONMENT["ROUTED_EVENT_BUS_ARNS"] == {"Fn::Join": [",", {"Ref": "RoutedEventBusArns"}]}
     assert ENVIRONMENT["ROUTED_SECRET_ARNS"] == {"Fn::Join": [",", {"Ref": "RoutedSecretArns"}]}
+
+
+def test_the_serverless_application_repository_listing_is_publishable():
+    """What `sam publish` requires and checks: required fields, their patterns and lengths, the license
+    file matching its SPDX id, and the version the project itself carries."""
+    import re
+    import tomllib
+
+    listing = TEMPLATE["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert re.fullmatch(r"[a-zA-Z0-9\-]{1,140}", listing["Name"])
+    assert 0 < len(listing["Description"]) <= 256
+    assert re.fullmatch(r"[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?", listing["Author"])
+    assert len(listing["Labels"]) <= 10
+    assert all(re.fullmatch(r"[a-zA-Z0-9+\-_:/@]{1,127}", label) for label in listing["Labels"])
+    assert (ROOT / listing["ReadmeUrl"]).is_file()
+    license_text = (ROOT / listing["LicenseUrl"]).read_text()
+    assert listing["SpdxLicenseId"] == "Apache-2.0"
+    assert "Apache License" in license_text
+    assert "Version 2.0" in license_text
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert listing["SemanticVersion"] == version
