@@ -224,6 +224,9 @@ def main() -> int:
     if not real:
         ok = story.report(say) and ok
         ok = health.report(say) and ok
+        from localdev.demo.digest import digest_story
+
+        ok = digest_story(stack, say) and ok
     say(
         f"\n{len(source.invocations)} invocations, {sum(i.records for i in source.invocations)} records, "
         f"{int(time.monotonic() - started)} s in all."

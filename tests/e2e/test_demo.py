@@ -45,6 +45,11 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(r"^DemoUnknown000001\s+queue\s+-\s+-\s+NOT_FOUND", out, re.MULTILINE)
     assert "DLQ: message" in out
     assert "reason: body is neither JSON nor a bare run ID" in out
+    # the last act: today's digest once (the retried scheduled event posts nothing more), a budget alert once
+    assert re.search(r"\[slack\]\s+#C0DIGEST :bar_chart: \*Daily digest\*", out)
+    assert "Digest: 1 post in #C0DIGEST for today" in out
+    assert "the same scheduled event posted 0 more" in out
+    assert "Budget $0.10: 1 alert" in out
     # 14 runs per run, 24 runs of the incident route, 22 incident events (opened, resolved) as their own,
     # the health checks' 13 runs and one still-running alert, and one schedule that did not fire
     assert out.count("signature verified") == 14 + 24 + 22 + 14 + 1
