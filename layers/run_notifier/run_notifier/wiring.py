@@ -54,6 +54,9 @@ CLOCK_SKEW_SECS = 1.0
 LEASE_MARGIN_SECS = worst_call_secs(_TABLE_CONFIG) + CLOCK_SKEW_SECS
 #: How long a stuck run's or a missed slot's own item (its claims) is kept before the table's TTL removes it.
 ALERT_ITEM_DAYS = 30
+#: A digest's or budget alert's item outlives its period: a month's budget alert claimed on the 1st must
+#: still stand on the 31st (and DynamoDB's TTL may delete an item days late, never early).
+REPORT_ITEM_DAYS = 62
 #: Destinations that send through the AWS SDK (EventBridge) get one attempt: its worst case then
 #: fits in the smallest time share a send is given (notifier.MIN_SEND_SECS), so the lease holds;
 #: a failed attempt is retried by the redelivery.
@@ -385,7 +388,7 @@ def build_fleet_reporter(
     reports = _fleet_reports_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_fleet_reports)
 
     def prepare(item: str) -> None:
-        prepare_alert_item(table, item, int(now().timestamp()) + ALERT_ITEM_DAYS * 86400)
+        prepare_alert_item(table, item, int(now().timestamp()) + REPORT_ITEM_DAYS * 86400)
 
     return FleetReporter(
         reports,

@@ -1,0 +1,113 @@
+"""The digest function's work with in-memory ports: a failed post loses nothing (its claims are released
+and the next invocation posts), every kind once, an empty period claims and posts nothing more."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.digest import LedgerRun
+from run_notifier.domain.fleet_reporter import FleetReporter
+from run_notifier.domain.fleet_reports import parse_fleet_reports
+
+from tests.unit.fakes import FakeClaims
+
+DOC = (
+    '{"routes": [], "digests": [{"name": "d", "channel": "C0", "every": "day", "at": "09:00"}],'
+    ' "budgets": [{"name": "b", "monthlyUsd": 1, "channel": "C0"}]}'
+)
+NINE = datetime(2026, 12, 2, 9, tzinfo=UTC)
+
+
+class _Ledger:
+    def __init__(self, runs):
+        self.runs = runs
+
+    def runs_finished(self, start, end):
+        return [r for r in self.runs if start <= r.finished_at < end]
+
+
+class _Poster:
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+        self.down: set[str] = set()
+
+    def kinds(self):
+        return ("slack", "eventbridge")
+
+    def post_digest(self, kind, spec, period, digest, deadline):
+        if kind in self.down:
+            raise ConnectionError(f"{kind} is down")
+        self.sent.append((kind, f"digest {period.key} {digest.runs}"))
+
+    def post_budget(self, kind, spec, alert, deadline):
+        if kind in self.down:
+            raise ConnectionError(f"{kind} is down")
+        self.sent.append((kind, f"budget {alert.alert_id}"))
+
+
+def _reporter(runs, poster, claims):
+    return FleetReporter(
+        lambda: parse_fleet_reports(DOC),
+        _Ledger(runs),
+        claims,
+        lambda item: None,
+        poster,
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def _runs(day: datetime, count: int, usd: float) -> list[LedgerRun]:
+    return [
+        LedgerRun(f"R{i}", "actor:A", "a", "SUCCEEDED", day + timedelta(hours=1 + i), 60.0, usd) for i in range(count)
+    ]
+
+
+def test_a_failed_post_releases_its_claims_and_the_next_invocation_posts_each_kind_once():
+    poster, claims = _Poster(), FakeClaims()
+    runs = _runs(datetime(2026, 12, 1, tzinfo=UTC), 3, 0.1)
+    reporter = _reporter(runs, poster, claims)
+    poster.down = {"eventbridge"}
+    with pytest.raises(ConnectionError):
+        reporter.run(NINE, Deadline.after(30))
+    assert poster.sent == [("slack", "digest day:2026-12-01 3")]  # slack went out before eventbridge failed
+    poster.down = set()
+    outcome = reporter.run(NINE + timedelta(hours=1), Deadline.after(30))  # the next hour catches it up
+    assert ("eventbridge", "digest day:2026-12-01 3") in poster.sent
+    assert poster.sent.count(("slack", "digest day:2026-12-01 3")) == 1
+    assert "digest#d#day:2026-12-01" in outcome.posted
+    again = reporter.run(NINE + timedelta(hours=2), Deadline.after(30))
+    assert "digest#d#day:2026-12-01" in again.already
+    assert [s for s in poster.sent if s[1].startswith("digest")] == [
+        ("slack", "digest day:2026-12-01 3"),
+        ("eventbridge", "digest day:2026-12-01 3"),
+    ]
+
+
+def test_an_empty_period_posts_nothing_and_is_not_read_again():
+    poster, claims = _Poster(), FakeClaims()
+    reporter = _reporter([], poster, claims)
+    first = reporter.run(NINE, Deadline.after(30))
+    assert first.empty == ("digest#d#day:2026-12-01",)
+    assert reporter.run(NINE + timedelta(hours=1), Deadline.after(30)).already == ("digest#d#day:2026-12-01",)
+    assert poster.sent == []
+
+
+def test_a_budget_crossed_in_steps_alerts_at_each_threshold_once():
+    poster, claims = _Poster(), FakeClaims()
+    ledger_runs = _runs(datetime(2026, 12, 1, tzinfo=UTC), 6, 0.1)  # $0.60 of $1 by 07:00 on the 1st
+    reporter = _reporter(ledger_runs, poster, claims)
+    reporter.run(NINE, Deadline.after(30))
+    ledger_runs += _runs(datetime(2026, 12, 2, tzinfo=UTC), 5, 0.1)  # $1.10 by the 2nd
+    reporter.run(NINE + timedelta(hours=1), Deadline.after(30))
+    reporter.run(NINE + timedelta(hours=2), Deadline.after(30))
+    budgets = [s for s in poster.sent if s[1].startswith("budget")]
+    assert budgets == [
+        ("slack", "budget 2026-12#50"),
+        ("eventbridge", "budget 2026-12#50"),
+        ("slack", "budget 2026-12#forecast"),  # $0.60 in a day and a third: on course for far more than $1
+        ("eventbridge", "budget 2026-12#forecast"),
+        ("slack", "budget 2026-12#100"),  # 80 % was crossed with it: marked, not sent
+        ("eventbridge", "budget 2026-12#100"),
+    ]
