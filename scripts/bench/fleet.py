@@ -197,7 +197,8 @@ def report(results: list[dict[str, Any]], settle: int) -> list[str]:
         ("p95 from run end to first alert", lambda r: f"{r['p95']:.1f} s", f"settle + 10 s ({settle + 10} s)"),
         ("p95 of the runs started in the window's second half", lambda r: f"{r['p95_later']:.1f} s", "-"),
         (
-            "p95 for the runs whose webhook was lost (no duration history in this mix: performance.md has one)",
+            "p95 for the runs whose webhook was lost "
+            "(no duration history in this mix; `make bench` measures a mix with one)",
             lambda r: f"{r['p95_lost']:.0f} s",
             "one safety-net period",
         ),
