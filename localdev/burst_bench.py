@@ -30,19 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localdev.chaos.worker import spawn_worker
+from localdev.incident_bench import HOOK_PATH, PAGER_PATH, SETTLE_SECS, spawn_incident_workers
 from localdev.lambda_paths import as_in_lambda
 from localdev.soak.sampler import cpu_secs, sample
 
 ROOT = Path(__file__).resolve().parents[1]
-HOOK_PATH = "/hooks/burst"
-PAGER_PATH = "/v2/enqueue"
 CHANNEL = "C0BURST"
 BOT_TOKEN = "-".join(("xoxb", "local", "burst", "botpart"))
 INTAKE_TOKEN = "burst-intake-token-3f9a"
 EVENT_BUS = "burst-bus"
-#: The watcher's settle wait (the intake delays a terminal event by what is left of it).
-SETTLE_SECS = 2
 
 
 @dataclass
@@ -210,37 +206,8 @@ class _Burst:
 
     def _start_workers(self, stack: Any, actors: list[str]) -> list[Any]:
         route = {"match": {"actId": actors}, "incident": {"after": 1}, "slack": {"channel": CHANNEL}}
-        env = {
-            **stack.client_env(),
-            **stack.watcher_env(slack_path="/unused"),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_BASE_URL": stack.url("/api"),
-            "WEBHOOK_URL": stack.url(HOOK_PATH),
-            "WEBHOOK_SECRET": "whsec_YnVyc3QtYnVyc3QtYnVyc3QtYnVyc3QtMTIzNA==",
-            "EVENT_BUS_NAME": EVENT_BUS,
-            "PAGERDUTY_ROUTING_KEY": "B" * 32,
-            "PAGERDUTY_EVENTS_URL": stack.url(PAGER_PATH),
-            "ROUTES_JSON": json.dumps({"routes": [route]}),
-            "SETTLE_SECONDS": str(SETTLE_SECS),
-            "LONG_POLL_SCHEDULE": "5,0",
-            "REQUEUE_DELAY_SCHEDULE": "1,2,5",
-            "MAX_REQUEUE_DELAY_SECONDS": "5",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": f"{ROOT}",
-        }
-        env.pop("SLACK_WEBHOOK_URL", None)
-        spec = {
-            "env": env,
-            "moto": stack.endpoint,
-            "queue_url": stack.resources.queue_url,
-            "queue_arn": stack.resources.queue_arn,
-            "function_timeout": 30.0,
-        }
-        return [
-            spawn_worker(spec, self.work / f"worker{n}.journal", self.work / f"worker{n}.log", ROOT)
-            for n in range(self.config.workers)
-        ]
+        secret = "whsec_YnVyc3QtYnVyc3QtYnVyc3QtYnVyc3QtMTIzNA=="
+        return spawn_incident_workers(stack, route, BOT_TOKEN, EVENT_BUS, secret, self.config.workers, self.work)
 
     # --- watching, from outside ---
 

@@ -53,6 +53,41 @@ def main(argv: list[str] | None = None) -> int:
     return Bench(args).run()
 
 
+def spawn_incident_workers(
+    stack: Any, route: dict[str, Any], bot_token: str, bus: str, webhook_secret: str, count: int, work: Path
+) -> list[Any]:
+    """Worker processes (the real handler under a Lambda-like SQS poller) watching with one incident route:
+    Slack's bot at the receiver, the signed webhook at HOOK_PATH, PagerDuty at PAGER_PATH, EventBridge."""
+    env = {
+        **stack.client_env(),
+        **stack.watcher_env(slack_path="/unused"),
+        "SLACK_BOT_TOKEN": bot_token,
+        "SLACK_API_BASE_URL": stack.url("/api"),
+        "WEBHOOK_URL": stack.url(HOOK_PATH),
+        "WEBHOOK_SECRET": webhook_secret,
+        "EVENT_BUS_NAME": bus,
+        "PAGERDUTY_ROUTING_KEY": "F" * 32,
+        "PAGERDUTY_EVENTS_URL": stack.url(PAGER_PATH),
+        "ROUTES_JSON": json.dumps({"routes": [route]}),
+        "SETTLE_SECONDS": str(SETTLE_SECS),
+        "LONG_POLL_SCHEDULE": "5,0",
+        "REQUEUE_DELAY_SCHEDULE": "1,2,5",
+        "MAX_REQUEUE_DELAY_SECONDS": "5",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": f"{ROOT}",
+    }
+    env.pop("SLACK_WEBHOOK_URL", None)
+    spec = {
+        "env": env,
+        "moto": stack.endpoint,
+        "queue_url": stack.resources.queue_url,
+        "queue_arn": stack.resources.queue_arn,
+        "function_timeout": 30.0,
+    }
+    return [spawn_worker(spec, work / f"worker{n}.journal", work / f"worker{n}.log", ROOT) for n in range(count)]
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -61,7 +96,6 @@ class Bench:
         self.work.mkdir(parents=True, exist_ok=True)
 
     def run(self) -> int:
-        from localdev.aws import aws_env
         from localdev.receiver import Receiver
         from localdev.stack import LocalStack
 
@@ -77,37 +111,8 @@ class Bench:
         for index, actor in enumerate(actors):
             stack.sim.add_actor(actor, "fleet", f"scraper-{index:02d}")
         route = {"match": {"actId": actors}, "incident": {"after": 1}, "slack": {"channel": CHANNEL}}
-        env = {
-            **aws_env(stack.endpoint),
-            **stack.watcher_env(slack_path="/unused"),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_BASE_URL": stack.url("/api"),
-            "WEBHOOK_URL": stack.url(HOOK_PATH),
-            "WEBHOOK_SECRET": "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTIzNA==",
-            "EVENT_BUS_NAME": "bench-bus",
-            "PAGERDUTY_ROUTING_KEY": "F" * 32,
-            "PAGERDUTY_EVENTS_URL": stack.url(PAGER_PATH),
-            "ROUTES_JSON": json.dumps({"routes": [route]}),
-            "SETTLE_SECONDS": str(SETTLE_SECS),
-            "LONG_POLL_SCHEDULE": "5,0",
-            "REQUEUE_DELAY_SCHEDULE": "1,2,5",
-            "MAX_REQUEUE_DELAY_SECONDS": "5",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": f"{ROOT}",
-        }
-        env.pop("SLACK_WEBHOOK_URL", None)
-        spec = {
-            "env": env,
-            "moto": stack.endpoint,
-            "queue_url": stack.resources.queue_url,
-            "queue_arn": stack.resources.queue_arn,
-            "function_timeout": 30.0,
-        }
-        workers = [
-            spawn_worker(spec, self.work / f"worker{n}.journal", self.work / f"worker{n}.log", ROOT)
-            for n in range(args.workers)
-        ]
+        secret = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTIzNA=="
+        workers = spawn_incident_workers(stack, route, BOT_TOKEN, "bench-bus", secret, args.workers, self.work)
         print(
             f"incident bench: {args.runs} FAILED runs of {args.actors} Actors ending within {args.spread_secs:g} s, "
             f"{args.workers} workers, incident mode (Slack bot, PagerDuty, webhook, EventBridge); logs in {self.work}",
