@@ -218,6 +218,10 @@ class VirtualWatch:
             self._dispatch(self._run, "VirtualRun000001")
         return True
 
+    def covered_here(self, act_id: str) -> bool:
+        """Known fleet-wide at once here; a real container learns it from its next run of the Actor."""
+        return self.actor_covered(act_id)
+
     def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
         """The Actor's webhook: one create; from then on every run of the Actor is pushed (the webhook
         reaches this run's end as an ad-hoc one would: `_dispatch`)."""

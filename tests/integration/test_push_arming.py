@@ -85,8 +85,8 @@ def test_the_key_is_per_run_and_per_deployment():
 
 def test_the_arming_budget_takes_one_write_a_take_and_two_for_a_seconds_first(aws_session, resources):
     """The budget item is a burst's hot key: a take within a second already begun, granted or refused,
-    is one conditional write; only the second's first take costs two. The last create of each second is
-    kept for an Actor's webhook."""
+    is one conditional write; only the second's first take costs two. A third of each second's creates
+    (at least one) is kept for Actors' webhooks."""
     from run_notifier.adapters.arming_budget import ArmingBudget
     from run_notifier.adapters.dynamodb import RunsTable
 
@@ -103,3 +103,9 @@ def test_the_arming_budget_takes_one_write_a_take_and_two_for_a_seconds_first(aw
     writes.clear()
     assert budget.take() is True
     assert len(writes) == 2  # the new second's first take
+
+
+def test_a_third_of_each_seconds_creates_is_kept_for_actor_webhooks():
+    from run_notifier.adapters.arming_budget import per_run_limit
+
+    assert [per_run_limit(n) for n in (1, 2, 3, 30, 60)] == [1, 1, 2, 20, 40]

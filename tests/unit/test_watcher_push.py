@@ -119,6 +119,25 @@ def test_saturated_creates_give_the_runs_actor_one_webhook_and_its_later_runs_ne
     assert world.requeue.sent[-1][0].push is PushMode.ACTOR
 
 
+def test_a_polled_run_drops_to_the_safety_net_once_its_actor_has_the_actor_webhook():
+    """Push was off for this run (its creates were saturated and its Actor's could not be made then); a
+    later run of the Actor got the Actor-level webhook, which reaches this run's end too: the next look
+    notes it and waits on the safety net instead of polling. Known in the container: no create, no read."""
+    push = FakeActorPushArming()
+    world = World(push=push)
+    world.apify.answers = [world.run("RUNNING")]
+    polled = WatchRequest(RUN, attempt=3, first_seen_at=world.clock(), push=PushMode.OFF)
+    assert world.watch(polled).delay_secs != 900  # not covered yet: polled
+    assert world.requeue.sent[-1][0].push is PushMode.OFF
+    push.covered.add("Act0000000000001")
+    outcome = world.watch(polled._replace(attempt=4))
+    assert outcome.delay_secs == 900
+    assert world.requeue.sent[-1][0].push is PushMode.ACTOR
+    assert world.ledger.push[RUN] == [PushArmed(PushMode.ACTOR)]
+    assert push.calls == []
+    assert push.actor_calls == []
+
+
 def test_a_run_already_over_at_first_sight_arms_nothing():
     world = World(push=FakePushArming())
     world.apify.answers = [world.run("FAILED", finished_ago=30)]

@@ -20,8 +20,20 @@ from run_notifier.adapters.dynamodb import RunsTable
 
 BUDGET_KEY = "apify-arming#budget"
 DEFAULT_PER_SECOND = 30
-#: Creates a second that only Actor-level webhooks may take.
-RESERVED_FOR_ACTORS = 1
+#: The share of each second's creates that only Actor-level webhooks may take (at least one).
+RESERVED_FOR_ACTORS_SHARE = 1 / 3
+
+
+def per_run_limit(per_second: int) -> int:
+    """The creates a second per-run webhooks may take; the rest are kept for Actor-level ones.
+
+    A third, not one: when per-run creates saturate, each Actor-level create replaces every later
+    per-run create of its Actor, so a fleet of 200 busy Actors is covered in seconds (10 a second)
+    rather than minutes (1 a second), and its runs stop being polled that much sooner.
+    """
+    return max(1, per_second - max(1, round(per_second * RESERVED_FOR_ACTORS_SHARE)))
+
+
 _TRIES = 4
 
 
@@ -33,10 +45,10 @@ class ArmingBudget:
 
     def take(self, *, for_actor: bool = False) -> bool:
         """One create of this second's budget: True when taken, False when the second is spent (or the
-        table could not say: uncoordinated creates are what the budget is for). The last create of each
-        second is kept for Actor-level webhooks (``for_actor``): a burst's per-run creates, which take
-        every other one, must not starve the one create that covers all of an Actor's runs."""
-        limit = self._per_second if for_actor else max(1, self._per_second - RESERVED_FOR_ACTORS)
+        table could not say: uncoordinated creates are what the budget is for). A third of each second's
+        creates are kept for Actor-level webhooks (``for_actor``, `per_run_limit`): a burst's
+        per-run creates, which take the rest, must not starve the creates that cover all of an Actor's runs."""
+        limit = self._per_second if for_actor else per_run_limit(self._per_second)
         second = int(self._clock())
         names = {"#s": "second", "#c": "creates"}
         try:

@@ -143,11 +143,27 @@ class RunWatcher:
                 request, run = self._arm_push(request, run.act_id, poll_deadline, deadline)
             elif request.push is PushMode.ACTOR and request.attempt == 0 and not is_terminal(run.status):
                 self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
+            elif self._actor_webhook_came(request, run):
+                request = request._replace(push=PushMode.ACTOR)
+                self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
+                self._events.emit(RunPushArmed(request.run_id, PushMode.ACTOR.value, None))
         except RunNotFound as error:
             return request, policy.RunMissing(str(error))
         except ApifyUnavailable as error:
             return request, policy.ApifyDown(str(error))
         return request, policy.RunSeen(run)
+
+    def _actor_webhook_came(self, request: WatchRequest, run: RunSummary) -> bool:
+        """A polled run (push off) whose Actor has since been given its Actor-level webhook (by a later
+        run, in a burst that saturated the creates): that webhook reaches this run's end too, so the run
+        drops to the safety-net schedule. Known in this container only: no read on a polled run's look."""
+        return (
+            request.push is PushMode.OFF
+            and isinstance(self._push, ActorPushArming)
+            and bool(run.act_id)
+            and not is_terminal(run.status)
+            and self._push.covered_here(str(run.act_id))
+        )
 
     def _arm_push(
         self, request: WatchRequest, act_id: str | None, poll_deadline: Deadline, deadline: Deadline
