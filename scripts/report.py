@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.ledger_by_day import LedgerByDay
-from run_notifier.domain.digest import Digest, DigestLine, LedgerRun, build_digest
+from run_notifier.domain.digest import Digest, DigestLine, LedgerMark, LedgerRun, build_digest
 from run_notifier.domain.run_summary import human_duration
 
 from scripts.aws_cli import Problem, aws_problem, session
@@ -67,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         start = end - period
         aws = session(args.region, args.profile)
         table = args.table_name or table_from_stack(aws.client("cloudformation"), args.stack_name)
-        runs = _read(LedgerByDay(RunsTable(aws.client("dynamodb"), table)), start, end, args.actor)
+        runs, marks = _read(LedgerByDay(RunsTable(aws.client("dynamodb"), table)), start, end, args.actor)
     except Problem as problem:
         print(f"report: {problem}", file=sys.stderr)
         return 2
     except (BotoCoreError, ClientError) as error:
         print(f"report: {aws_problem(error, 'reading the runs table')}", file=sys.stderr)
         return 2
-    digest = build_digest(runs, [], start, end)
+    digest = build_digest(runs, [], start, end, marks)
     if digest is None:
         print(f"report: no runs finished in the last {args.since}", file=sys.stderr)
         return 0
@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _read(ledger: LedgerByDay, start: datetime, end: datetime, actor: str | None) -> list[LedgerRun]:
+def _read(
+    ledger: LedgerByDay, start: datetime, end: datetime, actor: str | None
+) -> tuple[list[LedgerRun], list[LedgerMark]]:
     def progress(done: int, of: int) -> None:
         width = 30
         filled = round(width * done / of)
@@ -95,9 +97,13 @@ def _read(ledger: LedgerByDay, start: datetime, end: datetime, actor: str | None
         if done == of:
             print(file=sys.stderr)
 
-    runs = ledger.runs_finished(start, end, on_day=progress)
     wanted = {f"actor:{actor}", f"task:{actor}"} if actor else None
-    return [run for run in runs if wanted is None or run.key in wanted]
+    runs: list[LedgerRun] = []
+    marks: list[LedgerMark] = []
+    for entry in ledger.entries(start, end, on_day=progress):
+        if wanted is None or entry.key in wanted:
+            (runs if isinstance(entry, LedgerRun) else marks).append(entry)  # type: ignore[arg-type]
+    return runs, marks
 
 
 def _usd(value: float) -> str:
@@ -120,6 +126,9 @@ def _row(line: DigestLine) -> dict[str, Any]:
         "items": line.items,
         "runsPerDay": list(line.runs_per_day),
         "failuresPerDay": list(line.failures_per_day),
+        "incidentsOpened": line.incidents.opened,
+        "alertsMuted": line.muted,
+        "alertsHeldQuiet": line.held,
     }
 
 
@@ -152,6 +161,8 @@ def render(digest: Digest, fmt: str) -> str:
         "p50",
         "p95",
         "items",
+        "incidents",
+        "held",
         "runs/day",
     )
     body = [
@@ -166,6 +177,8 @@ def render(digest: Digest, fmt: str) -> str:
             human_duration(line.p50_secs),
             human_duration(line.p95_secs),
             "-" if line.items is None else f"{line.items:,}",
+            f"{line.incidents.opened:,}",
+            f"{line.muted + line.held:,}",
             line.sparkline,
         )
         for line in digest.lines
@@ -178,6 +191,8 @@ def render(digest: Digest, fmt: str) -> str:
         "",
         _usd(digest.usd),
         f"{digest.cost_unavailable:,}",
+        "",
+        "",
         "",
         "",
         "",

@@ -17,7 +17,7 @@ def table_totals(aws_session: Any, table_name: str, start: datetime, end: dateti
         for raw in page["Items"]:
             item = from_item(raw)
             finished = item.get("finishedAt")
-            if not finished:
+            if not finished or "recordedAt" not in item:  # not a run the ledger recorded (a mark, a claim)
                 continue
             moment = datetime.fromisoformat(finished.replace("Z", "+00:00"))
             if moment < start or (end is not None and moment >= end):

@@ -14,9 +14,12 @@ import boto3
 import pytest
 from conftest import context, events_on, load_event
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.incident_store import DynamoIncidents
 from run_notifier.adapters.run_ledger import DynamoRunLedger
 from run_notifier.config import load_digest_settings
 from run_notifier.domain.health import Health
+from run_notifier.domain.incidents import FinishedRun, IncidentRule, Transition, incident_key
+from run_notifier.domain.mutes import Mute
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.schedule_handler import make_digest_handler
 from run_notifier.wiring import build_fleet_reporter
@@ -34,9 +37,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _seed(table: RunsTable) -> None:
+def _seed(table: RunsTable) -> dict[str, int]:
     """A week of runs of three Actors (one through a task): hidden and unsettled costs, WARN runs,
-    failures; and runs just outside the week on both sides."""
+    failures, a muted run; and runs just outside the week on both sides. scraper-b's runs go through its
+    route's incidents as the watcher applies them (the store's own transitions and events): returns the
+    incidents opened in the week and open at the end, as the store says."""
+    incidents = DynamoIncidents(table)
+    key = incident_key(0, "ActB0000000000002", None)
+    opened = 0
     ledger = DynamoRunLedger(table, ttl_days=0)
     moments = [WEEK_START + timedelta(hours=5 * i + 1) for i in range(33)]  # inside the week
     moments += [WEEK_START - timedelta(days=8), WEEK_END + timedelta(hours=1)]  # outside it (W11 and W14)
@@ -54,7 +62,17 @@ def _seed(table: RunsTable) -> None:
             item_count=100 * i if status == "SUCCEEDED" else None,
             health=Health("WARN" if i % 6 == 0 else "OK", ()) if status == "SUCCEEDED" else None,
         )
-        ledger.record(summary, now=finished, attempts=1, first_seen_at=None, costs_settled=i % 4 != 3)
+        muted = Mute("actor:ActA0000000000001", _iso(finished + timedelta(hours=1)), "maintenance") if i == 3 else None
+        ledger.record(summary, now=finished, attempts=1, first_seen_at=None, costs_settled=i % 4 != 3, muted_by=muted)
+        if summary.act_id == "ActB0000000000002":
+            run = FinishedRun(summary.run_id, status, summary.finished_at or "")
+            transition, _, pending = incidents.apply(key, run, IncidentRule(), route_index=0, summary=summary)
+            opened += transition is Transition.OPENED and WEEK_START <= finished < WEEK_END
+            for event in pending:
+                incidents.prepare(event)
+                incidents.done(key, event.event_id)
+    still_open = int(bool(((table.get(key) or {}).get("incident") or {}).get("open")))
+    return {"opened": opened, "open": still_open}
 
 
 @pytest.fixture
@@ -62,7 +80,9 @@ def digest_app(resources, receiver, event_bus, aws_session):
     receiver.slack_tokens = {BOT_TOKEN}
     bus, events_queue = event_bus
     routes = {
-        "routes": [],
+        "routes": [
+            {"match": {"actId": ["ActB0000000000002"]}, "incident": {"after": 1}, "slack": {"channel": CHANNEL}}
+        ],
         "digests": [
             {"name": "weekly", "channel": CHANNEL, "every": "week", "at": "09:00", "timezone": "Europe/Prague"}
         ],
@@ -78,13 +98,14 @@ def digest_app(resources, receiver, event_bus, aws_session):
         }
     )
     handler = make_digest_handler(build_fleet_reporter(settings, boto3.session.Session(region_name="us-east-1")))
-    _seed(RunsTable(aws_session.client("dynamodb"), resources.table_name))
+    seeded = _seed(RunsTable(aws_session.client("dynamodb"), resources.table_name))
 
     def invoke(at: str) -> dict:
         event = copy.deepcopy(load_event("schedule_digest.json"))
         event["time"] = at
         return handler(event, context(120))
 
+    invoke.incidents = seeded  # type: ignore[attr-defined]
     return invoke, events_queue
 
 
@@ -116,11 +137,24 @@ def test_the_weekly_digest_is_posted_once_in_its_hour_across_dst_with_the_ledger
     assert f"({expected['costUnavailable']:,} runs: cost unavailable)" in post
     assert re.search(r"• \*scraper-a\* `[▁▂▃▄▅▆▇█]{7}`", post)
     assert "⚠" in post  # the WARN runs are counted on their Actor's line
+    lines = {line.split("*")[1]: line for line in post.splitlines() if line.startswith("• ")}
+    seeded = invoke.incidents
+    assert seeded["opened"] >= 1
+    assert seeded["open"] == 1  # opened after the week by a run outside it: open when the digest is posted
+    assert f"incidents: {seeded['opened']} opened, {seeded['open']} open" in lines["scraper-b"]
+    assert "alerts held: 1 muted, 0 in quiet hours" in lines["scraper-a"]
+    assert "incidents" not in lines["loader-c"]
     digests = [e for e in events_on(aws_session, events_queue, 3, timeout=8) if e["detail-type"] == "Apify Run Digest"]
     assert len(digests) == 1
     detail = digests[0]["detail"]
     assert {k: detail[k] for k in expected} == pytest.approx(expected)
     assert sum(line["runs"] for line in detail["lines"]) == expected["runs"]
+    by_name = {line["name"]: line for line in detail["lines"]}
+    assert (by_name["scraper-b"]["incidentsOpened"], by_name["scraper-b"]["incidentsOpen"]) == (
+        seeded["opened"],
+        seeded["open"],
+    )
+    assert by_name["scraper-a"]["alertsMuted"] == 1
 
 
 def test_budget_thresholds_fire_once_each_and_only_the_highest_crossed_together_is_sent(digest_app, receiver):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import boto3
 from conftest import HOOK_PATH, context, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.ledger_by_day import LedgerByDay
 from run_notifier.config import load_settings
 from run_notifier.domain.quiet_hours import parse_quiet_hours
 from run_notifier.sqs_handler import make_handler
@@ -74,6 +75,11 @@ def test_chat_is_held_in_the_window_and_summarised_once_when_it_ends(
     details = sorted(table.get(run_id)["slackNotification"]["detail"] for run_id in ids)
     assert sum(d.startswith("posted the quiet-hours summary") for d in details) == 1
     assert sum(d.startswith("in the quiet-hours summary") for d in details) == 2
+    # the digests' ledger by day counts them as held, once each however often they came back
+    now = datetime.now(UTC)
+    runs, marks = LedgerByDay(table).read(now - timedelta(days=1), now + timedelta(days=1))
+    assert sorted(run.run_id for run in runs) == ids
+    assert [(m.status, m.key) for m in marks] == [("HELD-QUIET", "actor:SimActor00000001")] * 3
 
 
 TEAMS_PATH = "/teams/workflows/quiet/triggers/manual/paths/invoke?sig=teamsquietpart"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import run_script
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.run_ledger import DynamoRunLedger
+from run_notifier.domain.mutes import Mute
 from run_notifier.domain.run_summary import RunSummary
 
 from localdev.aws import aws_env
@@ -39,7 +40,8 @@ def _seed(aws_session, resources) -> None:
             started_at=_iso(finished - timedelta(seconds=60 + i)),
             finished_at=_iso(finished),
         )
-        ledger.record(summary, now=now, attempts=1, first_seen_at=None, costs_settled=i % 5 != 0)
+        muted = Mute("task:TaskC000000000003", _iso(now), "quiet, please") if i in (2, 5) else None
+        ledger.record(summary, now=now, attempts=1, first_seen_at=None, costs_settled=i % 5 != 0, muted_by=muted)
     table.update("incident#0#actor:ActA0000000000001", "SET #g = :g", {"#g": "generation"}, {":g": "x"})
 
 
@@ -61,6 +63,8 @@ def test_the_report_reads_the_period_and_its_totals_equal_the_ledgers(aws_sessio
         "task:TaskC000000000003",
     }
     assert sum(line["runs"] for line in report["lines"]) == expected["runs"]
+    # two muted runs are marks beside the runs: counted on their line, never as runs
+    assert [line["alertsMuted"] for line in report["lines"] if line["key"] == "task:TaskC000000000003"] == [2]
     assert re.search(r"reading .* ([78])/\1 days", answer.stderr)  # the UTC days a 7-day period touches, once each
 
 

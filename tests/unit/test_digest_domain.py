@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from run_notifier.domain.budgets import budget_alerts, claim_only, forecast_usd, month_of
-from run_notifier.domain.digest import IncidentCount, LedgerRun, build_digest, sparkline
+from run_notifier.domain.digest import (
+    HELD,
+    INCIDENT_OPENED,
+    INCIDENT_RESOLVED,
+    MUTED,
+    IncidentCount,
+    LedgerMark,
+    LedgerRun,
+    build_digest,
+    sparkline,
+)
 from run_notifier.domain.digest_schedule import due_period
 
 PRAGUE = "Europe/Prague"
@@ -110,10 +120,21 @@ def test_the_change_against_the_previous_period_and_incidents_are_on_the_line():
     at = START + timedelta(days=1)
     now = [LedgerRun(f"R{i}", "actor:A", "a", "SUCCEEDED", at, 60.0, 0.5) for i in range(3)]
     before = [LedgerRun("P1", "actor:A", "a", "FAILED", at - timedelta(days=7), 30.0, 0.25)]
-    digest = build_digest(now, before, START, END, {"actor:A": IncidentCount(opened=1, still_open=0)})
+    marks = [
+        LedgerMark(INCIDENT_OPENED, "actor:A", at),
+        LedgerMark(INCIDENT_OPENED, "actor:A", START - timedelta(hours=1)),  # the period before: not counted
+        LedgerMark(INCIDENT_RESOLVED, "actor:A", at),
+        LedgerMark(MUTED, "actor:A", at),
+        LedgerMark(MUTED, "actor:A", at + timedelta(hours=1)),
+        LedgerMark(HELD, "actor:A", at),
+        LedgerMark(MUTED, "actor:B", at),  # an Actor with no runs in the period: no line
+    ]
+    digest = build_digest(now, before, START, END, marks, still_open={"actor:A": 1})
     assert digest is not None
     [line] = digest.lines
-    assert (line.runs_change, line.usd_change, line.incidents.opened) == (2, 1.25, 1)
+    assert (line.runs_change, line.usd_change) == (2, 1.25)
+    assert line.incidents == IncidentCount(opened=1, still_open=1)
+    assert (line.muted, line.held) == (2, 1)
     assert line.success_rate == 1.0
     assert (line.p50_secs, line.p95_secs) == (60.0, 60.0)
 

@@ -359,6 +359,7 @@ def build_fleet_reporter(
 ) -> FleetReporter:
     """The hourly digest function: the routes document's digests and budgets, the ledger by day, the
     claims, a Slack bot and EventBridge."""
+    from run_notifier.adapters.incident_store import DynamoIncidents
     from run_notifier.adapters.ledger_by_day import LedgerByDay
     from run_notifier.adapters.notification_claims import DynamoNotificationClaims
     from run_notifier.adapters.run_history import prepare_alert_item
@@ -397,6 +398,7 @@ def build_fleet_reporter(
         prepare,
         FleetReportPoster(slack, eventbridge),
         clock=now,
+        incidents=DynamoIncidents(table),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.ledger_marks import mark_values, write_mark
+from run_notifier.domain.digest import INCIDENT_OPENED, INCIDENT_RESOLVED
 from run_notifier.domain.incidents import (
     FinishedRun,
     IncidentEvent,
@@ -76,8 +78,15 @@ class DynamoIncidents:
 
     def prepare(self, event: IncidentEvent) -> None:
         """The event's own item, its `generation` the event's ID: the notification claims' condition
-        (adapters/notification_claims.py) then holds for it as for a recorded run. Idempotent."""
-        self._table.update(event.event_id, "SET #g = :g", {"#g": "generation"}, {":g": event.event_id})
+        (adapters/notification_claims.py) then holds for it as for a recorded run; and a mark in the
+        ledger by day (adapters/ledger_marks.py), so digests count incidents opened. Idempotent."""
+        status = INCIDENT_OPENED if event.kind is Transition.OPENED else INCIDENT_RESOLVED
+        mark = mark_values(status, event.at, event.act_id, event.actor_task_id, event.actor_name)
+        write_mark(self._table, event.event_id, mark, {"generation": event.event_id})
+
+    def open_among(self, keys: list[str]) -> set[str]:
+        """Which of these incident items hold an open incident now (one consistent read each)."""
+        return {key for key in keys if bool(((self._table.get(key) or {}).get("incident") or {}).get("open"))}
 
     def done(self, key: str, event_id: str) -> None:
         """Remove the event, and move the version so that a writer holding the old pending map re-reads."""

@@ -5,7 +5,8 @@ A period reads only the UTC days it touches, one query each (paginated), with on
 digest sums projected: about 250 bytes a run, and an index query is eventually consistent (half a
 read unit per 4 KB), so a weekly digest over 100,000 runs reads about 3,100 read units, $0.0004 on
 demand (`make report` prints what it read). Runs at the edges of a day that the period does not
-cover are read and left out here.
+cover are read and left out here. The index also holds marks (adapters/ledger_marks.py: incidents
+opened, alerts muted or held), read in the same queries.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from run_notifier.adapters.dynamodb import RunsTable
-from run_notifier.domain.digest import LedgerRun
+from run_notifier.domain.digest import MARK_STATUSES, LedgerMark, LedgerRun
 from run_notifier.domain.isotime import parse_iso
 
 INDEX = "RunsByDay"
@@ -40,14 +41,43 @@ class LedgerByDay:
         self, start: datetime, end: datetime, on_day: Callable[[int, int], None] | None = None
     ) -> Iterator[LedgerRun]:
         """The runs whose finish is in [start, end) (aware datetimes). ``on_day(done, of)`` after each day read."""
+        for entry in self.entries(start, end, on_day):
+            if isinstance(entry, LedgerRun):
+                yield entry
+
+    def read(self, start: datetime, end: datetime) -> tuple[list[LedgerRun], list[LedgerMark]]:
+        """The runs and the marks of [start, end), in one pass over its days."""
+        runs: list[LedgerRun] = []
+        marks: list[LedgerMark] = []
+        for entry in self.entries(start, end):
+            (runs if isinstance(entry, LedgerRun) else marks).append(entry)  # type: ignore[arg-type]
+        return runs, marks
+
+    def entries(
+        self, start: datetime, end: datetime, on_day: Callable[[int, int], None] | None = None
+    ) -> Iterator[LedgerRun | LedgerMark]:
         days = days_of(start, end)
         for index, day in enumerate(days):
             for item in self._table.query_all(INDEX, "finishDay", day):
-                run = ledger_run(item)
-                if run is not None and start <= run.finished_at < end:
-                    yield run
+                entry = ledger_mark(item) if item.get("status") in MARK_STATUSES else ledger_run(item)
+                if entry is not None and start <= _when(entry) < end:
+                    yield entry
             if on_day is not None:
                 on_day(index + 1, len(days))
+
+
+def _when(entry: LedgerRun | LedgerMark) -> datetime:
+    return entry.finished_at if isinstance(entry, LedgerRun) else entry.at
+
+
+def _key(item: dict[str, Any]) -> str:
+    task, actor = item.get("actorTaskId"), item.get("actId")
+    return f"task:{task}" if task else f"actor:{actor}"
+
+
+def ledger_mark(item: dict[str, Any]) -> LedgerMark | None:
+    at = parse_iso(item.get("finishedAt"))
+    return None if at is None else LedgerMark(str(item["status"]), _key(item), at)
 
 
 def ledger_run(item: dict[str, Any]) -> LedgerRun | None:
@@ -56,7 +86,7 @@ def ledger_run(item: dict[str, Any]) -> LedgerRun | None:
     if finished is None:
         return None
     task, actor = item.get("actorTaskId"), item.get("actId")
-    key = f"task:{task}" if task else f"actor:{actor}"
+    key = _key(item)
     usd = item.get("usageTotalUsd")
     health = item.get("health")
     return LedgerRun(

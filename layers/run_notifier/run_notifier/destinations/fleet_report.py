@@ -71,6 +71,8 @@ def _line_text(line: DigestLine) -> str:
         parts.append(f"{line.items:,} items")
     if line.incidents.opened or line.incidents.still_open:
         parts.append(f"incidents: {line.incidents.opened} opened, {line.incidents.still_open} open")
+    if line.muted or line.held:
+        parts.append(f"alerts held: {line.muted} muted, {line.held} in quiet hours")
     parts.append(f"{_change(line.runs_change)} runs, {_change(line.usd_change, money=True)} vs before")
     return f"• *{line.name}* `{line.sparkline}` " + " · ".join(parts)
 
@@ -123,6 +125,8 @@ def _line_detail(line: DigestLine) -> dict[str, Any]:
         "failuresPerDay": list(line.failures_per_day),
         "incidentsOpened": line.incidents.opened,
         "incidentsOpen": line.incidents.still_open,
+        "alertsMuted": line.muted,
+        "alertsHeldQuiet": line.held,
     }
 
 

@@ -24,8 +24,10 @@ from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.ledger_marks import mark_values, write_mark
 from run_notifier.adapters.notification_claims import DynamoNotificationClaims
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.digest import HELD
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import ClaimResult, DeliveryNotYet, RunDelivery
@@ -83,7 +85,14 @@ class QuietlyHeld:
 
     def send(self, summary: RunSummary, deadline: Deadline) -> str:
         send = lambda: self._inner.send(summary, deadline)  # noqa: E731
-        return self._held(summary.finished_at, summary.run_id, run_line(summary), send, deadline)
+        held = partial(self._mark_held, summary)
+        return self._held(summary.finished_at, summary.run_id, run_line(summary), send, deadline, held)
+
+    def _mark_held(self, summary: RunSummary) -> None:
+        """For digests: "n held by quiet hours" (adapters/ledger_marks.py). Idempotent."""
+        if summary.finished_at:
+            mark = mark_values(HELD, summary.finished_at, summary.act_id, summary.actor_task_id, summary.actor_name)
+            write_mark(self._table, f"mark#held#{summary.run_id}", mark)
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         send = lambda: self._inner.send_incident(event, deadline)  # noqa: E731
@@ -106,7 +115,15 @@ class QuietlyHeld:
         at = parse_iso(finished_at) or self._clock()
         return self._quiet.window_of(at)
 
-    def _held(self, finished_at: str | None, item: str, line: str, own: Callable[[], str], deadline: Deadline) -> str:
+    def _held(
+        self,
+        finished_at: str | None,
+        item: str,
+        line: str,
+        own: Callable[[], str],
+        deadline: Deadline,
+        on_held: Callable[[], None] | None = None,
+    ) -> str:
         window = self._window(finished_at)
         if window is None:
             return own()
@@ -114,6 +131,8 @@ class QuietlyHeld:
         now = self._clock()
         if now < window.end:
             self._add_line(key, item, line)
+            if on_held is not None:
+                on_held()
             raise DeliveryNotYet(f"quiet hours until {window.end:%H:%M}Z", _wait(window, now))
         if not isinstance(self._inner, Summarizer):
             return own()  # paging held: each alert on its own after the window

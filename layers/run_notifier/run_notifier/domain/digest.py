@@ -3,7 +3,9 @@
 
 Costs are settled costs only: a run whose cost Apify hides (or that was never settled) counts as
 "cost unavailable", never as $0, so a total is never smaller than the truth without saying so.
-Lines are sorted by what needs attention: failures, then health warnings, then cost.
+Lines are sorted by what needs attention: failures, then incidents still open, then health
+warnings, then cost. Beside the runs, the ledger holds marks (adapters/ledger_marks.py): incidents
+opened, chat alerts muted or held by quiet hours; a line counts those of its period.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from typing import NamedTuple
 
 FAILING = frozenset({"FAILED", "TIMED-OUT", "ABORTED"})
 SPARKS = "▁▂▃▄▅▆▇█"
+#: The `status` of a mark (no run has these): an incident opened or resolved, a run's chat alert muted
+#: by a mute or held by quiet hours.
+INCIDENT_OPENED = "INCIDENT-OPENED"
+INCIDENT_RESOLVED = "INCIDENT-RESOLVED"
+MUTED = "MUTED"
+HELD = "HELD-QUIET"
+MARK_STATUSES = frozenset({INCIDENT_OPENED, INCIDENT_RESOLVED, MUTED, HELD})
 
 
 class LedgerRun(NamedTuple):
@@ -34,6 +43,14 @@ class LedgerRun(NamedTuple):
     health: str | None = None
     act_id: str | None = None
     task_id: str | None = None
+
+
+class LedgerMark(NamedTuple):
+    """Something that happened to a task's (else Actor's) alerts: one of MARK_STATUSES, and when."""
+
+    status: str
+    key: str
+    at: datetime
 
 
 class IncidentCount(NamedTuple):
@@ -60,6 +77,9 @@ class DigestLine(NamedTuple):
     runs_per_day: tuple[int, ...]
     failures_per_day: tuple[int, ...]
     incidents: IncidentCount
+    #: Runs whose chat alerts a mute held, and that quiet hours held (posted in their summary after).
+    muted: int = 0
+    held: int = 0
 
     @property
     def success_rate(self) -> float:
@@ -97,12 +117,16 @@ def build_digest(
     previous: Sequence[LedgerRun],
     start: datetime,
     end: datetime,
-    incidents: Mapping[str, IncidentCount] | None = None,
+    marks: Sequence[LedgerMark] = (),
+    still_open: Mapping[str, int] | None = None,
 ) -> Digest | None:
-    """The digest of the runs that finished in [start, end); None when there were none (nothing is posted)."""
+    """The digest of the runs that finished in [start, end); None when there were none (nothing is posted).
+    ``marks``: the ledger's marks (those in [start, end) are counted); ``still_open``: incidents open now,
+    per key."""
     inside = [run for run in runs if start <= run.finished_at < end]
     if not inside:
         return None
+    tally = Counter((mark.key, mark.status) for mark in marks if start <= mark.at < end)
     days = max(1, math.ceil((end - start) / timedelta(days=1)))
     by_key: dict[str, list[LedgerRun]] = {}
     for run in inside:
@@ -111,7 +135,14 @@ def build_digest(
     for run in previous:
         before.setdefault(run.key, []).append(run)
     lines = [
-        _line(key, group, before.get(key, []), start, days, (incidents or {}).get(key, IncidentCount()))
+        _line(
+            key,
+            group,
+            before.get(key, []),
+            start,
+            days,
+            IncidentCount(tally[key, INCIDENT_OPENED], (still_open or {}).get(key, 0)),
+        )._replace(muted=tally[key, MUTED], held=tally[key, HELD])
         for key, group in by_key.items()
     ]
     lines.sort(key=attention)
@@ -119,7 +150,8 @@ def build_digest(
 
 
 def attention(line: DigestLine) -> tuple[float, ...]:
-    """Sort key: most failures first, then most health warnings, then the most spent."""
+    """Sort key: most failures first, then most incidents still open, then most health warnings, then the
+    most spent."""
     return (-line.failures, -line.incidents.still_open, -line.warns, -line.usd, -line.runs)
 
 

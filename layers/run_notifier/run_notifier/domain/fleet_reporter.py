@@ -11,15 +11,17 @@ posts nothing and claims nothing.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from run_notifier.domain.budgets import BudgetAlert, budget_alerts, claim_only, month_of
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.digest import Digest, LedgerRun, build_digest
+from run_notifier.domain.digest import Digest, LedgerMark, LedgerRun, build_digest
 from run_notifier.domain.digest_schedule import Period, due_period
 from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec, FleetReports, matches
+from run_notifier.domain.incidents import incident_key
 from run_notifier.domain.ports import ClaimResult, NotificationClaims
 
 #: How long a delivery's claim is held: longer than the function's own timeout.
@@ -29,6 +31,16 @@ KINDS = ("slack", "eventbridge")
 
 class LedgerReader(Protocol):
     def runs_finished(self, start: datetime, end: datetime) -> Iterable[LedgerRun]: ...
+
+    def read(self, start: datetime, end: datetime) -> tuple[list[LedgerRun], list[LedgerMark]]:
+        """The runs and the marks (incidents opened, alerts muted or held) of [start, end)."""
+        ...
+
+
+class OpenIncidents(Protocol):
+    def open_among(self, keys: list[str]) -> set[str]:
+        """Which of these incident keys (domain/incidents.py `incident_key`) hold an open incident now."""
+        ...
 
 
 class ReportPoster(Protocol):
@@ -59,6 +71,7 @@ class FleetReporter:
         prepare: Callable[[str], None],
         poster: ReportPoster,
         clock: Callable[[], datetime],
+        incidents: OpenIncidents | None = None,
     ) -> None:
         """``prepare(item)``: make the item a claim can be taken on (its `generation` is its key);
         ``clock``: the wall clock, for the claims' leases (the scheduled time decides only what is due)."""
@@ -68,6 +81,7 @@ class FleetReporter:
         self._claims = claims
         self._prepare = prepare
         self._poster = poster
+        self._incidents = incidents
 
     def run(self, scheduled_for: datetime, deadline: Deadline) -> ReportOutcome:
         posted: list[str] = []
@@ -81,10 +95,12 @@ class FleetReporter:
             if not taken:
                 already.append(item)  # posted (or being posted) by an earlier invocation
                 continue
-            runs = [r for r in self._ledger.runs_finished(period.previous_start, period.end) if matches(spec.match, r)]
+            read, marks = self._ledger.read(period.previous_start, period.end)
+            runs = [r for r in read if matches(spec.match, r)]
             current = [r for r in runs if r.finished_at >= period.start]
             previous = [r for r in runs if r.finished_at < period.start]
-            digest = build_digest(current, previous, period.start, period.end)
+            still_open = self._still_open(current, reports.incident_routes)
+            digest = build_digest(current, previous, period.start, period.end, marks, still_open)
             if digest is None:
                 self._deliver(item, taken, lambda kind: None, detail="no runs: nothing posted")
                 empty.append(item)
@@ -111,6 +127,17 @@ class FleetReporter:
                 self._deliver(item, taken, self._budget_sender(budget, alert, deadline))
                 posted.append(item)
         return ReportOutcome(tuple(posted), tuple(empty), tuple(already))
+
+    def _still_open(self, runs: list[LedgerRun], routes: tuple[int, ...]) -> dict[str, int]:
+        """Per line key, the incidents open now on the routes in incident mode (one read per key and route)."""
+        if self._incidents is None or not routes:
+            return {}
+        subjects = {run.key: (run.act_id, run.task_id) for run in runs}
+        asked = {
+            incident_key(route, act_id, task_id): key for key, (act_id, task_id) in subjects.items() for route in routes
+        }
+        found = Counter(asked[open_key] for open_key in self._incidents.open_among(sorted(asked)))
+        return dict(found)
 
     def _digest_sender(
         self, spec: DigestSpec, period: Period, digest: Digest, deadline: Deadline

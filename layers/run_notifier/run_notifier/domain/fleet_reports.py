@@ -50,6 +50,8 @@ class BudgetSpec(NamedTuple):
 class FleetReports(NamedTuple):
     digests: tuple[DigestSpec, ...] = ()
     budgets: tuple[BudgetSpec, ...] = ()
+    #: The positions of the routes in incident mode: a digest asks their incidents whether still open.
+    incident_routes: tuple[int, ...] = ()
 
 
 def matches(match: Mapping[str, frozenset[str]], run: LedgerRun) -> bool:
@@ -68,9 +70,15 @@ def parse_fleet_reports(text: str | None) -> FleetReports:
         raise RoutesError("routes document must be an object")
     digests = _list(document, "digests")
     budgets = _list(document, "budgets")
+    routes = document.get("routes", [])
     return FleetReports(
         tuple(_digest(i, raw) for i, raw in enumerate(digests)),
         tuple(_budget(i, raw) for i, raw in enumerate(budgets)),
+        tuple(
+            i
+            for i, raw in enumerate(routes if isinstance(routes, list) else [])
+            if isinstance(raw, dict) and raw.get("incident")
+        ),
     )
 
 
