@@ -61,7 +61,9 @@ def digest_story(stack: Any, say: Callable[[str], None]) -> bool:
     say(
         f"Digest: {len(digests)} post in #{DIGEST_CHANNEL} for today and an `Apify Run Digest` event; the retry of "
         f"the same scheduled event posted {len(again.posted)} more. Budget ${DEMO_BUDGET_USD:.2f}: {len(alerts)} alert "
-        "(of 50/80/100 % crossed at once, only the highest is posted). `make report SINCE=1d` prints the same table "
-        "from a deployed stack."
+        "(of 50/80/100 % crossed at once, only the highest is posted)."
     )
-    return ok
+    from scripts import report
+
+    say("\n`make report SINCE=1d`, here on the demo's own table (a deployed stack's with STACK=...):")
+    return report.main(["--table-name", stack.resources.table_name, "--since", "1d"]) == 0 and ok

@@ -50,6 +50,10 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert "Digest: 1 post in #C0DIGEST for today" in out
     assert "the same scheduled event posted 0 more" in out
     assert "Budget $0.10: 1 alert" in out
+    # and `make report` on the demo's own table: the same table in the terminal, its totals a row of its own
+    report = out[out.index("`make report SINCE=1d`, here on the demo's own table") :]
+    assert re.search(r"^Actor / task\s+runs\s+ok %", report, re.MULTILINE)
+    assert re.search(r"^total\s+\d+", report, re.MULTILINE)
     # 14 runs per run, 24 runs of the incident route, 22 incident events (opened, resolved) as their own,
     # the health checks' 13 runs and one still-running alert, and one schedule that did not fire
     assert out.count("signature verified") == 14 + 24 + 22 + 14 + 1
