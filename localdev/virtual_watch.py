@@ -107,6 +107,9 @@ class VirtualWatch:
         #: With a fleet: (what, fleet time) of every Apify call, message sent, invocation and alert.
         self.trace: list[tuple[str, float]] | None = None
         self._offset = 0.0
+        #: The run's own time zero on the fleet's clock (EPOCH + its offset): every datetime the watcher
+        #: sees is on that one clock, so what one run's watch learns (an Actor's webhook) dates right for the next.
+        self._epoch = EPOCH
         self._costs = costs
         self._settle_secs = schedule.settle_secs
         self._timeout = timeout_secs
@@ -143,6 +146,7 @@ class VirtualWatch:
         """Watch one run that ends ``duration`` seconds after it is first enqueued (``offset``: when, on the
         fleet's clock, it was enqueued; the trace is on that clock)."""
         self._offset = offset
+        self._epoch = EPOCH + timedelta(seconds=offset)
         self._act_id = act_id
         self._run = _Run(duration, dispatch, usual=usual)
         self._now = 0.0
@@ -169,7 +173,7 @@ class VirtualWatch:
         )
 
     def clock(self) -> datetime:
-        return EPOCH + timedelta(seconds=self._now)
+        return self._epoch + timedelta(seconds=self._now)
 
     def _note(self, what: str, at: float, *, absolute: bool = True) -> None:
         if self.trace is not None:
@@ -182,9 +186,9 @@ class VirtualWatch:
         heapq.heappush(self._queue, (self._now + after, self._seq, request))
 
     def _summary(self, status: str) -> RunSummary:
-        ended = (EPOCH + timedelta(seconds=self._run.duration)).isoformat() if status != "RUNNING" else None
+        ended = (self._epoch + timedelta(seconds=self._run.duration)).isoformat() if status != "RUNNING" else None
         return RunSummary(
-            "VirtualRun000001", status, act_id=self._act_id, started_at=EPOCH.isoformat(), finished_at=ended
+            "VirtualRun000001", status, act_id=self._act_id, started_at=self._epoch.isoformat(), finished_at=ended
         )
 
     # --- ports.UsualDurations: the ledger's history of the run's Actor ------------------------
@@ -217,10 +221,6 @@ class VirtualWatch:
         if not self._run.dispatched:
             self._dispatch(self._run, "VirtualRun000001")
         return True
-
-    def covered_here(self, act_id: str) -> bool:
-        """Known fleet-wide at once here; a real container learns it from its next run of the Actor."""
-        return self.actor_covered(act_id)
 
     def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
         """The Actor's webhook: one create; from then on every run of the Actor is pushed (the webhook
@@ -256,8 +256,8 @@ class VirtualWatch:
                 self._seq += 1
                 run.messages += 1
                 # The intake's own rule: a run that just ended waits out its settle time on the queue.
-                decision = IntakeDecision((run_id,), TERMINAL_EVENT, EPOCH + timedelta(seconds=run.duration))
-                delay = decision.delay_secs(EPOCH + timedelta(seconds=arrives), self._settle_secs)
+                decision = IntakeDecision((run_id,), TERMINAL_EVENT, self._epoch + timedelta(seconds=run.duration))
+                delay = decision.delay_secs(self._epoch + timedelta(seconds=arrives), self._settle_secs)
                 at = arrives + self._costs.intake + delay + self._costs.pickup
                 heapq.heappush(self._queue, (at, self._seq, WatchRequest(run_id, event=TERMINAL_EVENT)))
 

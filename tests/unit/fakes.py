@@ -77,9 +77,6 @@ class FakeActorPushArming(FakePushArming):
     def actor_covered(self, act_id: str) -> bool:
         return act_id in self.covered
 
-    def covered_here(self, act_id: str) -> bool:
-        return act_id in self.covered
-
     def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
         self.actor_calls.append(act_id)
         self.covered.add(act_id)

@@ -121,21 +121,39 @@ def test_saturated_creates_give_the_runs_actor_one_webhook_and_its_later_runs_ne
 
 def test_a_polled_run_drops_to_the_safety_net_once_its_actor_has_the_actor_webhook():
     """Push was off for this run (its creates were saturated and its Actor's could not be made then); a
-    later run of the Actor got the Actor-level webhook, which reaches this run's end too: the next look
-    notes it and waits on the safety net instead of polling. Known in the container: no create, no read."""
-    push = FakeActorPushArming()
+    later run of the Actor got the Actor-level webhook here, which reaches this run's end too: the next
+    look notes it and waits on the safety net instead of polling. No create, no read of the table."""
+    push = FakeActorPushArming(ArmingPaced("spent"), ArmingPaced("spent again"))
     world = World(push=push)
     world.apify.answers = [world.run("RUNNING")]
     polled = WatchRequest(RUN, attempt=3, first_seen_at=world.clock(), push=PushMode.OFF)
     assert world.watch(polled).delay_secs != 900  # not covered yet: polled
     assert world.requeue.sent[-1][0].push is PushMode.OFF
-    push.covered.add("Act0000000000001")
+    later = "RunOfTheSameActr"
+    world.watch(WatchRequest(later))
+    world.watch(world.requeue.sent[-1][0])  # refused twice: its Actor gets the webhook
+    assert push.actor_calls == ["Act0000000000001"]
     outcome = world.watch(polled._replace(attempt=4))
     assert outcome.delay_secs == 900
     assert world.requeue.sent[-1][0].push is PushMode.ACTOR
     assert world.ledger.push[RUN] == [PushArmed(PushMode.ACTOR)]
-    assert push.calls == []
-    assert push.actor_calls == []
+    assert push.calls == [later, later]
+
+
+def test_a_run_of_an_actor_known_covered_before_it_was_read_needs_no_second_read():
+    """The second read closes the race of a webhook made while the run ended. A run read running after
+    this container learned of its Actor's webhook has no such race: one read, then the safety net."""
+    world = World(push=FakeActorPushArming(covered={"Act0000000000001"}))
+    world.apify.answers = [world.run("RUNNING")]
+    first = "RunOfTheSameActr"
+    world.watch(WatchRequest(first))
+    assert world.apify.calls == [(first, 0), (first, 0)]  # learned during this look: read again
+    world.clock.advance(5)
+    world.apify.calls.clear()
+    assert world.watch(WatchRequest(RUN)).delay_secs == 900
+    assert world.apify.calls == [(RUN, 0)]
+    assert world.requeue.sent[-1][0].push is PushMode.ACTOR
+    assert world.ledger.push[RUN] == [PushArmed(PushMode.ACTOR)]
 
 
 def test_a_run_already_over_at_first_sight_arms_nothing():

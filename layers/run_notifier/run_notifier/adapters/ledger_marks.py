@@ -20,8 +20,6 @@ from run_notifier.domain.isotime import parse_iso
 #: A mark outlives any digest period and the report's longest look back.
 MARK_DAYS = 400
 
-__all__ = ["MARK_DAYS", "MARK_STATUSES", "mark_values", "write_mark"]
-
 
 def mark_values(
     status: str, at: str, act_id: str | None, actor_task_id: str | None, actor_name: str | None

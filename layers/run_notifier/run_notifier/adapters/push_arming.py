@@ -137,9 +137,6 @@ class ApifyPushArming:
             self._covered.add(act_id)
         return found
 
-    def covered_here(self, act_id: str) -> bool:
-        return act_id in self._covered
-
     def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
         """One webhook for every run of the Actor (the events `make enroll` asks for), made once per
         deployment (its idempotency key), taking one create from the shared budget like any other."""

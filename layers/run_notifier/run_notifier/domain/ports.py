@@ -126,11 +126,6 @@ class ActorPushArming(Protocol):
         """Whether this Actor already has the notifier's Actor-level webhook (no call to Apify)."""
         ...
 
-    def covered_here(self, act_id: str) -> bool:
-        """Whether this container already knows the Actor has it (no I/O at all: asked on every look
-        of a run that is polled, which must not cost a read each time)."""
-        ...
-
     def arm_actor(self, act_id: str, deadline: Deadline) -> PushArmed:
         """Create (or find, by its idempotency key) the Actor's webhook; mode ACTOR, or OFF with the reason.
         Raises ArmingPaced when this second's creates are spent, ApifyUnavailable when Apify could not be asked."""

@@ -89,6 +89,8 @@ class RunWatcher:
         self._push = push
         self._announces_running = announces_running
         self._finisher = Finisher(finishing, requeue, watch_ledger, events, now)
+        #: When this container learned that an Actor has the notifier's Actor-level webhook.
+        self._actor_covered_at: dict[str, datetime] = {}
 
     def watch(self, request: WatchRequest, deadline: Deadline) -> Outcome:
         """Carry one message through to exactly one end (see the module docstring); raise to fail the record."""
@@ -138,9 +140,10 @@ class RunWatcher:
         push_available = self._push is not None
         try:
             wait = policy.wait_secs(request, self._schedule, push_available, deadline.left())
+            read_at = self._now()
             run = self._apify.get_run(request.run_id, wait, poll_deadline)
             if policy.should_arm(request, run, push_available):
-                request, run = self._arm_push(request, run.act_id, poll_deadline, deadline)
+                request, run = self._arm_push(request, run, read_at, poll_deadline, deadline)
             elif request.push is PushMode.ACTOR and request.attempt == 0 and not is_terminal(run.status):
                 self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
             elif self._actor_webhook_came(request, run):
@@ -159,26 +162,32 @@ class RunWatcher:
         drops to the safety-net schedule. Known in this container only: no read on a polled run's look."""
         return (
             request.push is PushMode.OFF
-            and isinstance(self._push, ActorPushArming)
             and bool(run.act_id)
             and not is_terminal(run.status)
-            and self._push.covered_here(str(run.act_id))
+            and str(run.act_id) in self._actor_covered_at
         )
 
     def _arm_push(
-        self, request: WatchRequest, act_id: str | None, poll_deadline: Deadline, deadline: Deadline
+        self, request: WatchRequest, run: RunSummary, read_at: datetime, poll_deadline: Deadline, deadline: Deadline
     ) -> tuple[WatchRequest, RunSummary]:
         """Arm the run's ad-hoc webhook (or find its Actor's), then read the run again.
 
         The second read closes a race: a run that ended while its webhook was being created
-        would never fire it. If Apify refuses the webhook, the read is today's long poll.
+        would never fire it. If Apify refuses the webhook, the read is today's long poll. There is
+        no race, and no second read, when this container knew of the Actor's webhook before it read
+        the run (``read_at``) running: the webhook already existed when the run was still going.
         Raises ApifyUnavailable / RunNotFound like any read.
         """
         assert self._push is not None
+        act_id = run.act_id
         actor_push = self._push if isinstance(self._push, ActorPushArming) else None
         try:
             if actor_push is not None and act_id and actor_push.actor_covered(act_id):
                 armed: PushArmed | None = PushArmed(PushMode.ACTOR)  # its Actor's webhook tells of its end
+                if self._actor_covered_at.setdefault(act_id, self._now()) < read_at:
+                    self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
+                    self._events.emit(RunPushArmed(request.run_id, PushMode.ACTOR.value, None))
+                    return request._replace(push=PushMode.ACTOR), run
             else:
                 armed = self._push.arm(request.run_id, poll_deadline)
         except ArmingPaced as paced:
@@ -191,6 +200,8 @@ class RunWatcher:
             if request.attempt == 0:
                 return request, self._apify.get_run(request.run_id, 0, poll_deadline)
             armed = self._arm_actor(actor_push, act_id, str(paced), poll_deadline)
+            if armed.mode is PushMode.ACTOR and act_id:
+                self._actor_covered_at.setdefault(act_id, self._now())
             if armed.mode is PushMode.OFF:
                 self._watch_ledger.note_push(request.run_id, armed, self._now())
                 request = request._replace(push=PushMode.OFF)
