@@ -57,6 +57,8 @@ class SimulatedWebhooks:
         self.drop_runs: set[str] = set()
         self._rng = random.Random(7)
         self._by_key: dict[str, str] = {}
+        #: Actor ID -> when (time.monotonic) its first Actor-level webhook was made.
+        self._actor_webhook_made: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def on_run_event(self, event_type: str, run: dict[str, Any]) -> None:
@@ -98,6 +100,11 @@ class SimulatedWebhooks:
         """The runs that have an ad-hoc webhook (the watcher armed them)."""
         with self._lock:
             return {w["condition"]["actorRunId"] for w in self.webhooks.values() if w["condition"].get("actorRunId")}
+
+    def actor_webhooks_made(self) -> dict[str, float]:
+        """Actor ID -> when (time.monotonic) its Actor-level webhook was made: it pushes each run that ends after."""
+        with self._lock:
+            return dict(self._actor_webhook_made)
 
     def handle(self, method: str, path: str, body: bytes) -> Answer:
         parts = [p for p in path.split("/") if p]  # v2, webhooks, {id}, test
@@ -164,6 +171,9 @@ class SimulatedWebhooks:
                 "description": spec.get("description"),
             }
             self.webhooks[webhook_id] = webhook
+            actor = spec["condition"].get("actorId")
+            if actor and not spec["condition"].get("actorRunId"):
+                self._actor_webhook_made.setdefault(str(actor), time.monotonic())
             if key:
                 self._by_key[key] = webhook_id
         return 201, {}, {"data": webhook}
