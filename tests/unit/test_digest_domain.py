@@ -139,6 +139,22 @@ def test_the_change_against_the_previous_period_and_incidents_are_on_the_line():
     assert (line.p50_secs, line.p95_secs) == (60.0, 60.0)
 
 
+def test_a_muted_or_held_mark_counts_only_when_its_run_is_on_the_line():
+    """A digest whose `match` leaves some runs out (a status, say) leaves their marks out too."""
+    at = START + timedelta(days=1)
+    failed = [LedgerRun("RunF", "actor:A", "a", "FAILED", at, 60.0, 0.5)]
+    marks = [
+        LedgerMark(MUTED, "actor:A", at, "RunF"),
+        LedgerMark(MUTED, "actor:A", at, "RunOk"),  # a SUCCEEDED run the digest's match left out
+        LedgerMark(HELD, "actor:A", at, "RunOk"),
+        LedgerMark(INCIDENT_OPENED, "actor:A", at),  # an incident's: per key
+    ]
+    digest = build_digest(failed, [], START, END, marks)
+    assert digest is not None
+    [line] = digest.lines
+    assert (line.muted, line.held, line.incidents.opened) == (1, 0, 1)
+
+
 def test_sparkline():
     assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
     assert sparkline([0, 0]) == "▁▁"

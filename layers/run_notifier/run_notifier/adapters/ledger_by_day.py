@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.ledger_marks import run_of_mark
 from run_notifier.domain.digest import MARK_STATUSES, LedgerMark, LedgerRun
 from run_notifier.domain.isotime import parse_iso
 
@@ -77,7 +78,9 @@ def _key(item: dict[str, Any]) -> str:
 
 def ledger_mark(item: dict[str, Any]) -> LedgerMark | None:
     at = parse_iso(item.get("finishedAt"))
-    return None if at is None else LedgerMark(str(item["status"]), _key(item), at)
+    if at is None:
+        return None
+    return LedgerMark(str(item["status"]), _key(item), at, run_of_mark(str(item.get("runId", ""))))
 
 
 def ledger_run(item: dict[str, Any]) -> LedgerRun | None:

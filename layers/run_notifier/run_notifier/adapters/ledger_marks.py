@@ -19,6 +19,16 @@ from run_notifier.domain.isotime import parse_iso
 
 #: A mark outlives any digest period and the report's longest look back.
 MARK_DAYS = 400
+MUTED_PREFIX = "mark#muted#"
+HELD_PREFIX = "mark#held#"
+
+
+def run_of_mark(key: str) -> str | None:
+    """The run a MUTED or HELD mark's item key names; None for other items (an incident event's)."""
+    for prefix in (MUTED_PREFIX, HELD_PREFIX):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return None
 
 
 def mark_values(

@@ -18,7 +18,7 @@ from typing import Any
 
 from run_notifier.adapters.apify_links import console_url, dataset_items_url
 from run_notifier.adapters.dynamodb import RunsTable
-from run_notifier.adapters.ledger_marks import mark_values, write_mark
+from run_notifier.adapters.ledger_marks import MUTED_PREFIX, mark_values, write_mark
 from run_notifier.domain.digest import MUTED
 from run_notifier.domain.health_flow import history_key
 from run_notifier.domain.isotime import format_iso, parse_iso
@@ -91,7 +91,7 @@ class DynamoRunLedger:
             return RecordResult(False, stood.get("generation"))
         if muted_by is not None and summary.finished_at:  # for digests: "n muted" (a redelivery writes it again)
             mark = mark_values(MUTED, summary.finished_at, summary.act_id, summary.actor_task_id, summary.actor_name)
-            write_mark(self._table, f"mark#muted#{summary.run_id}", mark)
+            write_mark(self._table, MUTED_PREFIX + summary.run_id, mark)
         return RecordResult(True, summary.generation)
 
     def note_push(self, run_id: str, armed: PushArmed, now: datetime) -> None:

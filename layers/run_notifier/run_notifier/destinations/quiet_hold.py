@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from run_notifier.adapters.dynamodb import RunsTable
-from run_notifier.adapters.ledger_marks import mark_values, write_mark
+from run_notifier.adapters.ledger_marks import HELD_PREFIX, mark_values, write_mark
 from run_notifier.adapters.notification_claims import DynamoNotificationClaims
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.digest import HELD
@@ -92,7 +92,7 @@ class QuietlyHeld:
         """For digests: "n held by quiet hours" (adapters/ledger_marks.py). Idempotent."""
         if summary.finished_at:
             mark = mark_values(HELD, summary.finished_at, summary.act_id, summary.actor_task_id, summary.actor_name)
-            write_mark(self._table, f"mark#held#{summary.run_id}", mark)
+            write_mark(self._table, HELD_PREFIX + summary.run_id, mark)
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         send = lambda: self._inner.send_incident(event, deadline)  # noqa: E731

@@ -51,6 +51,8 @@ class LedgerMark(NamedTuple):
     status: str
     key: str
     at: datetime
+    #: The run whose alert a MUTED or HELD mark is about (None for an incident's).
+    run_id: str | None = None
 
 
 class IncidentCount(NamedTuple):
@@ -126,7 +128,12 @@ def build_digest(
     inside = [run for run in runs if start <= run.finished_at < end]
     if not inside:
         return None
-    tally = Counter((mark.key, mark.status) for mark in marks if start <= mark.at < end)
+    counted = {run.run_id for run in inside}  # a digest's `match` (a status, say) leaves some runs out
+    tally = Counter(
+        (mark.key, mark.status)
+        for mark in marks
+        if start <= mark.at < end and (mark.run_id is None or mark.run_id in counted)
+    )
     days = max(1, math.ceil((end - start) / timedelta(days=1)))
     by_key: dict[str, list[LedgerRun]] = {}
     for run in inside:
