@@ -55,7 +55,15 @@ def reference(sequence: list[FinishedRun], rule: IncidentRule) -> list[tuple[str
 
 
 statuses = st.lists(st.sampled_from(["SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"]), max_size=40)
-rules = st.builds(IncidentRule, after=st.integers(1, 4))
+#: Rules a routes document can declare (domain/routing.py): `on` lists failing statuses, never SUCCEEDED
+#: (left to inference, hypothesis once drew on={"SUCCEEDED"}, a rule no route can have).
+rules = st.builds(
+    IncidentRule,
+    after=st.integers(1, 4),
+    on=st.frozensets(st.sampled_from(["FAILED", "TIMED-OUT", "ABORTED", "WARN"]), min_size=1),
+    burst_after=st.integers(1, 1000),
+    burst_window_secs=st.integers(1, 3600),
+)
 
 
 def test_n_failures_then_a_success_open_once_and_resolve_once():
