@@ -97,13 +97,11 @@ def _read(
         if done == of:
             print(file=sys.stderr)
 
-    wanted = {f"actor:{actor}", f"task:{actor}"} if actor else None
-    runs: list[LedgerRun] = []
-    marks: list[LedgerMark] = []
-    for entry in ledger.entries(start, end, on_day=progress):
-        if wanted is None or entry.key in wanted:
-            (runs if isinstance(entry, LedgerRun) else marks).append(entry)  # type: ignore[arg-type]
-    return runs, marks
+    runs, marks = ledger.read(start, end, on_day=progress)
+    if not actor:
+        return runs, marks
+    wanted = {f"actor:{actor}", f"task:{actor}"}
+    return [r for r in runs if r.key in wanted], [m for m in marks if m.key in wanted]
 
 
 def _usd(value: float) -> str:

@@ -46,11 +46,13 @@ class LedgerByDay:
             if isinstance(entry, LedgerRun):
                 yield entry
 
-    def read(self, start: datetime, end: datetime) -> tuple[list[LedgerRun], list[LedgerMark]]:
+    def read(
+        self, start: datetime, end: datetime, on_day: Callable[[int, int], None] | None = None
+    ) -> tuple[list[LedgerRun], list[LedgerMark]]:
         """The runs and the marks of [start, end), in one pass over its days."""
         runs: list[LedgerRun] = []
         marks: list[LedgerMark] = []
-        for entry in self.entries(start, end):
+        for entry in self.entries(start, end, on_day):
             (runs if isinstance(entry, LedgerRun) else marks).append(entry)  # type: ignore[arg-type]
         return runs, marks
 

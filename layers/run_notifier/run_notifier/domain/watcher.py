@@ -147,14 +147,18 @@ class RunWatcher:
             elif request.push is PushMode.ACTOR and request.attempt == 0 and not is_terminal(run.status):
                 self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
             elif self._actor_webhook_came(request, run):
-                request = request._replace(push=PushMode.ACTOR)
-                self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
-                self._events.emit(RunPushArmed(request.run_id, PushMode.ACTOR.value, None))
+                request = self._pushed_by_actor(request)
         except RunNotFound as error:
             return request, policy.RunMissing(str(error))
         except ApifyUnavailable as error:
             return request, policy.ApifyDown(str(error))
         return request, policy.RunSeen(run)
+
+    def _pushed_by_actor(self, request: WatchRequest) -> WatchRequest:
+        """The run is pushed by its Actor's webhook from now on: noted on its item, and in its messages."""
+        self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
+        self._events.emit(RunPushArmed(request.run_id, PushMode.ACTOR.value, None))
+        return request._replace(push=PushMode.ACTOR)
 
     def _actor_webhook_came(self, request: WatchRequest, run: RunSummary) -> bool:
         """A polled run (push off) whose Actor has since been given its Actor-level webhook (by a later
@@ -185,9 +189,7 @@ class RunWatcher:
             if actor_push is not None and act_id and actor_push.actor_covered(act_id):
                 armed: PushArmed | None = PushArmed(PushMode.ACTOR)  # its Actor's webhook tells of its end
                 if self._actor_covered_at.setdefault(act_id, self._now()) < read_at:
-                    self._watch_ledger.note_push(request.run_id, PushArmed(PushMode.ACTOR), self._now())
-                    self._events.emit(RunPushArmed(request.run_id, PushMode.ACTOR.value, None))
-                    return request._replace(push=PushMode.ACTOR), run
+                    return self._pushed_by_actor(request), run
             else:
                 armed = self._push.arm(request.run_id, poll_deadline)
         except ArmingPaced as paced:
