@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from run_notifier.domain.announcements import RunEndAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import RunEnded
 from run_notifier.domain.finisher import Finishing
@@ -27,6 +28,7 @@ from run_notifier.domain.ports import ArmingPaced, RecordResult
 from run_notifier.domain.push import PushArmed, PushMode
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.schedules import Schedule
+from run_notifier.domain.statuses import NOTIFIABLE
 from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.watcher import RunWatcher
 
@@ -117,7 +119,7 @@ class VirtualWatch:
         self._queue: list[tuple[float, int, WatchRequest]] = []
         self._seq = 0
         self._run = _Run(0.0, NO_DISPATCH)
-        finishing = Finishing(ledger=self, notifier=self, actor_names=self)  # type: ignore[arg-type]
+        finishing = Finishing(ledger=self, announcer=self, actor_names=self, notify_on=NOTIFIABLE)  # type: ignore[arg-type]
         self._watcher = RunWatcher(
             apify=self,
             requeue=self,
@@ -284,9 +286,10 @@ class VirtualWatch:
 
     # --- the notifier (claims are the notifier's business; here one alert per run) ---------
 
-    def notify(self, summary: RunSummary, deadline: Deadline) -> Any:
+    def announce(self, announcement: RunEndAnnouncement, deadline: Deadline) -> Any:
         from run_notifier.domain.notifier import NotifyReport
 
+        summary = announcement.run
         report = NotifyReport()
         self._now += self._costs.finish
         if summary.generation in self._run.notified or math.isfinite(self._run.alert):

@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from run_notifier.adapters.apify_runs import summary_from_run
+from run_notifier.destinations.rendering import Rendering, renders
+from run_notifier.domain.announcements import Announcement, RunEndAnnouncement
+from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.notifier import Announcer, Notifier
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import (
     Claim,
@@ -200,16 +204,19 @@ class FakeClaims:
         return current["state"] if current else None
 
 
-class FakeDestination:
-    """Sends by appending to `sent`; `outcomes` scripts failures ("permanent", "transient", "bug")."""
+class FakeDestination(Rendering):
+    """Renders a run's end by appending to `sent`; `outcomes` scripts failures ("permanent", "transient", "bug")."""
+
+    kind = "fake"
 
     def __init__(self, kind: str, *outcomes: str, on_send: Callable[[], None] | None = None) -> None:
-        self.kind = kind
+        self.kind = kind  # type: ignore[misc]
         self.outcomes = list(outcomes)
         self.sent: list[str] = []
         self._on_send = on_send
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    @renders(RunEndAnnouncement)
+    def _run_end(self, announcement: RunEndAnnouncement, deadline: Deadline) -> str:
         if self._on_send:
             self._on_send()
         outcome = self.outcomes.pop(0) if self.outcomes else "ok"
@@ -219,16 +226,24 @@ class FakeDestination:
             raise TransientDeliveryError(f"{self.kind} said 503")
         if outcome == "bug":
             raise KeyError("oops")
-        self.sent.append(summary.run_id)
+        self.sent.append(announcement.run.run_id)
         return "HTTP 200"
 
 
 class FakeDirectory:
+    """Every announcement to the same destinations, those that render it."""
+
     def __init__(self, *destinations: Destination) -> None:
         self.destinations = list(destinations)
 
-    def destinations_for(self, summary: RunSummary) -> list[Destination]:
-        return list(self.destinations)
+    def destinations_for(self, announcement: Announcement) -> list[Destination]:
+        return [d for d in self.destinations if d.renders(type(announcement))]
+
+
+def announcer(claims: Any, events: Any, clock: Callable[[], datetime], *destinations: Destination) -> Announcer:
+    """The real delivery path (claims, notifier) over in-memory claims and these destinations."""
+    exactly_once = ExactlyOnce(claims, events, clock, lease_margin_secs=60.0)
+    return Announcer(FakeDirectory(*destinations), Notifier(exactly_once, clock), lambda announcement: None)
 
 
 class FakeEvents:

@@ -11,15 +11,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from run_notifier.adapters.aws_bounds import worst_call_secs
-from run_notifier.domain.notifier import DEFAULT_LEASE_MARGIN_SECS, MIN_SEND_SECS
+from run_notifier.domain.claims import MIN_SEND_SECS
 from run_notifier.wiring import _BOTO_CONFIG, _SEND_CONFIG, _TABLE_CONFIG, CLOCK_SKEW_SECS, LEASE_MARGIN_SECS
 
 
-def test_the_lease_margin_is_the_marks_worst_case_plus_skew_and_shorter_than_the_old_guess():
+def test_the_lease_margin_is_the_marks_worst_case_plus_skew():
     assert worst_call_secs(_BOTO_CONFIG) == 3 * (1 + 4) + (1 + 5) + (2 + 5)
     assert worst_call_secs(_TABLE_CONFIG) == 2 * (0.5 + 2) + (1 + 5)
     assert LEASE_MARGIN_SECS == worst_call_secs(_TABLE_CONFIG) + CLOCK_SKEW_SECS == 12
-    assert LEASE_MARGIN_SECS < DEFAULT_LEASE_MARGIN_SECS / 4
 
 
 def test_a_send_through_the_aws_sdk_fits_in_the_smallest_time_share():

@@ -1,17 +1,21 @@
 """The digest function's work with in-memory ports: a failed post loses nothing (its claims are released
-and the next invocation posts), every kind once, an empty period claims and posts nothing more."""
+and the next invocation posts), every destination once, an empty period claims and posts nothing more."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from run_notifier.destinations.rendering import Rendering, renders
+from run_notifier.domain.announcements import BudgetAnnouncement, DigestAnnouncement
+from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
+from run_notifier.domain.ports import NotificationsIncomplete
 from run_notifier.domain.digest import LedgerRun
 from run_notifier.domain.fleet_reporter import FleetReporter
 from run_notifier.domain.fleet_reports import parse_fleet_reports
 
-from tests.unit.fakes import FakeClaims
+from tests.unit.fakes import FakeClaims, FakeEvents
 
 DOC = (
     '{"routes": [], "digests": [{"name": "d", "channel": "C0", "every": "day", "at": "09:00"}],'
@@ -31,33 +35,46 @@ class _Ledger:
         return self.runs_finished(start, end), []
 
 
+class _Reported(Rendering):
+    """A destination kind that renders reports into the shared list `sent`; a kind in `down` fails."""
+
+    def __init__(self, kind: str, sent: list[tuple[str, str]], down: set[str]) -> None:
+        self.kind = kind  # type: ignore[misc]
+        self._sent = sent
+        self._down = down
+
+    def _post(self, text: str) -> str:
+        if self.kind in self._down:
+            raise ConnectionError(f"{self.kind} is down")
+        self._sent.append((self.kind, text))
+        return "posted"
+
+    @renders(DigestAnnouncement)
+    def _digest(self, announcement: DigestAnnouncement, deadline) -> str:
+        return self._post(f"digest {announcement.period.key} {announcement.digest.runs}")
+
+    @renders(BudgetAnnouncement)
+    def _budget(self, announcement: BudgetAnnouncement, deadline) -> str:
+        return self._post(f"budget {announcement.alert.alert_id}")
+
+
 class _Poster:
     def __init__(self):
         self.sent: list[tuple[str, str]] = []
         self.down: set[str] = set()
 
-    def kinds(self):
-        return ("slack", "eventbridge")
-
-    def post_digest(self, kind, spec, period, digest, deadline):
-        if kind in self.down:
-            raise ConnectionError(f"{kind} is down")
-        self.sent.append((kind, f"digest {period.key} {digest.runs}"))
-
-    def post_budget(self, kind, spec, alert, deadline):
-        if kind in self.down:
-            raise ConnectionError(f"{kind} is down")
-        self.sent.append((kind, f"budget {alert.alert_id}"))
+    def destinations(self, channel: str):
+        return [_Reported("slack", self.sent, self.down), _Reported("eventbridge", self.sent, self.down)]
 
 
 def _reporter(runs, poster, claims):
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     return FleetReporter(
         lambda: parse_fleet_reports(DOC),
         _Ledger(runs),
-        claims,
+        ExactlyOnce(claims, FakeEvents(), clock, lease_margin_secs=60.0),
         lambda item: None,
-        poster,
-        clock=lambda: datetime.now(UTC),
+        poster.destinations,
     )
 
 
@@ -72,7 +89,7 @@ def test_a_failed_post_releases_its_claims_and_the_next_invocation_posts_each_ki
     runs = _runs(datetime(2026, 12, 1, tzinfo=UTC), 3, 0.1)
     reporter = _reporter(runs, poster, claims)
     poster.down = {"eventbridge"}
-    with pytest.raises(ConnectionError):
+    with pytest.raises(NotificationsIncomplete):
         reporter.run(NINE, Deadline.after(30))
     assert poster.sent == [("slack", "digest day:2026-12-01 3")]  # slack went out before eventbridge failed
     poster.down = set()

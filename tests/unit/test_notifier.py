@@ -1,23 +1,40 @@
-"""The notifier's claim → send → mark paths, with in-memory ports (no moto, no HTTP)."""
+"""The one delivery path's claim → send → close, with in-memory ports (no moto, no HTTP)."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
+from run_notifier.domain.announcements import RunEndAnnouncement
+from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import DEFAULT_LEASE_MARGIN_SECS, Notifier
+from run_notifier.domain.events import NotifyFiltered
+from run_notifier.domain.notifier import Notifier, NotifyReport
+from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.ports import NotificationsIncomplete, NotificationState
 from run_notifier.domain.run_summary import RunSummary
 
-from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeDirectory, FakeEvents
+from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeEvents
+from tests.unit.test_watcher import RUN, World
 
 SUMMARY = RunSummary(run_id="RunNotify0000001", status="FAILED", finished_at="2026-11-28T10:00:00.000Z")
-ALL = frozenset({"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED", "WATCH_EXPIRED"})
+DEFAULT_LEASE_MARGIN_SECS = 60.0
 
 
-def _notifier(claims: FakeClaims, *destinations: FakeDestination, notify_on=ALL, clock=None) -> Notifier:
-    return Notifier(claims, FakeDirectory(*destinations), notify_on, FakeEvents(), clock or Clock())
+class _Delivery:
+    """A run's end through the real notifier and claims, to the given destinations."""
+
+    def __init__(self, claims: FakeClaims, destinations: list[FakeDestination], clock: Clock) -> None:
+        exactly_once = ExactlyOnce(claims, FakeEvents(), clock, lease_margin_secs=DEFAULT_LEASE_MARGIN_SECS)
+        self._notifier = Notifier(exactly_once, clock)
+        self._destinations = destinations
+
+    def notify(self, summary: RunSummary, deadline: Deadline) -> NotifyReport:
+        return self._notifier.deliver(RunEndAnnouncement(summary), list(self._destinations), deadline)
+
+
+def _notifier(claims: FakeClaims, *destinations: FakeDestination, clock=None) -> _Delivery:
+    return _Delivery(claims, list(destinations), clock or Clock())
 
 
 def test_each_destination_is_claimed_sent_and_marked_once():
@@ -32,10 +49,11 @@ def test_each_destination_is_claimed_sent_and_marked_once():
 
 
 def test_a_status_outside_notify_on_sends_nothing():
-    slack = FakeDestination("slack")
-    report = _notifier(FakeClaims(), slack, notify_on=frozenset({"SUCCEEDED"})).notify(SUMMARY, Deadline.after(10))
-    assert report.sent == []
-    assert slack.sent == []
+    world = World(NOTIFY_ON="SUCCEEDED")
+    world.apify.answers = [world.run("FAILED", finished_ago=30)]
+    world.watch(WatchRequest(RUN, settle=True))
+    assert world.slack.sent == []
+    assert [e.status for e in world.events.of(NotifyFiltered)] == ["FAILED"]
 
 
 def test_a_permanent_failure_is_recorded_and_not_retried():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from run_notifier.config import DIGEST_VARIABLES, INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
+from run_notifier.config import DIGEST_SECTIONS, DIGEST_VARIABLES, _variables, INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template
@@ -193,7 +193,11 @@ def test_the_digest_function_reads_what_the_template_sets_every_hour_on_the_hour
     digest = RESOURCES["DigestFunction"]
     environment = digest["Properties"]["Environment"]["Variables"]
     names = {v.name for v in DIGEST_VARIABLES}
-    assert names - {"SLACK_BOT_TOKEN", "ALLOW_LOOPBACK_HTTP", "ROUTES_JSON"} <= set(environment)
+    own = {v.name for v in _variables(DIGEST_SECTIONS)}
+    assert own - {"ALLOW_LOOPBACK_HTTP", "ROUTES_JSON"} <= set(environment)
+    # The kinds that post reports read their own sections; the template gives the bot and the bus.
+    assert {"SLACK_BOT_TOKEN_SECRET_ARN", "SLACK_API_BASE_URL", "EVENT_BUS_NAME"} <= set(environment)
+    assert all(v.default is not REQUIRED for v in DIGEST_VARIABLES if v.name not in environment)
     assert {n for n in environment if not n.startswith("POWERTOOLS_")} <= names
     assert digest["Condition"] == "HasRoutes"  # digests and budgets live in the routes document
     assert digest["Properties"]["Events"]["Hourly"]["Properties"]["Schedule"] == "cron(0 * * * ? *)"

@@ -8,7 +8,6 @@ import pytest
 from run_notifier.config import load_settings
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import RunRecorded, WaitingForClaims
-from run_notifier.domain.notifier import Notifier
 from run_notifier.domain.policy import MAX_SECS_PER_ATTEMPT
 from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
 from run_notifier.domain.watch_request import WatchRequest
@@ -20,11 +19,11 @@ from tests.unit.fakes import (
     FakeApify,
     FakeClaims,
     FakeDestination,
-    FakeDirectory,
     FakeEvents,
     FakeLedger,
     FakePushArming,
     FakeRequeue,
+    announcer,
     not_found,
 )
 
@@ -42,8 +41,8 @@ class World:
         self.slack = FakeDestination("slack")
         self.events = FakeEvents()
         self.claims = FakeClaims()
-        notifier = Notifier(self.claims, FakeDirectory(self.slack), settings.notify_on, self.events, self.clock)
-        finishing = Finishing(self.ledger, notifier, FakeActorNames())
+        delivery = announcer(self.claims, self.events, self.clock, self.slack)
+        finishing = Finishing(self.ledger, delivery, FakeActorNames(), settings.notify_on)
         self.finishing, self.schedule = finishing, settings.schedule
         self.watcher = RunWatcher(
             self.apify,

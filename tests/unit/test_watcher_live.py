@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from run_notifier.domain.watch_request import WatchRequest
-from run_notifier.domain.watcher import Action, Finishing, RunWatcher
+from run_notifier.domain.watcher import Action, RunWatcher
 
 from tests.unit.test_watcher import RUN, World
 
@@ -21,7 +21,7 @@ class FakeLive:
 
 def watcher_with(world: World, live: FakeLive, announces_running: bool = True) -> RunWatcher:
     finishing = world.finishing
-    with_live = Finishing(finishing.ledger, finishing.notifier, finishing.actor_names, live)
+    with_live = finishing._replace(live=live)
     return RunWatcher(
         world.apify,
         world.requeue,

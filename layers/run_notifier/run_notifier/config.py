@@ -30,7 +30,6 @@ from run_notifier.config_sections import (
     schedule_choice,
     seconds_list,
     secret,
-    secret_with_prefix,
     statuses,
     text,
 )
@@ -139,17 +138,13 @@ def _destination_sections() -> dict[str, Section]:
     return SECTIONS
 
 
-#: The run watcher's own sections, in the order of Settings' fields (destinations come after).
-#: The digest function's own: the Slack bot that posts digests and budget alerts, and the bus for their events.
-DIGEST = Section(
-    (
-        Variable("SLACK_BOT_TOKEN_SECRET_ARN", text, None),
-        Variable("SLACK_BOT_TOKEN", secret_with_prefix("xox", "a Slack bot token (xoxb-...)"), None),
-        Variable("SLACK_API_BASE_URL", text, "https://slack.com/api"),
-        Variable("EVENT_BUS_NAME", text, None),
-    ),
-    urls=("SLACK_API_BASE_URL",),
-)
+def _report_sections() -> dict[str, Section]:
+    """The sections of the kinds that can post a digest or budget alert (the digest function's destinations)."""
+    from run_notifier.destinations import REPORT_SECTIONS
+
+    return REPORT_SECTIONS
+
+
 DIGEST_ROUTES = Section((Variable("ROUTES_JSON", text, None), Variable("ROUTES_SSM_PARAMETER", text, None)))
 WATCHER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, INTAKE_TOKEN, ROUTING, WATCH, PUSH, TRACING, GRANTS)
 #: The intake keeps mutes (POST /mutes) in the runs table; without it the route answers 503.
@@ -158,7 +153,7 @@ MUTES_TABLE = Section((Variable("RUNS_TABLE_NAME", text, None),))
 INTAKE_SETTLE = Section((SETTLE,))
 INTAKE_SECTIONS = (QUEUE, INTAKE_TOKEN, RUNS_TOKEN, SECRETS, MUTES_TABLE, INTAKE_SETTLE)
 SWEEPER_SECTIONS = (TABLE, QUEUE, APIFY, SECRETS, NETWORK, SWEEP)
-DIGEST_SECTIONS = (TABLE, SECRETS, NETWORK, DIGEST_ROUTES, DIGEST)
+DIGEST_SECTIONS = (TABLE, SECRETS, NETWORK, DIGEST_ROUTES)
 
 
 def _variables(sections: Iterable[Section]) -> tuple[Variable, ...]:
@@ -169,7 +164,7 @@ def _variables(sections: Iterable[Section]) -> tuple[Variable, ...]:
 VARIABLES: tuple[Variable, ...] = _variables((*WATCHER_SECTIONS, *_destination_sections().values()))
 INTAKE_VARIABLES: tuple[Variable, ...] = _variables(INTAKE_SECTIONS)
 SWEEPER_VARIABLES: tuple[Variable, ...] = _variables(SWEEPER_SECTIONS)
-DIGEST_VARIABLES: tuple[Variable, ...] = _variables(DIGEST_SECTIONS)
+DIGEST_VARIABLES: tuple[Variable, ...] = _variables((*DIGEST_SECTIONS, *_report_sections().values()))
 
 
 class Settings(NamedTuple):
@@ -262,10 +257,8 @@ class DigestSettings(NamedTuple):
     allow_loopback_http: bool
     routes_json: str | None
     routes_ssm_parameter: str | None
-    slack_bot_token_secret_arn: str | None
-    slack_bot_token: Secret | None
-    slack_api_base_url: str
-    event_bus_name: str | None
+    #: Each kind that can post a report: its own section, as the watcher's `Settings.destinations`.
+    destinations: Mapping[str, Any]
 
 
 def read_section(section: Section, env: Mapping[str, str], allow_loopback_http: bool) -> dict[str, Any]:
@@ -319,8 +312,12 @@ def _read(env: Mapping[str, str], sections: Iterable[Section]) -> dict[str, Any]
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The run watcher's Settings from the environment; raise ConfigError naming the bad variable."""
     env = os.environ if env is None else env
-    kinds = _destination_sections()
     values = _read(env, WATCHER_SECTIONS)
+    return Settings(**values, destinations=_read_kinds(env, values, _destination_sections()))
+
+
+def _read_kinds(env: Mapping[str, str], values: Mapping[str, Any], kinds: Mapping[str, Section]) -> Mapping[str, Any]:
+    """Each kind's own section, read and checked (its model, or a read-only mapping)."""
     destinations: dict[str, Any] = {}
     for kind, section in kinds.items():
         own = {**values, **read_section(section, env, values["allow_loopback_http"])}
@@ -329,7 +326,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(problem)
         mine = {v.field: own[v.field] for v in section.variables}
         destinations[kind] = section.model(**mine) if section.model else MappingProxyType(mine)
-    return Settings(**values, destinations=MappingProxyType(destinations))
+    return MappingProxyType(destinations)
 
 
 def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings:
@@ -340,7 +337,10 @@ def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings
 
 
 def load_digest_settings(env: Mapping[str, str] | None = None) -> DigestSettings:
-    return DigestSettings(**_read(os.environ if env is None else env, DIGEST_SECTIONS))
+    """The digest function's settings: its own sections and those of the kinds that can post a report."""
+    env = os.environ if env is None else env
+    values = _read(env, DIGEST_SECTIONS)
+    return DigestSettings(**values, destinations=_read_kinds(env, values, _report_sections()))
 
 
 def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:

@@ -34,10 +34,15 @@ from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import events as event_log
 
 if TYPE_CHECKING:
+    from run_notifier.destinations.context import DestinationContext, SharedSettings
+    from run_notifier.domain.announcements import Announcement
+    from run_notifier.domain.claims import ExactlyOnce
     from run_notifier.domain.fleet_reporter import FleetReporter
     from run_notifier.domain.fleet_reports import FleetReports
     from run_notifier.domain.grants import Grants
+    from run_notifier.domain.health import Expectation
     from run_notifier.domain.routing import Routes
+    from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.sweep import Sweeper
     from run_notifier.function_url_handler import IntakeComponents
 
@@ -166,72 +171,78 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     from run_notifier.adapters.actor_names import CachedActorNames
     from run_notifier.adapters.apify_datasets import ApifyDatasets
     from run_notifier.adapters.incident_store import DynamoIncidents
-    from run_notifier.adapters.memo import Memo
     from run_notifier.adapters.mute_store import DynamoMutes
-    from run_notifier.adapters.notification_claims import DynamoNotificationClaims
-    from run_notifier.adapters.run_history import DynamoRunHistory, prepare_alert_item
+    from run_notifier.adapters.run_history import DynamoRunHistory
     from run_notifier.destinations import RoutedDestinations
-    from run_notifier.destinations.context import DestinationContext
-    from run_notifier.domain.deadline import Deadline
-    from run_notifier.domain.health import Expectation, StuckAlert
     from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
-    from run_notifier.domain.missed_schedules import MissedSlot
-    from run_notifier.domain.notifier import Notifier, NotifyReport, stuck_item
-    from run_notifier.domain.run_summary import RunSummary
+    from run_notifier.domain.notifier import Announcer, Notifier
 
-    aws = clients.session
+    ssm = Lazy(lambda: clients.session.client("ssm", config=_BOTO_CONFIG))
+    routes = routes_source(settings, ssm)
+    mutes = DynamoMutes(clients.table, now)
+    exactly_once = _exactly_once(clients.table, events, now)
+    shared = (clients.http, clients.secrets, clients.apify, clients.table)
+    context = _destination_context(settings, clients.session, shared, now, settings.run_queue_url)
+    directory = RoutedDestinations(routes, context, exactly_once, mutes)
+    announcer = Announcer(directory, Notifier(exactly_once, now), _item_preparer(clients.table, now))
+    history = DynamoRunHistory(clients.table)
+
+    def expectation_for(summary: RunSummary, ignore: frozenset[str]) -> Expectation | None:
+        return routes().expectation_for(summary, ignore)
+
+    return Finishing(
+        ledger=clients.ledger,
+        announcer=announcer,
+        actor_names=CachedActorNames(clients.apify),
+        notify_on=settings.notify_on,
+        live=directory,
+        incidents=IncidentFlow(DynamoIncidents(clients.table), directory.incident_for, announcer, events),
+        mutes=mutes,
+        health=HealthCheck(expectation_for, history, ApifyDatasets(clients.apify), events),
+        stuck=StuckCheck(expectation_for, history, announcer, events),
+    )
+
+
+def _exactly_once(table: RunsTable, events: Events, now: Callable[[], datetime]) -> ExactlyOnce:
+    """The one claims implementation, on the runs table's items."""
+    from run_notifier.adapters.notification_claims import DynamoNotificationClaims
+    from run_notifier.domain.claims import ExactlyOnce
+
+    return ExactlyOnce(DynamoNotificationClaims(table), events, now, lease_margin_secs=LEASE_MARGIN_SECS)
+
+
+def _item_preparer(table: RunsTable, now: Callable[[], datetime]) -> Callable[[Announcement], None]:
+    """An announcement's own item (a stuck run's, a missed slot's), made before its claims and kept as
+    long as its type says; nothing for one whose item is made elsewhere (a run's, an incident's)."""
+    from run_notifier.adapters.run_history import prepare_alert_item
+
+    def prepare(announcement: Announcement) -> None:
+        if announcement.own_item_days:
+            expires = int(now().timestamp()) + announcement.own_item_days * 86400
+            prepare_alert_item(table, announcement.item, expires)
+
+    return prepare
+
+
+def _destination_context(
+    settings: SharedSettings,
+    aws: boto3.session.Session,
+    shared: tuple[HttpClient, SecretStore, ApifyClient, RunsTable],
+    now: Callable[[], datetime],
+    queue_url: str | None = None,
+) -> DestinationContext:
+    """What every destination kind builds itself from; AWS clients made on first use, one attempt each."""
+    from run_notifier.adapters.memo import Memo
+    from run_notifier.destinations.context import DestinationContext
+
     aws_clients: Memo[Any] = Memo()
 
     def aws_client(service: str) -> Any:
         return aws_clients.get(service, lambda: aws.client(service, config=_SEND_CONFIG))
 
-    ssm = Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG))
-    context = DestinationContext(settings, clients.http, clients.secrets, now, aws_client, clients.apify, clients.table)
-    mutes = DynamoMutes(clients.table, now)
-    routes = routes_source(settings, ssm)
-    directory = RoutedDestinations(routes, context, mutes)
-    notifier = Notifier(
-        DynamoNotificationClaims(clients.table),
-        directory,
-        settings.notify_on,
-        events,
-        now,
-        lease_margin_secs=LEASE_MARGIN_SECS,
-    )
-    history = DynamoRunHistory(clients.table)
-
-    def prepare(item: str) -> None:
-        """An alert's own item for its claims, kept 30 days."""
-        prepare_alert_item(clients.table, item, int(now().timestamp()) + ALERT_ITEM_DAYS * 86400)
-
-    def expectation_for(summary: RunSummary, ignore: frozenset[str]) -> Expectation | None:
-        return routes().expectation_for(summary, ignore)
-
-    def announce_stuck(run: RunSummary, alert: StuckAlert, deadline: Deadline) -> NotifyReport:
-        prepare(stuck_item(run.run_id))
-        return notifier.notify_stuck(run, alert, directory.stuck_announcers_for(run), deadline)
-
-    actor_names = CachedActorNames(clients.apify)
-
-    def announce_missed(missed: MissedSlot, deadline: Deadline) -> NotifyReport:
-        first = missed.first_action
-        if first.act_id and missed.actor_name is None:  # name_of falls back to the ID itself
-            missed = missed._replace(actor_name=actor_names.name_of(first.act_id, deadline))
-        prepare(missed.item)
-        return notifier.notify_missed_schedule(missed, directory.schedule_announcers_for(missed), deadline)
-
-    return Finishing(
-        ledger=clients.ledger,
-        notifier=notifier,
-        actor_names=actor_names,
-        live=directory,
-        incidents=IncidentFlow(DynamoIncidents(clients.table), directory, notifier, events),
-        mutes=mutes,
-        health=HealthCheck(expectation_for, history, ApifyDatasets(clients.apify), events),
-        stuck=StuckCheck(expectation_for, history, announce_stuck, events),
-        missed_schedules=announce_missed,
-    )
+    http, secrets, apify, table = shared
+    return DestinationContext(settings, http, secrets, now, aws_client, apify, table, queue_url)
 
 
 def build_components(
@@ -355,37 +366,25 @@ def build_fleet_reporter(
     settings: DigestSettings,
     session: boto3.session.Session | None = None,
     *,
+    events: Events = event_log,
     now: Callable[[], datetime] = utc_now,
 ) -> FleetReporter:
     """The hourly digest function: the routes document's digests and budgets, the ledger by day, the
-    claims, a Slack bot and EventBridge."""
+    claims, and every destination kind that can post a report (the registry's `report_target`)."""
     from run_notifier.adapters.incident_store import DynamoIncidents
     from run_notifier.adapters.ledger_by_day import LedgerByDay
-    from run_notifier.adapters.notification_claims import DynamoNotificationClaims
     from run_notifier.adapters.run_history import prepare_alert_item
-    from run_notifier.destinations.eventbridge import EventBridgeDestination
-    from run_notifier.destinations.fleet_report import FleetReportPoster
-    from run_notifier.destinations.slack.shared_pacing import SharedChannelPacer
-    from run_notifier.destinations.slack.web_api import SlackWebApi
+    from run_notifier.destinations import report_destinations
     from run_notifier.domain.fleet_reporter import FleetReporter
     from run_notifier.domain.fleet_reports import parse_fleet_reports
 
     aws = session or boto3.session.Session()
     table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
     secrets = _secret_store(aws, settings.secrets_max_age_seconds)
-    slack = None
-    if settings.slack_bot_token_secret_arn or settings.slack_bot_token:
-        token = secrets.source(settings.slack_bot_token_secret_arn, settings.slack_bot_token, "Slack bot token")
-        slack = SlackWebApi(
-            HttpClient(pool_size=2),
-            settings.slack_api_base_url,
-            token,
-            allow_loopback_http=settings.allow_loopback_http,
-            pacer=SharedChannelPacer(table),
-        )
-    eventbridge = None
-    if settings.event_bus_name:
-        eventbridge = EventBridgeDestination(aws.client("events", config=_BOTO_CONFIG), settings.event_bus_name)
+    http = HttpClient(pool_size=2)
+    # Reports read nothing from Apify: a client without a token, never called.
+    apify = ApifyClient("https://api.apify.com", lambda: None, http)
+    context = _destination_context(settings, aws, (http, secrets, apify, table), now)
     reports = _fleet_reports_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_fleet_reports)
 
     def prepare(item: str) -> None:
@@ -394,10 +393,9 @@ def build_fleet_reporter(
     return FleetReporter(
         reports,
         LedgerByDay(table),
-        DynamoNotificationClaims(table),
+        _exactly_once(table, events, now),
         prepare,
-        FleetReportPoster(slack, eventbridge),
-        clock=now,
+        lambda channel: report_destinations(settings.destinations, context, channel),
         incidents=DynamoIncidents(table),
     )
 

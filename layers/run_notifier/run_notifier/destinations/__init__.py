@@ -15,31 +15,26 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from run_notifier.destinations.context import (
-    DestinationContext,
-    DestinationKind,
-    RunningAnnouncer,
-    Selective,
-    Target,
-)
+from run_notifier.destinations.context import DestinationContext, DestinationKind, RunningAnnouncer, Target
+from run_notifier.domain.announcements import Announcement, RunEndAnnouncement
 from run_notifier.domain.incidents import IncidentRule, incident_key
 from run_notifier.domain.ports import (
     Destination,
-    IncidentAnnouncer,
+    Limits,
     Mutes,
-    ScheduleAnnouncer,
-    StuckAnnouncer,
+    Send,
     TargetSchema,
+    Traits,
     TransientDeliveryError,
     log,
 )
 
 if TYPE_CHECKING:
     from run_notifier.config_sections import Section
+    from run_notifier.domain.claims import ExactlyOnce
     from run_notifier.domain.deadline import Deadline
-    from run_notifier.domain.missed_schedules import MissedSlot
     from run_notifier.domain.quiet_hours import QuietHours
-    from run_notifier.domain.routing import Routes
+    from run_notifier.domain.routing import Choice, Route, Routes
     from run_notifier.domain.run_summary import RunSummary
 
 
@@ -61,6 +56,10 @@ KINDS: dict[str, DestinationKind] = _discover()
 SCHEMAS: dict[str, TargetSchema] = {kind: module.SCHEMA for kind, module in KINDS.items()}
 #: Each kind's environment variables (composed into the watcher's configuration, config.py).
 SECTIONS: dict[str, Section] = {kind: module.SETTINGS for kind, module in KINDS.items() if module.SETTINGS}
+#: The sections of the kinds that can post a digest or budget alert (their module's `report_target`).
+REPORT_SECTIONS: dict[str, Section] = {
+    kind: module.SETTINGS for kind, module in KINDS.items() if module.SETTINGS and hasattr(module, "report_target")
+}
 
 
 def may_announce_running(destinations: Mapping[str, Any]) -> bool:
@@ -72,50 +71,59 @@ def may_announce_running(destinations: Mapping[str, Any]) -> bool:
 
 
 class Unusable:
-    """A destination that could not be built (its secret unreadable, say): it fails transiently when sent."""
+    """A destination that could not be built (its secret unreadable, say): a run's end fails transiently
+    (retried until it can be built); it says nothing of other announcements, as it cannot know which its
+    kind renders."""
+
+    traits = Traits()
+    limits = Limits()
 
     def __init__(self, kind: str, reason: str) -> None:
         self.kind = kind
         self._reason = reason
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    def renders(self, announcement_type: type[Announcement]) -> bool:
+        """Only a run's end: the alert every kind renders."""
+        return announcement_type is RunEndAnnouncement
+
+    def deliveries(self, announcement: Announcement) -> list[Send]:
+        """A send that fails transiently, for a run's end."""
+        return [(self.kind, self._fail)] if isinstance(announcement, RunEndAnnouncement) else []
+
+    def _fail(self, deadline: Deadline) -> str:
         raise TransientDeliveryError(self._reason)
 
 
-def _held_in_quiet_hours(destination: Any, quiet: QuietHours) -> bool:
-    """Chat always; paging only when the route's quiet hours say so."""
-    return bool(getattr(destination, "chat", False) or (quiet.hold_paging and getattr(destination, "pages", False)))
-
-
 class RoutedDestinations:
-    """`ports.DestinationDirectory` and `ports.LiveAnnouncer`: the routes pick a target per kind,
-    the kind builds the destination, and capabilities are asked of what was built."""
+    """`ports.DestinationDirectory` and `ports.LiveAnnouncer`: the route picks a target per kind, the kind
+    builds the destination, mutes and quiet hours hold what their traits say, and each destination says
+    which announcements it renders."""
 
-    def __init__(self, routes: Callable[[], Routes], context: DestinationContext, mutes: Mutes | None = None) -> None:
+    def __init__(
+        self,
+        routes: Callable[[], Routes],
+        context: DestinationContext,
+        exactly_once: ExactlyOnce,
+        mutes: Mutes | None = None,
+    ) -> None:
         self._routes = routes
         self._context = context
+        self._exactly_once = exactly_once
         self._mutes = mutes
         self._defaults: dict[str, Target | None] = {
             kind: module.default_target(context.section(kind)) for kind, module in KINDS.items()
         }
 
-    def _targets(self, summary: RunSummary) -> list[tuple[str, Target]]:
-        chosen = []
-        for kind, choice in self._routes().targets_for(summary).items():
-            target = self._defaults[kind] if choice is True else (choice or None)
-            if target is not None:
-                chosen.append((kind, target))
-        return chosen
-
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
         """Every routed destination that can announce a running run does; one failing does not stop the rest."""
-        for kind, target in self._targets(summary):
+        routes = self._routes()
+        for kind, target in self._targets(routes, routes.route_for(summary)):
             try:
                 destination = KINDS[kind].build(target, self._context)
                 if isinstance(destination, RunningAnnouncer):
                     destination.announce_running(summary, deadline)
             except Exception as error:  # a courtesy: the final alert never depends on it
-                log.warning(
+                log.info(
                     "No running announcement",
                     extra={"destination": kind, "reason": f"{type(error).__name__}: {error}"[:300]},
                 )
@@ -128,55 +136,68 @@ class RoutedDestinations:
             return None
         return incident_key(found[0], summary.act_id, summary.actor_task_id), found[0], rule
 
-    def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
-        """The run's routed destinations that announce incidents (a capability of what was built); no
-        chat while a mute covers the run's Actor or task."""
-        return [d for d in self._unmuted(summary) if isinstance(d, IncidentAnnouncer)]
-
-    def stuck_announcers_for(self, summary: RunSummary) -> list[StuckAnnouncer]:
-        """The running run's routed destinations that say it is stuck (no chat while a mute covers it;
-        none held by quiet hours)."""
-        return [d for d in self._unmuted(summary) if isinstance(d, StuckAnnouncer)]
-
-    def schedule_announcers_for(self, missed: MissedSlot) -> list[ScheduleAnnouncer]:
-        """Where a schedule's missed slot is said: routed as a FAILED run of its first Actor or task
-        (destinations/schedule_facts.py); no chat while a mute covers it, none held by quiet hours."""
-        from run_notifier.destinations.schedule_facts import schedule_announcers, stand_in
-
-        return schedule_announcers(list(self._unmuted(stand_in(missed))))
-
-    def destinations_for(self, summary: RunSummary) -> list[Destination]:
-        """The run's own alerts: on a route in incident mode not those that announce incidents instead
-        (chat, paging); and only where the destination takes the run (`Selective`)."""
-        in_incident_mode = self.incident_for(summary) is not None
-        return [
-            d
-            for d in self._unmuted(summary)
-            if not (in_incident_mode and isinstance(d, IncidentAnnouncer) and d.instead_of_runs)
-            and not (isinstance(d, Selective) and not d.accepts(summary))
-        ]
-
-    def _unmuted(self, summary: RunSummary) -> list[Destination]:
-        """What was built, without chat (Slack, Teams, Discord) while a mute covers the run."""
-        built = self._built(summary)
-        if self._mutes is None or self._mutes.muted(summary) is None:
-            return built
-        return [d for d in built if not getattr(d, "chat", False)]
-
-    def _built(self, summary: RunSummary) -> list[Destination]:
+    def destinations_for(self, announcement: Announcement) -> list[Destination]:
+        """Where the announcement goes: its subject's route read once; each destination built, held in quiet
+        hours where its traits say, without chat while a mute covers the subject, and only those that
+        render it (on a route in incident mode, a run's end not to those that announce incidents instead)."""
+        subject = announcement.subject
+        if subject is None:
+            return []  # not routed: a report names its own destinations (`report_destinations`)
+        routes = self._routes()
+        found = routes.route_for(subject)
+        muted = self._mutes is not None and self._mutes.muted(subject) is not None
+        in_incident_mode = found is not None and found[1].incident is not None
         chosen: list[Destination] = []
-        found = self._routes().route_for(summary)
-        quiet = found[1].quiet if found is not None else None
-        for kind, target in self._targets(summary):
-            try:
-                built = KINDS[kind].build(target, self._context)
-                if quiet is not None and found is not None and _held_in_quiet_hours(built, quiet):
-                    from run_notifier.destinations.quiet_hold import QuietlyHeld
-
-                    built = QuietlyHeld(built, quiet, found[0], self._context.table, self._context.clock)
-                chosen.append(built)
-            except Exception as error:
-                reason = f"{kind} destination not usable: {error}"
-                log.error("Destination not usable", extra={"destination": kind, "reason": reason})
-                chosen.append(Unusable(kind, reason))
+        for kind, target in self._targets(routes, found):
+            destination = self._built(kind, target, found)
+            if not destination.renders(type(announcement)):
+                continue
+            if muted and destination.traits.chat:
+                continue
+            if in_incident_mode and announcement.told_by_incidents and destination.traits.incidents_instead_of_runs:
+                continue
+            chosen.append(destination)
         return chosen
+
+    def _targets(self, routes: Routes, found: tuple[int, Route] | None) -> list[tuple[str, Target]]:
+        choices: dict[str, Choice] = dict.fromkeys(routes.kinds, True)
+        if found is not None:
+            choices.update(found[1].targets)
+        chosen = []
+        for kind, choice in choices.items():
+            target = self._defaults[kind] if choice is True else (choice or None)
+            if target is not None:
+                chosen.append((kind, target))
+        return chosen
+
+    def _built(self, kind: str, target: Target, found: tuple[int, Route] | None) -> Destination:
+        try:
+            built: Destination = KINDS[kind].build(target, self._context)
+        except Exception as error:
+            reason = f"{kind} destination not usable: {error}"
+            log.error("Destination not usable", extra={"destination": kind, "reason": reason})
+            return Unusable(kind, reason)
+        quiet = found[1].quiet if found is not None else None
+        if found is not None and quiet is not None and held_in_quiet_hours(built.traits, quiet):
+            from run_notifier.destinations.quiet_hold import QuietlyHeld
+
+            table, clock = self._context.table, self._context.clock
+            return QuietlyHeld(built, quiet, found[0], table, clock, self._exactly_once)
+        return built
+
+
+def held_in_quiet_hours(traits: Traits, quiet: QuietHours) -> bool:
+    """Chat always; paging only when the route's quiet hours say so."""
+    return traits.chat or (quiet.hold_paging and traits.pages)
+
+
+def report_destinations(settings: Mapping[str, Any], context: DestinationContext, channel: str) -> list[Destination]:
+    """Where a digest or budget alert in ``channel`` goes: each kind whose settings can post a report
+    there (its module's optional ``report_target(section, channel)``), built, that renders reports."""
+    found: list[Destination] = []
+    for kind, module in KINDS.items():
+        report_target = getattr(module, "report_target", None)
+        target = report_target(settings.get(kind), channel) if report_target is not None else None
+        if target is not None:
+            found.append(module.build(target, context))
+    return found

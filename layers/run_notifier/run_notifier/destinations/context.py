@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from run_notifier.adapters.dynamodb import RunsTable
     from run_notifier.adapters.http_client import HttpClient
     from run_notifier.adapters.secret_store import SecretStore
-    from run_notifier.config import Settings
     from run_notifier.config_sections import Section
     from run_notifier.domain.deadline import Deadline
     from run_notifier.domain.ports import Destination, TargetSchema
@@ -26,10 +25,24 @@ if TYPE_CHECKING:
 Target = Mapping[str, Any]
 
 
+class SharedSettings(Protocol):
+    """What every kind may read of its function's settings (the watcher's, or the digest function's)."""
+
+    @property
+    def allow_loopback_http(self) -> bool:
+        """Plain http to loopback is allowed (local receivers)."""
+        ...
+
+    @property
+    def destinations(self) -> Mapping[str, Any]:
+        """Each kind's own settings section, by kind."""
+        ...
+
+
 class DestinationContext(NamedTuple):
     """The shared clients a kind builds itself from (one per container, built lazily)."""
 
-    settings: Settings
+    settings: SharedSettings
     http: HttpClient
     secrets: SecretStore
     clock: Callable[[], datetime]
@@ -38,6 +51,8 @@ class DestinationContext(NamedTuple):
     aws: Callable[[str], Any]
     apify: ApifyClient
     table: RunsTable
+    #: The run queue, where a run started by a destination is watched in turn; None: none here.
+    queue_url: str | None = None
 
     def section(self, kind: str) -> Any:
         """The kind's own settings section (its module's `SETTINGS`), as read at cold start."""
@@ -69,10 +84,3 @@ class RunningAnnouncer(Protocol):
     """Capability: announce a run first seen running (Slack's live message). Best effort, once per run."""
 
     def announce_running(self, summary: RunSummary, deadline: Deadline) -> None: ...
-
-
-@runtime_checkable
-class Selective(Protocol):
-    """Capability: takes only some runs (PagerDuty pages failures); the rest get no delivery and no claim."""
-
-    def accepts(self, summary: RunSummary) -> bool: ...

@@ -9,20 +9,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from run_notifier.config_sections import Section, Variable, text
 from run_notifier.destinations.context import DestinationContext, Target
-from run_notifier.destinations.incident_payload import ANNOUNCED, DETAIL_TYPES, incident_data
+from run_notifier.destinations.incident_payload import DETAIL_TYPES, incident_data
+from run_notifier.destinations.rendering import Rendering, renders
+from run_notifier.destinations.reports import budget_detail, digest_detail
 from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.destinations.schedule_facts import DETAIL_TYPE as MISSED_DETAIL_TYPE
 from run_notifier.destinations.schedule_facts import missed_data
+from run_notifier.domain.announcements import (
+    BudgetAnnouncement,
+    DigestAnnouncement,
+    IncidentAnnouncement,
+    MissedScheduleAnnouncement,
+    RunEndAnnouncement,
+    StuckRunAnnouncement,
+)
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.health import StuckAlert
-from run_notifier.domain.incidents import IncidentEvent, RunInIncident
-from run_notifier.domain.missed_schedules import MissedSlot
-from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema, TransientDeliveryError
-from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.ports import Limits, PermanentDeliveryError, TargetSchema, TransientDeliveryError
 
 KIND = "eventbridge"
 STUCK_DETAIL_TYPE = "Apify Run Stuck"
+DIGEST_DETAIL_TYPE = "Apify Run Digest"
+BUDGET_DETAIL_TYPE = "Apify Budget Alert"
 
 
 class EventBridgeSettings(NamedTuple):
@@ -41,41 +49,59 @@ def default_target(section: EventBridgeSettings) -> Target | None:
     return {"eventBusName": section.event_bus_name} if section.event_bus_name else None
 
 
+def report_target(section: EventBridgeSettings | None, channel: str) -> Target | None:
+    """Digests and budget alerts go to the default bus too (the channel is chat's)."""
+    return default_target(section) if section is not None else None
+
+
 def build(target: Target, context: DestinationContext) -> EventBridgeDestination:
     return EventBridgeDestination(context.aws("events"), str(target["eventBusName"]))
 
 
-class EventBridgeDestination:
+class EventBridgeDestination(Rendering):
+    """`PutEvents` on one bus: every announcement a rule could hang a follow-up job on."""
+
     kind = KIND
-    #: Per-run events stay as they are on incident routes; incidents add their opened and resolved events.
-    incident_transitions = ANNOUNCED
-    instead_of_runs = False
+    #: PutEvents: an entry is at most 256 KB.
+    limits = Limits(body_bytes=256 * 1024)
 
     def __init__(self, events_client: Any, bus_name: str) -> None:
         self._events = events_client
         self._bus = bus_name
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        # The contract's data, plus the same stable ID the webhook carries as `webhook-id`.
+    @renders(RunEndAnnouncement)
+    def _run_end(self, announcement: RunEndAnnouncement, deadline: Deadline) -> str:
+        """The contract's data, plus the same stable ID the webhook carries as `webhook-id`."""
+        summary = announcement.run
         return self._put(DETAIL_TYPE, {**run_data(summary), "notificationId": notification_id(summary)})
 
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
-        return []  # the run's own event already went out
-
-    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+    @renders(MissedScheduleAnnouncement)
+    def _missed(self, announcement: MissedScheduleAnnouncement, deadline: Deadline) -> str:
         """`Apify Schedule Missed`, with the webhook's `data` (its `notificationId` included)."""
-        return self._put(MISSED_DETAIL_TYPE, missed_data(missed))
+        return self._put(MISSED_DETAIL_TYPE, missed_data(announcement.missed))
 
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+    @renders(StuckRunAnnouncement)
+    def _stuck(self, announcement: StuckRunAnnouncement, deadline: Deadline) -> str:
         """`Apify Run Stuck`, with the webhook's `data` (its `notificationId` included)."""
-        return self._put(STUCK_DETAIL_TYPE, stuck_data(summary, alert))
+        return self._put(STUCK_DETAIL_TYPE, stuck_data(announcement.run, announcement.alert))
 
-    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+    @renders(IncidentAnnouncement)
+    def _incident(self, announcement: IncidentAnnouncement, deadline: Deadline) -> str:
         """`Apify Incident Opened` / `Resolved`, with the webhook's `data` (its `notificationId` included)."""
-        return self._put(DETAIL_TYPES[event.kind], incident_data(event))
+        return self._put(DETAIL_TYPES[announcement.event.kind], incident_data(announcement.event))
 
-    def send_report(self, detail_type: str, detail: dict[str, object]) -> str:
-        """A digest's or budget alert's event (destinations/fleet_report.py)."""
+    @renders(DigestAnnouncement)
+    def _digest(self, announcement: DigestAnnouncement, deadline: Deadline) -> str:
+        """`Apify Run Digest`: the digest's numbers, for dashboards."""
+        return self._put(DIGEST_DETAIL_TYPE, digest_detail(announcement.spec, announcement.period, announcement.digest))
+
+    @renders(BudgetAnnouncement)
+    def _budget(self, announcement: BudgetAnnouncement, deadline: Deadline) -> str:
+        """`Apify Budget Alert`."""
+        return self._put(BUDGET_DETAIL_TYPE, budget_detail(announcement.spec, announcement.alert))
+
+    def put(self, detail_type: str, detail: dict[str, object]) -> str:
+        """Any event on this bus (a renderer from outside this module)."""
         return self._put(detail_type, detail)
 
     def _put(self, detail_type: str, detail: dict[str, object]) -> str:

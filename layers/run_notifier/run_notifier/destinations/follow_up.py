@@ -22,6 +22,8 @@ from urllib.parse import quote
 
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.placeholders import fill, unknown_placeholders
+from run_notifier.destinations.rendering import Rendering, renders
+from run_notifier.domain.announcements import RunEndAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import (
     ApifyAuthError,
@@ -78,7 +80,7 @@ def build(target: Target, context: DestinationContext) -> FollowUpDestination:
     from run_notifier.adapters.follow_ups import FollowUps
     from run_notifier.adapters.sqs_enqueue import SqsEnqueue
 
-    follow_ups = FollowUps(context.table, lambda: SqsEnqueue(context.aws("sqs"), context.settings.run_queue_url))
+    follow_ups = FollowUps(context.table, lambda: SqsEnqueue(context.aws("sqs"), _queue_url(context)))
     if "actorTaskId" in target:
         path = f"/v2/actor-tasks/{quote(str(target['actorTaskId']), safe='~')}/runs"
     else:
@@ -90,7 +92,19 @@ def build(target: Target, context: DestinationContext) -> FollowUpDestination:
     )
 
 
-class FollowUpDestination:
+def _takes(destination: FollowUpDestination, announcement: RunEndAnnouncement) -> bool:
+    return destination.accepts(announcement.run)
+
+
+def _queue_url(context: DestinationContext) -> str:
+    if context.queue_url is None:
+        raise TransientDeliveryError("no run queue here to watch a follow-up run on")
+    return context.queue_url
+
+
+class FollowUpDestination(Rendering):
+    """Starts the next Actor or task with the run's dataset: a run's end only."""
+
     kind = KIND
 
     def __init__(
@@ -115,7 +129,10 @@ class FollowUpDestination:
         over yesterday's good one."""
         return self._start_on_warn or summary.health_verdict != "WARN"
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    @renders(RunEndAnnouncement, when=_takes)
+    def _run_end(self, announcement: RunEndAnnouncement, deadline: Deadline) -> str:
+        """Start the follow-up run exactly once (the claim), then enqueue it to be watched in turn."""
+        summary = announcement.run
         run_input = fill(self._input, summary)
         try:
             run = self._start(self._path, self._query, run_input, deadline)

@@ -11,8 +11,6 @@ from typing import Any
 
 from run_notifier.domain.incidents import IncidentEvent, Transition
 
-#: The transitions announced as incident events (a failure inside an open incident is a run's own event).
-ANNOUNCED = frozenset({Transition.OPENED, Transition.RESOLVED})
 #: Webhook `type` and EventBridge `DetailType` per transition.
 WEBHOOK_TYPES = {Transition.OPENED: "apify.incident.opened", Transition.RESOLVED: "apify.incident.resolved"}
 DETAIL_TYPES = {Transition.OPENED: "Apify Incident Opened", Transition.RESOLVED: "Apify Incident Resolved"}

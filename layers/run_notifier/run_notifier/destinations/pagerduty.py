@@ -24,11 +24,13 @@ from run_notifier.adapters.secret_store import Secret, SecretSource
 from run_notifier.config_sections import Section, Variable, secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.incident_payload import ANNOUNCED, incident_data
+from run_notifier.destinations.incident_payload import incident_data
+from run_notifier.destinations.rendering import Rendering, renders
 from run_notifier.destinations.run_payload import notification_id, run_data
+from run_notifier.domain.announcements import IncidentAnnouncement, RunEndAnnouncement
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
-from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema
+from run_notifier.domain.incidents import IncidentEvent, Transition
+from run_notifier.domain.ports import Limits, PermanentDeliveryError, TargetSchema, Traits
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.statuses import NOTIFIABLE
 
@@ -151,15 +153,19 @@ def incident_event(event: IncidentEvent, routing_key: str, severity: str | None)
     }
 
 
-class PagerDutyDestination:
+def _pages_for(destination: PagerDutyDestination, announcement: RunEndAnnouncement) -> bool:
+    return destination.accepts(announcement.run)
+
+
+class PagerDutyDestination(Rendering):
     """Per run on routes without incident mode; per incident (trigger, resolve) on routes with it."""
 
     kind = KIND
-    #: On an incident route it pages per incident (trigger, resolve) instead of per run.
-    incident_transitions = ANNOUNCED
-    instead_of_runs = True
-    #: Paging: quiet hours hold it only when the route says so.
-    pages = True
+    #: Paging (quiet hours hold it only when the route says so); on an incident route it pages per
+    #: incident (trigger, resolve) instead of per run.
+    traits = Traits(pages=True, incidents_instead_of_runs=True)
+    #: Events API v2: `payload.summary` at most 1,024 characters, an event at most 512 KB.
+    limits = Limits(text_chars=1024, body_bytes=512 * 1024)
 
     def __init__(
         self,
@@ -182,14 +188,15 @@ class PagerDutyDestination:
         """Only the statuses it pages for get a per-run delivery (and a claim in the ledger)."""
         return summary.status in self._on
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        return self._enqueue(run_event(summary, self._key().reveal(), self._severity), deadline)
+    @renders(RunEndAnnouncement, when=_pages_for)
+    def _run_end(self, announcement: RunEndAnnouncement, deadline: Deadline) -> str:
+        """A trigger per failing run (its own `dedup_key`)."""
+        return self._enqueue(run_event(announcement.run, self._key().reveal(), self._severity), deadline)
 
-    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
-        return self._enqueue(incident_event(event, self._key().reveal(), self._severity), deadline)
-
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
-        return []  # one alert per incident: PagerDuty groups nothing more
+    @renders(IncidentAnnouncement)
+    def _incident(self, announcement: IncidentAnnouncement, deadline: Deadline) -> str:
+        """Trigger when the incident opens, resolve (same `dedup_key`) when it recovers."""
+        return self._enqueue(incident_event(announcement.event, self._key().reveal(), self._severity), deadline)
 
     def _enqueue(self, event: dict[str, Any], deadline: Deadline) -> str:
         receipt = post_json(

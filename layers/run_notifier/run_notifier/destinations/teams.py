@@ -21,11 +21,12 @@ from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import Secret, SecretSource
 from run_notifier.config_sections import Section, Variable, secret, text
 from run_notifier.destinations import secret_url
+from run_notifier.destinations.chat import ChatRendering
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.run_facts import facts, links, title, with_stuck
+from run_notifier.destinations.run_facts import facts, links, title
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.health import StuckAlert
+from run_notifier.domain.ports import Limits
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "teams"
@@ -108,24 +109,22 @@ def summary_message(title: str, lines: list[str]) -> dict[str, Any]:
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
 
 
-class TeamsDestination:
+class TeamsDestination(ChatRendering):
+    """Teams's incoming webhook: runs, stuck runs, missed schedules and quiet-hours summaries; no incidents."""
+
     kind = KIND
-    #: Chat: a mute holds it (domain/mutes.py).
-    chat = True
+    #: A Workflows webhook takes about 28 KB per message.
+    limits = Limits(body_bytes=28_000)
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, *, allow_loopback_http: bool) -> None:
         self._http = http
         self._webhook_url = webhook_url
         self._allow_loopback_http = allow_loopback_http
 
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
-        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
-        return self.send(with_stuck(summary, alert), deadline)
-
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         return self._post(message(summary), deadline)
 
-    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+    def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
         """One card listing lines (a quiet-hours summary, a missed schedule), each escaped."""
         return self._post(summary_message(title, lines), deadline)
 

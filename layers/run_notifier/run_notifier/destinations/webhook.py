@@ -12,17 +12,24 @@ from run_notifier.adapters.secret_store import Secret, SecretSource, is_signing_
 from run_notifier.config_sections import Section, Variable, one_of_needed, signing_secret, text
 from run_notifier.destinations.context import DestinationContext, Target
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.incident_payload import ANNOUNCED, WEBHOOK_TYPES, incident_data
+from run_notifier.destinations.incident_payload import WEBHOOK_TYPES, incident_data
+from run_notifier.destinations.rendering import Rendering, renders
 from run_notifier.destinations.run_facts import stuck_data
 from run_notifier.destinations.run_payload import notification_id, run_data
 from run_notifier.destinations.schedule_facts import WEBHOOK_TYPE as MISSED_TYPE
 from run_notifier.destinations.schedule_facts import missed_data
+from run_notifier.domain.announcements import (
+    IncidentAnnouncement,
+    MissedScheduleAnnouncement,
+    RunEndAnnouncement,
+    StuckRunAnnouncement,
+)
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.health import StuckAlert
-from run_notifier.domain.incidents import IncidentEvent, RunInIncident
+from run_notifier.domain.incidents import IncidentEvent
 from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.missed_schedules import MissedSlot
-from run_notifier.domain.ports import PermanentDeliveryError, RunDelivery, TargetSchema
+from run_notifier.domain.ports import PermanentDeliveryError, TargetSchema
 from run_notifier.domain.run_summary import RunSummary
 
 KIND = "webhook"
@@ -132,11 +139,11 @@ def build(target: Target, context: DestinationContext) -> WebhookDestination:
     )
 
 
-class WebhookDestination:
+class WebhookDestination(Rendering):
+    """Signed POSTs: a run's end, a stuck run, a missed slot, an incident's opening and resolution
+    (on incident routes the per-run events stay as they are)."""
+
     kind = KIND
-    #: Per-run events stay as they are on incident routes; incidents add their opened and resolved events.
-    incident_transitions = ANNOUNCED
-    instead_of_runs = False
 
     def __init__(
         self,
@@ -153,23 +160,30 @@ class WebhookDestination:
         self._clock = clock
         self._allow_loopback_http = allow_loopback_http
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        return self._post(*signed_request(summary, self._secret(), self._clock()), deadline)
+    @renders(RunEndAnnouncement)
+    def _run_end(self, announcement: RunEndAnnouncement, deadline: Deadline) -> str:
+        """`apify.run.finished`, `webhook-id` stable per run and finish."""
+        return self._post(*signed_request(announcement.run, self._secret(), self._clock()), deadline)
 
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
-        return []  # the run's own event already went out
-
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
+    @renders(StuckRunAnnouncement)
+    def _stuck(self, announcement: StuckRunAnnouncement, deadline: Deadline) -> str:
         """`apify.run.stuck`, signed like a run's, `webhook-id` stable per run (`msg_<runId>_stuck`)."""
-        return self._post(*signed_stuck(summary, alert, self._secret(), self._clock()), deadline)
+        signed = signed_stuck(announcement.run, announcement.alert, self._secret(), self._clock())
+        return self._post(*signed, deadline)
 
-    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
+    @renders(MissedScheduleAnnouncement)
+    def _missed(self, announcement: MissedScheduleAnnouncement, deadline: Deadline) -> str:
         """`apify.schedule.missed`, signed like a run's, `webhook-id` stable per schedule and slot."""
-        return self._post(*signed_missed(missed, self._secret(), self._clock()), deadline)
+        return self._post(*signed_missed(announcement.missed, self._secret(), self._clock()), deadline)
 
-    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
+    @renders(IncidentAnnouncement)
+    def _incident(self, announcement: IncidentAnnouncement, deadline: Deadline) -> str:
         """`apify.incident.opened` / `.resolved`, signed like a run's, `webhook-id` the transition's ID."""
-        return self._post(*signed_incident(event, self._secret(), self._clock()), deadline)
+        return self._post(*signed_incident(announcement.event, self._secret(), self._clock()), deadline)
+
+    def post_signed(self, payload: dict[str, Any], msg_id: str, deadline: Deadline) -> str:
+        """Any payload, signed with this destination's secret (a renderer from outside this module)."""
+        return self._post(*_signed(payload, msg_id, self._secret(), self._clock()), deadline)
 
     def _post(self, body: bytes, headers: dict[str, str], deadline: Deadline) -> str:
         receipt = post_json(

@@ -15,11 +15,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
+from run_notifier.domain.announcements import MissedScheduleAnnouncement, RunEndAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import (
     CourtesySkipped,
     Events,
     MissedScheduleAnnounced,
+    NotifyFiltered,
     RunFinished,
     RunMuted,
     RunRecorded,
@@ -27,14 +29,15 @@ from run_notifier.domain.events import (
     WaitingForClaims,
 )
 from run_notifier.domain.isotime import format_iso
-from run_notifier.domain.missed_schedules import MissedSlot
+from run_notifier.domain.missed_schedules import MissedSlot, stand_in
+from run_notifier.domain.notifier import Announcer, NotifyReport
 from run_notifier.domain.ports import (
     ActorNames,
     LiveAnnouncer,
     Mutes,
     NotificationsIncomplete,
-    Requeue,
     RunLedger,
+    RunRequeue,
     WatchLedger,
 )
 from run_notifier.domain.run_summary import RunSummary
@@ -44,7 +47,6 @@ from run_notifier.domain.watch_request import WatchRequest
 if TYPE_CHECKING:
     from run_notifier.domain.health_flow import HealthCheck, StuckCheck
     from run_notifier.domain.incident_flow import IncidentFlow
-    from run_notifier.domain.notifier import Notifier, NotifyReport
 
 
 class Action(StrEnum):
@@ -63,15 +65,18 @@ class Outcome(NamedTuple):
 
 
 class Finishing(NamedTuple):
-    """What only a run that ends needs: the ledger, the notifier and Actor names.
+    """What only a run that ends needs: the ledger, the announcer and Actor names.
 
     The watcher asks for it when a run finishes (`RunWatcher(finishing=...)`), so a container
     that only re-enqueues never builds it; `wiring.py` builds it once, on first use.
     """
 
     ledger: RunLedger
-    notifier: Notifier
+    #: Every announcement goes through it: where it goes (the route read once), then each send once.
+    announcer: Announcer
     actor_names: ActorNames
+    #: The statuses whose end is announced (NOTIFY_ON); the rest are recorded only.
+    notify_on: frozenset[str]
     #: Announcements of runs first seen running (a destination capability, opt-in per route); None: none.
     live: LiveAnnouncer | None = None
     #: Incidents of routes in incident mode, moved and announced after the run's own alerts; None: none.
@@ -82,8 +87,6 @@ class Finishing(NamedTuple):
     health: HealthCheck | None = None
     #: "Still running" alerts for runs past their route's limit (domain/health_flow.py); None: none.
     stuck: StuckCheck | None = None
-    #: Announces a schedule's missed slot once per destination (domain/missed_schedules.py); None: none.
-    missed_schedules: Callable[[MissedSlot, Deadline], NotifyReport] | None = None
 
 
 def named(summary: RunSummary, actor_names: ActorNames, deadline: Deadline) -> RunSummary:
@@ -99,7 +102,7 @@ class Finisher:
     def __init__(
         self,
         finishing: Callable[[], Finishing],
-        requeue: Requeue,
+        requeue: RunRequeue,
         watch_ledger: WatchLedger,
         events: Events,
         now: Callable[[], datetime],
@@ -138,7 +141,11 @@ class Finisher:
         if mute is not None:
             self._events.emit(RunMuted(summary.run_id, mute.subject, mute.until))
         try:
-            report = finishing.notifier.notify(summary, deadline)
+            if summary.status in finishing.notify_on:
+                report = finishing.announcer.announce(RunEndAnnouncement(summary), deadline)
+            else:
+                self._events.emit(NotifyFiltered(summary.run_id, summary.status))
+                report = NotifyReport()
             if finishing.incidents is not None:
                 finishing.incidents.after_announced(summary, deadline)
         except NotificationsIncomplete as incomplete:
@@ -174,9 +181,10 @@ class Finisher:
         """A schedule's missed slot, to every destination that says so, once each. Raises
         NotificationsIncomplete while any is not done: the record fails and comes back after the lease."""
         finishing = self._finishing()
-        if finishing.missed_schedules is None:
-            return "no destination announces missed schedules"
-        report = finishing.missed_schedules(missed, deadline)
+        first = missed.first_action
+        if first.act_id and missed.actor_name is None:  # name_of falls back to the ID itself
+            missed = missed._replace(actor_name=finishing.actor_names.name_of(first.act_id, deadline))
+        report = finishing.announcer.announce(MissedScheduleAnnouncement(missed, stand_in(missed)), deadline)
         slot = format_iso(missed.slot)
         self._events.emit(MissedScheduleAnnounced(missed.schedule_id, slot, tuple(report.sent), tuple(report.already)))
         return "announced"

@@ -10,27 +10,31 @@ posts nothing and claims nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from run_notifier.domain.budgets import BudgetAlert, budget_alerts, claim_only, month_of
+from run_notifier.domain.announcements import BudgetAnnouncement, DigestAnnouncement, budget_item, digest_item
+from run_notifier.domain.budgets import budget_alerts, claim_only, month_of
+from run_notifier.domain.claims import Ended, ExactlyOnce, Taken
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.digest import Digest, LedgerMark, LedgerRun, build_digest
-from run_notifier.domain.digest_schedule import Period, due_period
-from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec, FleetReports, matches
+from run_notifier.domain.digest import LedgerMark, LedgerRun, build_digest
+from run_notifier.domain.digest_schedule import due_period
+from run_notifier.domain.fleet_reports import FleetReports, matches
 from run_notifier.domain.incidents import incident_key
-from run_notifier.domain.ports import ClaimResult, NotificationClaims
+from run_notifier.domain.ports import Destination, NotificationsIncomplete
 
 #: How long a delivery's claim is held: longer than the function's own timeout.
 LEASE_SECS = 120.0
-KINDS = ("slack", "eventbridge")
 
 
 class LedgerReader(Protocol):
-    def runs_finished(self, start: datetime, end: datetime) -> Iterable[LedgerRun]: ...
+    """The runs table by finish day (adapters/ledger_by_day.py)."""
+
+    def runs_finished(self, start: datetime, end: datetime) -> Iterable[LedgerRun]:
+        """The runs that finished in [start, end)."""
+        ...
 
     def read(self, start: datetime, end: datetime) -> tuple[list[LedgerRun], list[LedgerMark]]:
         """The runs and the marks (incidents opened, alerts muted or held) of [start, end)."""
@@ -38,23 +42,21 @@ class LedgerReader(Protocol):
 
 
 class OpenIncidents(Protocol):
+    """Which incidents are open now."""
+
     def open_among(self, keys: list[str]) -> set[str]:
         """Which of these incident keys (domain/incidents.py `incident_key`) hold an open incident now."""
         ...
 
 
-class ReportPoster(Protocol):
-    """Slack (``kind`` "slack") and EventBridge ("eventbridge") for digests and budget alerts."""
-
-    def kinds(self) -> tuple[str, ...]: ...
-
-    def post_digest(self, kind: str, spec: DigestSpec, period: Period, digest: Digest, deadline: Deadline) -> None: ...
-
-    def post_budget(self, kind: str, spec: BudgetSpec, alert: BudgetAlert, deadline: Deadline) -> None: ...
+#: The destinations that post a report in a channel (destinations.report_destinations).
+ReportDestinations = Callable[[str], list[Destination]]
 
 
 class ReportOutcome(NamedTuple):
-    #: Item keys delivered now (to every kind not delivered before).
+    """What one invocation did."""
+
+    #: Item keys delivered now (to every destination not delivered before).
     posted: tuple[str, ...]
     #: Due, but with no runs in the period (nothing posted).
     empty: tuple[str, ...]
@@ -63,35 +65,38 @@ class ReportOutcome(NamedTuple):
 
 
 class FleetReporter:
+    """Each due digest and budget alert, claimed per destination before anything is read, posted once."""
+
     def __init__(
         self,
         reports: Callable[[], FleetReports],
         ledger: LedgerReader,
-        claims: NotificationClaims,
+        exactly_once: ExactlyOnce,
         prepare: Callable[[str], None],
-        poster: ReportPoster,
-        clock: Callable[[], datetime],
+        destinations: ReportDestinations,
         incidents: OpenIncidents | None = None,
     ) -> None:
-        """``prepare(item)``: make the item a claim can be taken on (its `generation` is its key);
-        ``clock``: the wall clock, for the claims' leases (the scheduled time decides only what is due)."""
-        self._clock = clock
+        """``prepare(item)``: make the item a claim can be taken on (its `generation` is its key)."""
         self._reports = reports
         self._ledger = ledger
-        self._claims = claims
+        self._exactly_once = exactly_once
         self._prepare = prepare
-        self._poster = poster
+        self._destinations = destinations
         self._incidents = incidents
 
     def run(self, scheduled_for: datetime, deadline: Deadline) -> ReportOutcome:
+        """Every digest due at ``scheduled_for`` and every budget alert of its month, each once.
+
+        Raises NotificationsIncomplete when a post failed: its claim (and every one not yet used) is
+        released, and a later invocation (the scheduler's retry, the next hour) posts it."""
         posted: list[str] = []
         empty: list[str] = []
         already: list[str] = []
         reports = self._reports()
         for spec in reports.digests:
             period = due_period(spec.every, spec.at, spec.timezone, scheduled_for)
-            item = f"digest#{spec.name}#{period.key}"
-            taken = self._take(item)
+            item = digest_item(spec.name, period.key)
+            taken = self._take(item, self._destinations(spec.channel), DigestAnnouncement)
             if not taken:
                 already.append(item)  # posted (or being posted) by an earlier invocation
                 continue
@@ -102,10 +107,11 @@ class FleetReporter:
             still_open = self._still_open(current, reports.incident_routes)
             digest = build_digest(current, previous, period.start, period.end, marks, still_open)
             if digest is None:
-                self._deliver(item, taken, lambda kind: None, detail="no runs: nothing posted")
+                for _, claim in taken:
+                    claim.sent("no runs: nothing posted")
                 empty.append(item)
                 continue
-            self._deliver(item, taken, self._digest_sender(spec, period, digest, deadline))
+            self._deliver(DigestAnnouncement(spec, period, digest), taken, deadline)
             posted.append(item)
         for budget in reports.budgets:
             month = month_of(scheduled_for, budget.timezone)
@@ -114,17 +120,18 @@ class FleetReporter:
                 for r in self._ledger.runs_finished(month.start, scheduled_for)
                 if r.usd is not None and matches(budget.match, r)
             )
+            destinations = self._destinations(budget.channel)
             to_send, to_mark = claim_only(budget_alerts(spent, budget.monthly_usd, month, scheduled_for))
             for alert in to_mark:  # crossed together with a higher one: fired with it, not sent
-                item = f"budget#{budget.name}#{alert.alert_id}"
-                self._deliver(item, self._take(item), lambda kind: None, detail="a higher threshold was sent")
+                for _, claim in self._take(budget_item(budget.name, alert.alert_id), destinations, BudgetAnnouncement):
+                    claim.sent("a higher threshold was sent")
             for alert in to_send:
-                item = f"budget#{budget.name}#{alert.alert_id}"
-                taken = self._take(item)
+                item = budget_item(budget.name, alert.alert_id)
+                taken = self._take(item, destinations, BudgetAnnouncement)
                 if not taken:
                     already.append(item)
                     continue
-                self._deliver(item, taken, self._budget_sender(budget, alert, deadline))
+                self._deliver(BudgetAnnouncement(budget, alert), taken, deadline)
                 posted.append(item)
         return ReportOutcome(tuple(posted), tuple(empty), tuple(already))
 
@@ -139,37 +146,33 @@ class FleetReporter:
         found = Counter(asked[open_key] for open_key in self._incidents.open_among(sorted(asked)))
         return dict(found)
 
-    def _digest_sender(
-        self, spec: DigestSpec, period: Period, digest: Digest, deadline: Deadline
-    ) -> Callable[[str], None]:
-        return lambda kind: self._poster.post_digest(kind, spec, period, digest, deadline)
-
-    def _budget_sender(self, budget: BudgetSpec, alert: BudgetAlert, deadline: Deadline) -> Callable[[str], None]:
-        return lambda kind: self._poster.post_budget(kind, budget, alert, deadline)
-
-    def _take(self, item: str) -> list[tuple[str, str]]:
-        """The kinds of ``item`` this invocation may deliver, each claimed under its own owner name."""
+    def _take(
+        self, item: str, destinations: list[Destination], kind: type[DigestAnnouncement | BudgetAnnouncement]
+    ) -> list[tuple[Destination, Taken]]:
+        """The destinations of ``item`` this invocation may deliver to, each claimed under its kind."""
+        chosen = [d for d in destinations if d.renders(kind)]
+        if not chosen:
+            return []
         self._prepare(item)
-        now = self._clock()
         taken = []
-        for kind in self._poster.kinds():
-            owner = uuid.uuid4().hex  # this delivery's name on the claim
-            claim = self._claims.claim(item, kind, item, owner=owner, now=now, lease_secs=LEASE_SECS)
-            if claim.result is ClaimResult.CLAIMED:
-                taken.append((kind, owner))
+        for destination in chosen:
+            claim = self._exactly_once.take(item, destination.kind, item, LEASE_SECS)
+            if isinstance(claim, Taken):
+                taken.append((destination, claim))
         return taken
 
     def _deliver(
-        self, item: str, taken: list[tuple[str, str]], send: Callable[[str], None], detail: str = "posted"
+        self,
+        announcement: DigestAnnouncement | BudgetAnnouncement,
+        taken: list[tuple[Destination, Taken]],
+        deadline: Deadline,
     ) -> None:
-        """Each claimed kind sent and marked; a failed send releases its claim (and every claim not yet
-        used) and raises: the invocation fails, and a later one (the scheduler's retry, the next hour)
-        takes them again."""
-        for index, (kind, owner) in enumerate(taken):
-            try:
-                send(kind)
-            except Exception as error:
-                for left, left_owner in taken[index:]:
-                    self._claims.release(item, left, item, owner=left_owner, now=self._clock(), error=str(error)[:300])
-                raise
-            self._claims.mark_sent(item, kind, item, owner=owner, now=self._clock(), detail=detail)
+        """Each claimed destination sent and closed; a send that is not done releases every claim not yet
+        used and raises: the invocation fails, and a later one takes them again."""
+        for index, (destination, claim) in enumerate(taken):
+            for _, send in destination.deliveries(announcement):
+                outcome = self._exactly_once.send(claim, send, deadline)
+                if outcome.ended is Ended.NOT_DONE:
+                    for _, left in taken[index + 1 :]:
+                        left.release(outcome.detail[:300])
+                    raise NotificationsIncomplete(f"{announcement.item}: {claim.kind} not posted: {outcome.detail}")

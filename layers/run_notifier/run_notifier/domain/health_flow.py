@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from run_notifier.domain.announcements import StuckRunAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import CourtesySkipped, Events, HealthJudged, RunStuck
 from run_notifier.domain.health import STUCK_FLOOR_SECS, Expectation, Measured, PastRun, StuckAlert, judge, stuck_limit
@@ -22,7 +23,7 @@ from run_notifier.domain.ports import DatasetCounts, RunHistory
 from run_notifier.domain.run_summary import RunSummary
 
 if TYPE_CHECKING:
-    from run_notifier.domain.notifier import NotifyReport
+    from run_notifier.domain.notifier import Announcer
 
 #: A dataset's count is worth at most this much of the budget.
 COUNT_READ_SECS = 5.0
@@ -93,8 +94,6 @@ STUCK_LOOK_AFTER_SECS = 60.0
 #: status or verdict yet; a route's `expect` is about the Actor or task).
 RUNNING_IGNORES = frozenset({"status", "health"})
 
-#: Announces a stuck run to its destinations (Notifier.notify_stuck with the routed announcers).
-AnnounceStuck = Callable[[RunSummary, StuckAlert, Deadline], "NotifyReport"]
 
 
 class StuckCheck:
@@ -106,12 +105,12 @@ class StuckCheck:
         self,
         expectation_for: Callable[[RunSummary, frozenset[str]], Expectation | None],
         history: RunHistory,
-        announce: AnnounceStuck,
+        announcer: Announcer,
         events: Events,
     ) -> None:
         self._expectation_for = expectation_for
         self._history = history
-        self._announce = announce
+        self._announcer = announcer
         self._events = events
 
     def check(self, run: RunSummary, now: datetime, deadline: Deadline) -> None:
@@ -131,5 +130,5 @@ class StuckCheck:
         limit = stuck_limit(expect, durations)
         if limit is None or running <= limit[0]:
             return
-        report = self._announce(run, StuckAlert(running, limit[0], limit[1]), deadline)
+        report = self._announcer.announce(StuckRunAnnouncement(run, StuckAlert(running, limit[0], limit[1])), deadline)
         self._events.emit(RunStuck(run.run_id, round(running, 1), limit[0], tuple(report.sent)))

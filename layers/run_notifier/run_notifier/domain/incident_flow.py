@@ -6,21 +6,25 @@ Zero lost transitions: the store writes a transition's event into the incident's
 same conditional write that makes the transition, as pending; it leaves only when every
 destination is done with it. Whoever next processes a run of that incident (the same message
 redelivered, or a later run) finds it pending and announces it; the claims on the incident's
-item (`Notifier.notify_incident`) make a repeat cost nothing. A run's own part is claimed on the
+item (`IncidentAnnouncement`) make a repeat cost nothing. A run's own part is claimed on the
 run's item: a redelivery learns the part from the incident (`part_of`), so it is never lost with
 the delivery that made the transition.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from run_notifier.domain.announcements import IncidentAnnouncement, IncidentPartAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import Events, IncidentAnnounced, IncidentStepped
 from run_notifier.domain.incidents import FinishedRun, IncidentEvent, IncidentRule, RunInIncident, Transition
-from run_notifier.domain.notifier import Notifier
-from run_notifier.domain.ports import IncidentAnnouncer
+from run_notifier.domain.notifier import Announcer
 from run_notifier.domain.run_summary import RunSummary
+
+#: (incident key, route index, rule) when the run's route is in incident mode; None: it is not.
+IncidentFor = Callable[[RunSummary], "tuple[str, int, IncidentRule] | None"]
 
 
 class IncidentStore(Protocol):
@@ -40,26 +44,18 @@ class IncidentStore(Protocol):
         ...
 
 
-class IncidentRoutes(Protocol):
-    def incident_for(self, summary: RunSummary) -> tuple[str, int, IncidentRule] | None:
-        """(key, route index, rule) when the run's route is in incident mode."""
-        ...
-
-    def incident_announcers_for(self, summary: RunSummary) -> list[IncidentAnnouncer]:
-        """The run's routed destinations that announce incidents."""
-        ...
-
-
 class IncidentFlow:
-    def __init__(self, store: IncidentStore, routes: IncidentRoutes, notifier: Notifier, events: Events) -> None:
+    """Moves a run's incident and announces what it has to say, each transition exactly once."""
+
+    def __init__(self, store: IncidentStore, incident_for: IncidentFor, announcer: Announcer, events: Events) -> None:
         self._store = store
-        self._routes = routes
-        self._notifier = notifier
+        self._incident_for = incident_for
+        self._announcer = announcer
         self._events = events
 
     def after_announced(self, summary: RunSummary, deadline: Deadline) -> None:
         """Raises NotificationsIncomplete (the record comes back) while an event is not announced everywhere."""
-        found = self._routes.incident_for(summary)
+        found = self._incident_for(summary)
         if found is None or not summary.finished_at:
             return
         key, route_index, rule = found
@@ -69,12 +65,10 @@ class IncidentFlow:
         transition, part, pending = self._store.apply(key, run, rule, route_index=route_index, summary=summary)
         if transition is not Transition.NONE:
             self._events.emit(IncidentStepped(key, summary.run_id, transition.value))
-        announcers = self._routes.incident_announcers_for(summary) if pending or part else []
         for event in pending:
             self._store.prepare(event)
-            announcing = [a for a in announcers if event.kind in a.incident_transitions]
-            report = self._notifier.notify_incident(event, announcing, deadline)
+            report = self._announcer.announce(IncidentAnnouncement(event, summary), deadline)
             self._store.done(key, event.event_id)
             self._events.emit(IncidentAnnounced(event.event_id, event.kind.value, tuple(report.sent)))
         if part is not None:
-            self._notifier.notify_in_incident(summary, part, [a for a in announcers if a.instead_of_runs], deadline)
+            self._announcer.announce(IncidentPartAnnouncement(summary, part), deadline)

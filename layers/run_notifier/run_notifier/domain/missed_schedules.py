@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from run_notifier.domain.isotime import format_iso, parse_iso
+from run_notifier.domain.run_summary import RunSummary
 
 #: A run scheduled this long before a slot still counts as that slot's run (clock skew, queueing).
 SLOT_TOLERANCE_SECS = 30.0
@@ -207,3 +208,23 @@ def _text(value: object, default: str) -> str:
 
 def _id_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value.isalnum() and len(value) <= 64 else None
+
+
+#: How routes see a missed slot: as a failed run of the Actor or task it should have started.
+ROUTED_AS = "FAILED"
+
+
+def stand_in(missed: MissedSlot) -> RunSummary:
+    """The run routes and mutes judge a missed slot as (it never existed: its ID is the schedule's).
+
+    A slot that never ran is a problem of its schedule's first Actor or task, so it goes where a
+    FAILED run of it would go: routes that keep quiet about successes still hear of it, and mutes
+    hold its chat as they hold the Actor's runs'."""
+    first = missed.first_action
+    return RunSummary(
+        run_id=missed.schedule_id,
+        status=ROUTED_AS,
+        act_id=first.act_id,
+        actor_task_id=first.actor_task_id,
+        actor_name=missed.actor_name,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import NamedTuple
 
 from run_notifier.domain.push import ARMED, TERMINAL_EVENTS
@@ -80,13 +81,20 @@ class Settle(NamedTuple):
     heard_by: str
 
 
+class FinishReason(StrEnum):
+    """Why a run is finished: it ended, Apify does not know it, or it was watched too long."""
+
+    ENDED = "ended"
+    NOT_FOUND = "not-found"
+    EXPIRED = "expired"
+
+
 class Finish(NamedTuple):
-    """Record and announce ``run``: it ended (``why`` "ended"), Apify does not know it ("not-found"),
-    or it was watched too long ("expired")."""
+    """Record and announce ``run``, for ``why``."""
 
     run: RunSummary
     costs_settled: bool
-    why: str
+    why: FinishReason
     heard_by: str
     finished_ago_secs: float | None = None
     #: True when this is the first look at the end (not the settle re-read): the end is news.
@@ -152,7 +160,7 @@ def decide(
             # The run existed when we last looked: a 404 now is an Apify incident or a deleted run.
             return _requeue_or_expire(request, since, now, facts, observation.reason, None, trouble=True)
         missing = RunSummary(request.run_id, NOT_FOUND, status_message=observation.reason)
-        return Finish(missing, costs_settled=False, why="not-found", heard_by=heard_by(request))
+        return Finish(missing, costs_settled=False, why=FinishReason.NOT_FOUND, heard_by=heard_by(request))
     if isinstance(observation, ApifyDown):
         return _requeue_or_expire(request, since, now, facts, observation.reason, None, trouble=True)
     run = observation.run
@@ -168,7 +176,7 @@ def decide(
         again = WatchRequest(request.run_id, request.attempt + 1, since, settle=True, push=request.push)
         return Settle(again, settle_delay, run, _rounded(finished_ago), how)
     settled = request.settle or (finished_ago is None or finished_ago >= facts.schedule.settle_secs)
-    return Finish(run, settled, "ended", how, _rounded(finished_ago), first_sight=not request.settle)
+    return Finish(run, settled, FinishReason.ENDED, how, _rounded(finished_ago), first_sight=not request.settle)
 
 
 def _requeue_or_expire(
@@ -187,7 +195,7 @@ def _requeue_or_expire(
         message = f"{reason} after {int(watched_for)} s of watching (limit {facts.max_watch_secs} s)"
         base = last_seen or RunSummary(request.run_id, WATCH_EXPIRED)
         expired = base._replace(status=WATCH_EXPIRED, status_message=message)
-        return Finish(expired, costs_settled=False, why="expired", heard_by=heard_by(request))
+        return Finish(expired, costs_settled=False, why=FinishReason.EXPIRED, heard_by=heard_by(request))
     schedule = facts.schedule
     delay = (
         schedule.safety_net_delay(request.attempt) if request.push in ARMED else schedule.requeue_delay(request.attempt)

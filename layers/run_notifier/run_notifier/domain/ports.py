@@ -13,10 +13,10 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from run_notifier.domain.announcements import Announcement
     from run_notifier.domain.deadline import Deadline
-    from run_notifier.domain.health import Health, PastRun, StuckAlert
-    from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
-    from run_notifier.domain.missed_schedules import MissedSlot, ScheduleMemory, ScheduleView
+    from run_notifier.domain.health import Health, PastRun
+    from run_notifier.domain.missed_schedules import ScheduleMemory, ScheduleView
     from run_notifier.domain.mutes import Mute
     from run_notifier.domain.push import PushArmed
     from run_notifier.domain.run_summary import RunSummary
@@ -139,7 +139,7 @@ class RequeueFailed(Exception):
     """The run could not be put back on the queue; the record fails and SQS redelivers it."""
 
 
-class Requeue(Protocol):
+class RunRequeue(Protocol):
     """Puts a run back on the run queue with a delay."""
 
     def send(self, request: WatchRequest, delay_secs: int) -> str:
@@ -324,61 +324,45 @@ class NotificationsIncomplete(Exception):
         self.retry_after_secs = retry_after_secs
 
 
+class Traits(NamedTuple):
+    """What a destination is, for the rules that hold or route it: declared by its class, never looked up."""
+
+    #: Chat (Slack, Teams, Discord): a mute holds it, and quiet hours hold what they hold.
+    chat: bool = False
+    #: It pages someone: quiet hours hold it only where the route says so.
+    pages: bool = False
+    #: On a route in incident mode it announces incidents instead of runs (chat, paging).
+    incidents_instead_of_runs: bool = False
+
+
+class Limits(NamedTuple):
+    """The service's documented size limits for one message (None: no limit said)."""
+
+    #: Characters of a message's main text.
+    text_chars: int | None = None
+    #: Bytes of the whole request body.
+    body_bytes: int | None = None
+
+
+#: One send of a destination's, claimed under its own claim kind: (claim kind, send within a share).
+Send = tuple[str, Callable[["Deadline"], str]]
+
+
 class Destination(Protocol):
-    """One place a finished run is announced."""
+    """One place announcements are made: it says which announcements it renders, and how many sends each needs."""
 
-    #: Stable key for exactly-once bookkeeping ("slack", "webhook", "eventbridge").
+    #: Stable key for exactly-once bookkeeping (the kind's `KIND`).
     kind: str
+    traits: Traits
+    limits: Limits
 
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
-        """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
+    def renders(self, announcement_type: type[Announcement]) -> bool:
+        """Whether it says anything of this type of announcement."""
         ...
 
-
-#: One send of a destination's, claimed under its own kind: (claim kind, send within a share).
-RunDelivery = tuple[str, Callable[["Deadline"], str]]
-
-
-@runtime_checkable
-class IncidentAnnouncer(Protocol):
-    """A destination that also announces incidents: a capability, asked of what was built."""
-
-    kind: str
-    #: The transitions it announces as incident events (webhook and EventBridge: opened, resolved).
-    incident_transitions: frozenset[Transition]
-    #: True: on a route in incident mode it announces incidents instead of runs (chat, paging), and
-    #: a run's own part in its incident through `in_incident`; False: runs and incidents both.
-    instead_of_runs: bool
-
-    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
-        """Deliver; return a short detail for the ledger. Raises DeliveryError subclasses."""
-        ...
-
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
-        """What it sends for this run's part in its incident (Slack: a thread reply and an update of the
-        top message), each claimed on the run's item under its own kind; [] for nothing."""
-        ...
-
-
-@runtime_checkable
-class StuckAnnouncer(Protocol):
-    """A destination that says when a run is still going past its limit (a capability; domain/health.py)."""
-
-    kind: str
-
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
-        """Deliver the "still running" alert; return a short detail for the ledger. Raises DeliveryError subclasses."""
-        ...
-
-
-@runtime_checkable
-class ScheduleAnnouncer(Protocol):
-    """A destination that says when a schedule's slot passed without a run (domain/missed_schedules.py)."""
-
-    kind: str
-
-    def send_missed_schedule(self, missed: MissedSlot, deadline: Deadline) -> str:
-        """Deliver the "schedule did not run" alert; return a short detail. Raises DeliveryError subclasses."""
+    def deliveries(self, announcement: Announcement) -> list[Send]:
+        """Each send this announcement needs here, with its claim kind; [] when it says nothing of it.
+        A send raises DeliveryError subclasses and returns a short detail for the ledger."""
         ...
 
 
@@ -394,10 +378,10 @@ class LiveAnnouncer(Protocol):
 
 
 class DestinationDirectory(Protocol):
-    """Which destinations a run goes to, after routing."""
+    """Where an announcement goes, after routing, mutes and quiet hours."""
 
-    def destinations_for(self, summary: RunSummary) -> list[Destination]:
-        """The destinations this run is announced to, after routing."""
+    def destinations_for(self, announcement: Announcement) -> list[Destination]:
+        """The destinations this announcement is made to (its route read once)."""
         ...
 
 

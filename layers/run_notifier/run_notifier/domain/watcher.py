@@ -41,9 +41,9 @@ from run_notifier.domain.ports import (
     ApifyUnavailable,
     ArmingPaced,
     PushArming,
-    Requeue,
     RunNotFound,
     RunReader,
+    RunRequeue,
     UsualDurations,
     WatchLedger,
 )
@@ -63,7 +63,7 @@ class RunWatcher:
     def __init__(
         self,
         apify: RunReader,
-        requeue: Requeue,
+        requeue: RunRequeue,
         finishing: Callable[[], Finishing],
         schedule: Schedule,
         max_watch_secs: int,
@@ -119,9 +119,9 @@ class RunWatcher:
                 )
             )
             return Outcome(Action.SETTLING, decision.run.status, decision.delay_secs)
-        if decision.why == "not-found":
+        if decision.why is policy.FinishReason.NOT_FOUND:
             self._events.emit(RunNotFoundRecorded(request.run_id, decision.run.status_message or ""))
-        elif decision.why == "expired":
+        elif decision.why is policy.FinishReason.EXPIRED:
             self._events.emit(WatchExpired(request.run_id, decision.run.status_message or ""))
         elif decision.first_sight:
             self._events.emit(

@@ -31,7 +31,16 @@ from run_notifier.destinations.slack.target import SCHEMA, style_of
 
 KIND = "slack"
 
-__all__ = ["KIND", "SCHEMA", "SETTINGS", "SlackSettings", "build", "default_target", "may_announce_running"]
+__all__ = [
+    "KIND",
+    "SCHEMA",
+    "SETTINGS",
+    "SlackSettings",
+    "build",
+    "default_target",
+    "may_announce_running",
+    "report_target",
+]
 
 
 class SlackSettings(NamedTuple):
@@ -69,6 +78,13 @@ def default_target(section: SlackSettings) -> Target | None:
     if section.slack_channel:  # the section's check has made sure a bot token goes with it
         return {"channel": section.slack_channel}
     return secret_url.default_target(section.slack_webhook_url_secret_arn, section.slack_webhook_url)
+
+
+def report_target(section: SlackSettings | None, channel: str) -> Target | None:
+    """Digests and budget alerts are posted by the bot in the channel they name; without a bot token, nowhere."""
+    if section is None or not (section.slack_bot_token_secret_arn or section.slack_bot_token):
+        return None
+    return {"channel": channel}
 
 
 def may_announce_running(section: SlackSettings | None) -> bool:

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from run_notifier.destinations.incident_payload import ANNOUNCED
-from run_notifier.destinations.run_facts import with_stuck
+from run_notifier.destinations.chat import ChatRendering
+from run_notifier.destinations.rendering import renders
+from run_notifier.destinations.reports import budget_text, digest_text
 from run_notifier.destinations.slack.bursts import (
     BurstRule,
     DynamoBursts,
@@ -51,11 +52,24 @@ from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, Li
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
+from run_notifier.domain.announcements import (
+    BudgetAnnouncement,
+    DigestAnnouncement,
+    IncidentAnnouncement,
+    IncidentPartAnnouncement,
+)
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.isotime import parse_iso
-from run_notifier.domain.ports import DeliveryNotYet, PermanentDeliveryError, RunDelivery, TransientDeliveryError, log
+from run_notifier.domain.ports import (
+    DeliveryNotYet,
+    Limits,
+    PermanentDeliveryError,
+    Send,
+    Traits,
+    TransientDeliveryError,
+    log,
+)
 from run_notifier.domain.run_summary import RunSummary
 
 #: The log's tail kept in memory (a log can be many MB; it is streamed to its end).
@@ -67,15 +81,15 @@ LOG_READ_SECS = 10.0
 LogTail = Callable[[str, int, Deadline], tuple[str, int]]
 
 
-class SlackBotDestination:
+class SlackBotDestination(ChatRendering):
     """`chat.postMessage` to one channel (at most one message a second per channel); with
-    `live_messages`, also the `RunningAnnouncer` capability."""
+    `live_messages`, also the `RunningAnnouncer` capability. Renders incidents (and a run's part in
+    one), digests and budget alerts besides what every chat destination says."""
 
     kind = "slack"
-    #: Chat: a mute holds it (domain/mutes.py).
-    chat = True
-    incident_transitions = ANNOUNCED
-    instead_of_runs = True
+    traits = Traits(chat=True, incidents_instead_of_runs=True)
+    #: A message's text: 40,000 characters.
+    limits = Limits(text_chars=40_000)
 
     def __init__(
         self,
@@ -100,11 +114,7 @@ class SlackBotDestination:
         self._reply_store = incident_replies
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
-        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
-        return self.send(with_stuck(summary, alert), deadline)
-
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         """Post the summary (or update the run's live message in place); return where it went."""
         message = {"channel": self._channel, **self._style.message(summary)}
         live = self._live.find(summary.run_id) if self._live else None
@@ -119,6 +129,24 @@ class SlackBotDestination:
             text = f"{called} {summary.status}: {summary.run_id}"
             detail += self._reply({"thread_ts": str(answer["ts"]), "text": text}, deadline)
         return detail
+
+    @renders(DigestAnnouncement)
+    def _digest(self, announcement: DigestAnnouncement, deadline: Deadline) -> str:
+        """The digest's text in this channel (the digest's own)."""
+        text = digest_text(announcement.spec, announcement.period, announcement.digest)
+        answer, attempts = self._post({"channel": self._channel, "text": text, "unfurl_links": False}, deadline)
+        return f"posted to {answer.get('channel', self._channel)} ts {answer.get('ts')} after {attempts} attempt(s)"
+
+    @renders(BudgetAnnouncement)
+    def _budget(self, announcement: BudgetAnnouncement, deadline: Deadline) -> str:
+        """The budget alert's text in this channel (the budget's own)."""
+        text = budget_text(announcement.spec, announcement.alert)
+        answer, attempts = self._post({"channel": self._channel, "text": text}, deadline)
+        return f"posted to {answer.get('channel', self._channel)} ts {answer.get('ts')} after {attempts} attempt(s)"
+
+    @renders(IncidentAnnouncement)
+    def _incident(self, announcement: IncidentAnnouncement, deadline: Deadline) -> str:
+        return self.send_incident(announcement.event, deadline)
 
     def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
         """Opened: the top message, with the route's mentions. Resolved: the top message updated in place,
@@ -213,13 +241,15 @@ class SlackBotDestination:
             raise DeliveryNotYet("the burst's grouped message was taken over while this delivery updated it", 1.0)
         return group._replace(ts=ts, shown=shown)
 
-    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
-        """One message listing what quiet hours held (destinations/quiet_hold.py)."""
+    def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        """One message: a title and its lines (what quiet hours held, a missed schedule)."""
         answer, attempts = self._post({"channel": self._channel, "text": summary_text(title, lines)}, deadline)
         return f"posted to {answer.get('channel', self._channel)} ts {answer.get('ts')} after {attempts} attempt(s)"
 
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
+    @renders(IncidentPartAnnouncement, several=True)
+    def _in_incident(self, announcement: IncidentPartAnnouncement) -> list[Send]:
         """A further failure: its thread reply, and an update of the top message (own claims, `slack-update`)."""
+        summary, part = announcement.run, announcement.part
         if part.transition is not Transition.FAILED_AGAIN:
             return []  # the opening and the recovery are the incident's own events
         return [

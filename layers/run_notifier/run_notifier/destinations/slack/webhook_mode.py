@@ -11,27 +11,26 @@ from typing import Any
 
 from run_notifier.adapters.http_client import HttpClient
 from run_notifier.adapters.secret_store import SecretSource
+from run_notifier.destinations.chat import ChatRendering
 from run_notifier.destinations.http_post import post_json
-from run_notifier.destinations.incident_payload import ANNOUNCED
-from run_notifier.destinations.run_facts import with_stuck
+from run_notifier.destinations.rendering import renders
 from run_notifier.destinations.slack.incident_message import facts_of_event, top_message
 from run_notifier.destinations.slack.message import summary_text
 from run_notifier.destinations.slack.target import Style
+from run_notifier.domain.announcements import IncidentAnnouncement
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.health import StuckAlert
-from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
-from run_notifier.domain.ports import RunDelivery
+from run_notifier.domain.incidents import Transition
+from run_notifier.domain.ports import Limits, Traits
 from run_notifier.domain.run_summary import RunSummary
 
 
-class SlackDestination:
-    """Incoming webhook mode."""
+class SlackDestination(ChatRendering):
+    """Incoming webhook mode: on incident routes, a message when an incident opens and one when it recovers."""
 
     kind = "slack"
-    #: Chat: a mute holds it (domain/mutes.py).
-    chat = True
-    incident_transitions = ANNOUNCED
-    instead_of_runs = True
+    traits = Traits(chat=True, incidents_instead_of_runs=True)
+    #: A message's text: 40,000 characters.
+    limits = Limits(text_chars=40_000)
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, style: Style, *, allow_loopback_http: bool) -> None:
         self._http = http
@@ -39,22 +38,17 @@ class SlackDestination:
         self._style = style
         self._allow_loopback_http = allow_loopback_http
 
-    def send_stuck(self, summary: RunSummary, alert: StuckAlert, deadline: Deadline) -> str:
-        """The run's message with "⏳ Still running — …" as its first line (run_facts.with_stuck)."""
-        return self.send(with_stuck(summary, alert), deadline)
-
-    def send(self, summary: RunSummary, deadline: Deadline) -> str:
+    def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         return self._post(self._style.message(summary), deadline)
 
-    def send_incident(self, event: IncidentEvent, deadline: Deadline) -> str:
-        mentions = self._style.mentions if event.kind is Transition.OPENED else []
-        return self._post(top_message(facts_of_event(event), mentions), deadline)
-
-    def send_summary(self, title: str, lines: list[str], deadline: Deadline) -> str:
+    def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
         return self._post({"text": summary_text(title, lines)}, deadline)
 
-    def in_incident(self, summary: RunSummary, part: RunInIncident) -> list[RunDelivery]:
-        return []  # no thread to reply in, no message to update
+    @renders(IncidentAnnouncement)
+    def _incident(self, announcement: IncidentAnnouncement, deadline: Deadline) -> str:
+        event = announcement.event
+        mentions = self._style.mentions if event.kind is Transition.OPENED else []
+        return self._post(top_message(facts_of_event(event), mentions), deadline)
 
     def _post(self, message: dict[str, Any], deadline: Deadline) -> str:
         body = json.dumps(message).encode()

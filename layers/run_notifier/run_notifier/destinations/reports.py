@@ -1,48 +1,20 @@
-"""Digests and budget alerts out: a Slack message in the digest's (or budget's) channel with the bot
-token, and an EventBridge event (`Apify Run Digest`, `Apify Budget Alert`) with the same numbers for
-dashboards. Implements domain/fleet_reporter.ReportPoster.
+"""Digests and budget alerts as words and as data: the chat text (Slack's bot renders it in the
+digest's channel) and the event detail (EventBridge's `Apify Run Digest`, `Apify Budget Alert`),
+with the same numbers, for dashboards.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from run_notifier.destinations.eventbridge import EventBridgeDestination
-from run_notifier.destinations.slack.web_api import SlackWebApi
 from run_notifier.domain.budgets import BudgetAlert
-from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.digest import Digest, DigestLine
 from run_notifier.domain.digest_schedule import Period
 from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
 from run_notifier.domain.run_summary import human_duration
 
-DIGEST_DETAIL_TYPE = "Apify Run Digest"
-BUDGET_DETAIL_TYPE = "Apify Budget Alert"
 #: Lines in a Slack digest; the rest are counted in one line (Slack's text limit is 40,000 characters).
 MAX_LINES = 25
-
-
-class FleetReportPoster:
-    def __init__(self, slack: SlackWebApi | None, eventbridge: EventBridgeDestination | None) -> None:
-        self._slack = slack
-        self._eventbridge = eventbridge
-
-    def kinds(self) -> tuple[str, ...]:
-        return tuple(kind for kind, there in (("slack", self._slack), ("eventbridge", self._eventbridge)) if there)
-
-    def post_digest(self, kind: str, spec: DigestSpec, period: Period, digest: Digest, deadline: Deadline) -> None:
-        if kind == "slack" and self._slack is not None:
-            message = {"channel": spec.channel, "text": digest_text(spec, period, digest), "unfurl_links": False}
-            self._slack.call("chat.postMessage", message, deadline, channel=spec.channel)
-        elif kind == "eventbridge" and self._eventbridge is not None:
-            self._eventbridge.send_report(DIGEST_DETAIL_TYPE, digest_detail(spec, period, digest))
-
-    def post_budget(self, kind: str, spec: BudgetSpec, alert: BudgetAlert, deadline: Deadline) -> None:
-        if kind == "slack" and self._slack is not None:
-            message = {"channel": spec.channel, "text": budget_text(spec, alert)}
-            self._slack.call("chat.postMessage", message, deadline, channel=spec.channel)
-        elif kind == "eventbridge" and self._eventbridge is not None:
-            self._eventbridge.send_report(BUDGET_DETAIL_TYPE, budget_detail(spec, alert))
 
 
 def _usd(value: float) -> str:
