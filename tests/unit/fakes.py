@@ -12,8 +12,8 @@ from run_notifier.destinations.rendering import Rendering, renders
 from run_notifier.domain.announcements import Announcement, RunEndAnnouncement
 from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.notifier import Announcer, Notifier
 from run_notifier.domain.isotime import parse_iso
+from run_notifier.domain.notifier import Announcer, Notifier
 from run_notifier.domain.ports import (
     Claim,
     ClaimResult,

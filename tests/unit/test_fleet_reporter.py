@@ -10,10 +10,10 @@ from run_notifier.destinations.rendering import Rendering, renders
 from run_notifier.domain.announcements import BudgetAnnouncement, DigestAnnouncement
 from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
-from run_notifier.domain.ports import NotificationsIncomplete
 from run_notifier.domain.digest import LedgerRun
 from run_notifier.domain.fleet_reporter import FleetReporter
 from run_notifier.domain.fleet_reports import parse_fleet_reports
+from run_notifier.domain.ports import NotificationsIncomplete
 
 from tests.unit.fakes import FakeClaims, FakeEvents
 

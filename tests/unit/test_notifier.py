@@ -10,9 +10,9 @@ from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import NotifyFiltered
 from run_notifier.domain.notifier import Notifier, NotifyReport
-from run_notifier.domain.watch_request import WatchRequest
 from run_notifier.domain.ports import NotificationsIncomplete, NotificationState
 from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.watch_request import WatchRequest
 
 from tests.unit.fakes import Clock, FakeClaims, FakeDestination, FakeEvents
 from tests.unit.test_watcher import RUN, World

@@ -54,4 +54,12 @@ def test_a_day_window_that_does_not_cross_midnight():
 )
 def test_bad_quiet_hours_say_where_and_why(raw, message):
     with pytest.raises(QuietHoursError, match=message):
-        parse_quiet_hours(raw, "routes[0].quietHours")
+        parse_quiet_hours(raw, "routes[0].quietHours", frozenset({"pagerduty"}))
+
+
+def test_a_paging_kind_is_held_only_where_the_route_names_it():
+    raw = {"from": "22:00", "to": "07:00", "timezone": "UTC"}
+    assert not parse_quiet_hours(raw, "q", frozenset({"pagerduty"})).holds_paging("pagerduty")
+    assert parse_quiet_hours({**raw, "pagerduty": True}, "q", frozenset({"pagerduty"})).holds_paging("pagerduty")
+    with pytest.raises(QuietHoursError, match="must be an object"):  # a kind that does not page is no key here
+        parse_quiet_hours({**raw, "slack": True}, "q", frozenset({"pagerduty"}))

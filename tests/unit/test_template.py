@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from run_notifier.config import DIGEST_SECTIONS, DIGEST_VARIABLES, _variables, INTAKE_VARIABLES, REQUIRED, SWEEPER_VARIABLES, VARIABLES
+from run_notifier.config import (
+    DIGEST_SECTIONS,
+    DIGEST_VARIABLES,
+    INTAKE_VARIABLES,
+    REQUIRED,
+    SWEEPER_VARIABLES,
+    VARIABLES,
+    _variables,
+)
 from run_notifier.wiring import MAX_CONCURRENT_RECORDS
 
 from localdev.aws import load_template

@@ -17,14 +17,14 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from datetime import timedelta
+from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from run_notifier.adapters.intake_tokens import IntakeTokens, TokenUnavailable
-from run_notifier.adapters.sqs_enqueue import EnqueueFailed, SqsEnqueue
+from run_notifier.adapters.sqs_enqueue import EnqueueFailed
 from run_notifier.domain.events import IntakeEnqueued, IntakeIgnored, IntakeQueueRefused, IntakeRequestRefused
 from run_notifier.domain.intake_request import (
     IntakeDecision,
@@ -38,6 +38,9 @@ from run_notifier.domain.isotime import format_iso
 from run_notifier.domain.mutes import Mute
 from run_notifier.domain.push import PUSH_HEADER
 from run_notifier.observability import events, logger, metrics
+from run_notifier.wiring import IntakeComponents
+
+__all__ = ["IntakeComponents", "make_intake_handler"]
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 ROUTES: dict[str, Callable[[bytes], Any]] = {
@@ -45,24 +48,6 @@ ROUTES: dict[str, Callable[[bytes], Any]] = {
     "/runs": from_run_list,
     "/mutes": mute_request,
 }
-
-
-class MuteWriter(Protocol):
-    def add(self, mute: Mute) -> None: ...
-
-    def remove(self, subject: str) -> bool: ...
-
-
-class IntakeComponents(NamedTuple):
-    tokens: IntakeTokens
-    queue: SqsEnqueue
-    #: POST /runs' own token; None: /runs takes the webhook token (one token for both jobs).
-    runs_tokens: IntakeTokens | None = None
-    #: Where POST /mutes writes (the runs table); None: the route answers 503.
-    mutes: MuteWriter | None = None
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    #: The watcher's SETTLE_SECONDS: a run's terminal webhook is enqueued to be read once its costs settled.
-    settle_secs: int = 0
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

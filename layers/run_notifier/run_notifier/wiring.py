@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import boto3
 
@@ -21,14 +21,17 @@ from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.aws_bounds import client_config, worst_call_secs
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.http_client import HttpClient
+from run_notifier.adapters.intake_tokens import IntakeTokens
 from run_notifier.adapters.memo import Lazy
 from run_notifier.adapters.run_ledger import DynamoRunLedger
 from run_notifier.adapters.secret_store import Secret, SecretStore
+from run_notifier.adapters.sqs_enqueue import SqsEnqueue
 from run_notifier.adapters.sqs_redelivery import SqsRedelivery
 from run_notifier.adapters.sqs_requeue import SqsRequeue
 from run_notifier.config import DigestSettings, IntakeSettings, Settings, SweeperSettings
 from run_notifier.destinations import may_announce_running
 from run_notifier.domain.events import Events
+from run_notifier.domain.mutes import Mute
 from run_notifier.domain.ports import PushArming
 from run_notifier.domain.watcher import Finishing, RunWatcher
 from run_notifier.observability import events as event_log
@@ -44,7 +47,6 @@ if TYPE_CHECKING:
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.sweep import Sweeper
-    from run_notifier.function_url_handler import IntakeComponents
 
 #: Up to this many records are watched at once; the template's BatchSize must not exceed it.
 MAX_CONCURRENT_RECORDS = 100
@@ -143,6 +145,28 @@ def _apify_client(settings: Settings | SweeperSettings, secrets: SecretStore, ht
     return ApifyClient(settings.apify_api_base_url, token, http)
 
 
+class MuteWriter(Protocol):
+    """Where POST /mutes writes (adapters/mute_store.py)."""
+
+    def add(self, mute: Mute) -> None: ...
+
+    def remove(self, subject: str) -> bool: ...
+
+
+class IntakeComponents(NamedTuple):
+    """The intake function's components (function_url_handler.make_intake_handler)."""
+
+    tokens: IntakeTokens
+    queue: SqsEnqueue
+    #: POST /runs' own token; None: /runs takes the webhook token (one token for both jobs).
+    runs_tokens: IntakeTokens | None = None
+    #: Where POST /mutes writes (the runs table); None: the route answers 503.
+    mutes: MuteWriter | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The watcher's SETTLE_SECONDS: a run's terminal webhook is enqueued to be read once its costs settled.
+    settle_secs: int = 0
+
+
 class Clients(NamedTuple):
     """What both sides share."""
 
@@ -152,6 +176,17 @@ class Clients(NamedTuple):
     secrets: SecretStore
     apify: ApifyClient
     ledger: DynamoRunLedger
+
+
+def build_clients(settings: Settings, session: boto3.session.Session | None = None) -> Clients:
+    """The clients both sides of the watcher share (the runs table, HTTP, secrets, Apify, the ledger)."""
+    aws = session or boto3.session.Session()
+    table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
+    secrets = _secret_store(aws, settings.secrets_max_age_seconds)
+    http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
+    snapstart.on_restore(http.reset)
+    ledger = DynamoRunLedger(table, settings.item_ttl_days)
+    return Clients(aws, table, http, secrets, _apify_client(settings, secrets, http), ledger)
 
 
 def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None:
@@ -253,14 +288,8 @@ def build_components(
     now: Callable[[], datetime] = utc_now,
 ) -> Components:
     """The run watcher's components from its settings; the finishing side is built on first use."""
-    aws = session or boto3.session.Session()
-    sqs = aws.client("sqs", config=_BOTO_CONFIG)
-    table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
-    secrets = _secret_store(aws, settings.secrets_max_age_seconds)
-    http = HttpClient(pool_size=MAX_CONCURRENT_RECORDS)
-    snapstart.on_restore(http.reset)
-    ledger = DynamoRunLedger(table, settings.item_ttl_days)
-    clients = Clients(aws, table, http, secrets, _apify_client(settings, secrets, http), ledger)
+    clients = build_clients(settings, session)
+    sqs = clients.session.client("sqs", config=_BOTO_CONFIG)
     if settings.routes_json:
         routes_source(settings, Lazy(lambda: None))  # a bad inline routes document stops the cold start
     push = build_push_arming(settings, clients)
@@ -288,9 +317,6 @@ def build_components(
 
 def build_intake(settings: IntakeSettings, session: boto3.session.Session | None = None) -> IntakeComponents:
     """The intake function's components: its token checks (one per job) and the run queue."""
-    from run_notifier.adapters.intake_tokens import IntakeTokens
-    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
-    from run_notifier.function_url_handler import IntakeComponents
 
     aws = session or boto3.session.Session()
     secrets = Lazy(lambda: aws.client("secretsmanager", config=_BOTO_CONFIG))
@@ -322,7 +348,6 @@ def build_sweeper(
 ) -> Sweeper:
     """The discovery sweep: Apify's run list, the enrollments in the runs table, the run queue."""
     from run_notifier.adapters.enrollments import DynamoEnrollments
-    from run_notifier.adapters.sqs_enqueue import SqsEnqueue
     from run_notifier.domain.sweep import Sweeper, SweepPolicy
 
     aws = session or boto3.session.Session()

@@ -178,7 +178,7 @@ class RoutedDestinations:
             log.error("Destination not usable", extra={"destination": kind, "reason": reason})
             return Unusable(kind, reason)
         quiet = found[1].quiet if found is not None else None
-        if found is not None and quiet is not None and held_in_quiet_hours(built.traits, quiet):
+        if found is not None and quiet is not None and held_in_quiet_hours(built, quiet):
             from run_notifier.destinations.quiet_hold import QuietlyHeld
 
             table, clock = self._context.table, self._context.clock
@@ -186,9 +186,9 @@ class RoutedDestinations:
         return built
 
 
-def held_in_quiet_hours(traits: Traits, quiet: QuietHours) -> bool:
-    """Chat always; paging only when the route's quiet hours say so."""
-    return traits.chat or (quiet.hold_paging and traits.pages)
+def held_in_quiet_hours(destination: Destination, quiet: QuietHours) -> bool:
+    """Chat always; paging only when the route's quiet hours name its kind."""
+    return destination.traits.chat or (destination.traits.pages and quiet.holds_paging(destination.kind))
 
 
 def report_destinations(settings: Mapping[str, Any], context: DestinationContext, channel: str) -> list[Destination]:

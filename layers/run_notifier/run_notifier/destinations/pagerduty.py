@@ -76,6 +76,7 @@ SCHEMA = TargetSchema(
     keys=frozenset({"routingKeySecretArn", "routingKey", "severity", "on"}),
     required_one_of=frozenset({"routingKeySecretArn", "routingKey"}),
     list_keys=frozenset({"on"}),
+    pages=True,
     check=_check,
 )
 

@@ -31,7 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from run_notifier.domain.run_summary import human_duration
+from run_notifier.domain.isotime import human_duration
 
 #: SUCCEEDED runs of history an anomaly is judged against.
 HISTORY = 20

@@ -95,7 +95,6 @@ STUCK_LOOK_AFTER_SECS = 60.0
 RUNNING_IGNORES = frozenset({"status", "health"})
 
 
-
 class StuckCheck:
     """A run still going past `expect.maxDurationSecs`, or past twice its history's p95 duration (at
     least 10 minutes), gets one "still running" alert per destination, from the reads the watcher

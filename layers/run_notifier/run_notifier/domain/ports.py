@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
+from run_notifier.domain.target_schema import TargetSchema as TargetSchema
+
 if TYPE_CHECKING:
     from run_notifier.domain.announcements import Announcement
     from run_notifier.domain.deadline import Deadline
@@ -383,18 +385,3 @@ class DestinationDirectory(Protocol):
     def destinations_for(self, announcement: Announcement) -> list[Destination]:
         """The destinations this announcement is made to (its route read once)."""
         ...
-
-
-class TargetSchema(NamedTuple):
-    """The keys a destination kind's route target accepts (routing validates against it)."""
-
-    keys: frozenset[str]
-    required_one_of: frozenset[str]
-    #: Keys whose value is a list of non-empty strings (every other value is a non-empty string).
-    list_keys: frozenset[str] = frozenset()
-    #: Keys whose value is a JSON object (checked further by `check`).
-    object_keys: frozenset[str] = frozenset()
-    #: Keys whose value is true or false.
-    bool_keys: frozenset[str] = frozenset()
-    #: The kind's own rules on a target's values: what is wrong, or None.
-    check: Callable[[Mapping[str, Any]], str | None] | None = None

@@ -1,10 +1,10 @@
 """Quiet hours: a route's nightly window in which chat holds its alerts for one summary at the end.
 
-`"quietHours": {"from": "22:00", "to": "07:00", "timezone": "Europe/Prague", "pagerduty": false}`:
+`"quietHours": {"from": "22:00", "to": "07:00", "timezone": "Europe/Prague"}`:
 a run that finishes inside the window (in the route's own time zone, across midnight, through
 daylight-saving changes) is not announced in chat while the window lasts; when it ends, the
 first of its runs to come back posts one summary of everything the window held, and the rest
-find themselves in it. PagerDuty is held too only when the route says `"pagerduty": true`.
+find themselves in it. A paging kind is held too only when the route names it with true (`"<kind>": true`).
 
 Which window a run belongs to is decided by when it finished, so every delivery of it agrees;
 whether to hold is decided by the time now (a run that finished at 06:59 and is read at 07:01 is
@@ -19,7 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
-KEYS = frozenset({"from", "to", "timezone", "pagerduty"})
+KEYS = frozenset({"from", "to", "timezone"})
 
 
 class QuietHoursError(ValueError):
@@ -41,8 +41,12 @@ class QuietHours(NamedTuple):
     start: time
     end: time
     zone: str
-    #: Hold PagerDuty too (default: paging is never held).
-    hold_paging: bool = False
+    #: The paging kinds held too, by the route's `"<kind>": true` (default: paging is never held).
+    held_paging: frozenset[str] = frozenset()
+
+    def holds_paging(self, kind: str) -> bool:
+        """Whether this paging kind is held in the window too."""
+        return kind in self.held_paging
 
     def window_of(self, at: datetime) -> QuietWindow | None:
         """The window `at` falls in, or None."""
@@ -59,10 +63,14 @@ class QuietHours(NamedTuple):
         return datetime.combine(day, self.start, tz), datetime.combine(end_day, self.end, tz)
 
 
-def parse_quiet_hours(raw: object, where: str) -> QuietHours:
-    """A route's `quietHours`; QuietHoursError says what is wrong, with `where` (routes[i].quietHours)."""
-    if not isinstance(raw, dict) or set(raw) - KEYS or not {"from", "to", "timezone"} <= set(raw):
-        raise QuietHoursError(f'{where} must be an object with "from", "to", "timezone" and optionally "pagerduty"')
+def parse_quiet_hours(raw: object, where: str, paging_kinds: frozenset[str] = frozenset()) -> QuietHours:
+    """A route's `quietHours`; QuietHoursError says what is wrong, with `where` (routes[i].quietHours).
+
+    ``paging_kinds``: the kinds that page someone (the registry's); each may be named with true or
+    false to hold it in the window too."""
+    if not isinstance(raw, dict) or set(raw) - KEYS - paging_kinds or not set(raw) >= KEYS:
+        optional = "".join(f' and optionally "{kind}"' for kind in sorted(paging_kinds))
+        raise QuietHoursError(f'{where} must be an object with "from", "to", "timezone"{optional}')
     clocks = []
     for key in ("from", "to"):
         match = CLOCK.match(raw[key]) if isinstance(raw[key], str) else None
@@ -78,7 +86,10 @@ def parse_quiet_hours(raw: object, where: str) -> QuietHours:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise QuietHoursError(f"{where}.timezone must be an IANA time zone like Europe/Prague") from None
-    paging = raw.get("pagerduty", False)
-    if not isinstance(paging, bool):
-        raise QuietHoursError(f"{where}.pagerduty must be true or false")
-    return QuietHours(clocks[0], clocks[1], zone, paging)
+    held = set()
+    for kind in sorted(paging_kinds & set(raw)):
+        if not isinstance(raw[kind], bool):
+            raise QuietHoursError(f"{where}.{kind} must be true or false")
+        if raw[kind]:
+            held.add(kind)
+    return QuietHours(clocks[0], clocks[1], zone, frozenset(held))

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from run_notifier.domain.health import Expectation
 from run_notifier.domain.incidents import DEFAULT_ON, MAX_AFTER, IncidentRule
-from run_notifier.domain.ports import TargetSchema
 from run_notifier.domain.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from run_notifier.domain.target_schema import TargetSchema
 
 if TYPE_CHECKING:
     from run_notifier.domain.run_summary import RunSummary
@@ -155,7 +155,8 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
     quiet = None
     if "quietHours" in raw:
         try:
-            quiet = parse_quiet_hours(raw["quietHours"], f"{where}.quietHours")
+            paging = frozenset(kind for kind, schema in schemas.items() if schema.pages)
+            quiet = parse_quiet_hours(raw["quietHours"], f"{where}.quietHours", paging)
         except QuietHoursError as error:
             raise RoutesError(str(error)) from None
     expect = _expectation(where, raw["expect"]) if "expect" in raw else None

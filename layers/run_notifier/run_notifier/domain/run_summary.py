@@ -12,7 +12,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
-from run_notifier.domain.isotime import parse_iso
+from run_notifier.domain.isotime import human_duration, parse_iso
+
+__all__ = ["RunSummary", "format_usd", "human_duration"]
 
 if TYPE_CHECKING:
     from run_notifier.domain.health import Health
@@ -69,23 +71,6 @@ class RunSummary(NamedTuple):
         if start is None or end is None:
             return None
         return round((end - start).total_seconds(), 3)
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    total = round(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs or not parts:
-        parts.append(f"{secs}s")
-    return " ".join(parts[:2])
 
 
 def format_usd(value: float | None) -> str:
