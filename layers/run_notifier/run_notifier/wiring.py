@@ -218,7 +218,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     mutes = DynamoMutes(clients.table, now)
     exactly_once = _exactly_once(clients.table, events, now)
     shared = (clients.http, clients.secrets, clients.apify, clients.table)
-    context = _destination_context(settings, clients.session, shared, now, settings.run_queue_url)
+    context = destination_context(settings, clients.session, shared, now, settings.run_queue_url)
     directory = RoutedDestinations(routes, context, exactly_once, mutes)
     announcer = Announcer(directory, Notifier(exactly_once, now), _item_preparer(clients.table, now))
     history = DynamoRunHistory(clients.table)
@@ -260,7 +260,7 @@ def _item_preparer(table: RunsTable, now: Callable[[], datetime]) -> Callable[[A
     return prepare
 
 
-def _destination_context(
+def destination_context(
     settings: SharedSettings,
     aws: boto3.session.Session,
     shared: tuple[HttpClient, SecretStore, ApifyClient, RunsTable],
@@ -409,7 +409,7 @@ def build_fleet_reporter(
     http = HttpClient(pool_size=2)
     # Reports read nothing from Apify: a client without a token, never called.
     apify = ApifyClient("https://api.apify.com", lambda: None, http)
-    context = _destination_context(settings, aws, (http, secrets, apify, table), now)
+    context = destination_context(settings, aws, (http, secrets, apify, table), now)
     reports = _fleet_reports_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_fleet_reports)
 
     def prepare(item: str) -> None:

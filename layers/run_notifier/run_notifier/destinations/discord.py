@@ -113,7 +113,7 @@ class DiscordDestination(ChatRendering):
 
     kind = KIND
     #: An embed's description holds at most 4,096 characters.
-    limits = Limits(text_chars=4096)
+    limits = Limits(text_chars=4096, text_key="description")
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, *, allow_loopback_http: bool) -> None:
         self._http = http

@@ -166,7 +166,7 @@ class PagerDutyDestination(Rendering):
     #: incident (trigger, resolve) instead of per run.
     traits = Traits(pages=True, incidents_instead_of_runs=True)
     #: Events API v2: `payload.summary` at most 1,024 characters, an event at most 512 KB.
-    limits = Limits(text_chars=1024, body_bytes=512 * 1024)
+    limits = Limits(text_chars=1024, text_key="summary", body_bytes=512 * 1024)
 
     def __init__(
         self,

@@ -35,6 +35,8 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 #: Keeps a card well inside Teams' message size (about 28 KB).
 MAX_TEXT = 2000
+#: A card's text in all: with the card's JSON around it, well inside the message size.
+MAX_CARD_TEXT = 16_000
 
 SCHEMA = secret_url.SCHEMA
 
@@ -100,11 +102,20 @@ def message(summary: RunSummary) -> dict[str, Any]:
 
 
 def summary_message(title: str, lines: list[str]) -> dict[str, Any]:
-    """A card with a bold title and one line each (Adaptive Card 1.4)."""
+    """A card with a bold title and one line each (Adaptive Card 1.4), the lines cut where the card would
+    pass `MAX_CARD_TEXT` ("… and N more")."""
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": escape(title)[:MAX_TEXT], "size": "Medium", "weight": "Bolder", "wrap": True},
-        *({"type": "TextBlock", "text": escape(line)[:MAX_TEXT], "wrap": True, "spacing": "None"} for line in lines),
     ]
+    used = len(body[0]["text"])
+    for index, line in enumerate(lines):
+        text = escape(line)[:MAX_TEXT]
+        if used + len(text) > MAX_CARD_TEXT:
+            text = f"… and {len(lines) - index} more"
+            body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "None"})
+            break
+        used += len(text)
+        body.append({"type": "TextBlock", "text": text, "wrap": True, "spacing": "None"})
     card = {"type": "AdaptiveCard", "$schema": CARD_SCHEMA, "version": CARD_VERSION, "body": body}
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
 

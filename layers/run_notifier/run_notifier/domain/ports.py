@@ -340,8 +340,10 @@ class Traits(NamedTuple):
 class Limits(NamedTuple):
     """The service's documented size limits for one message (None: no limit said)."""
 
-    #: Characters of a message's main text.
+    #: Characters of a message's main text: each value under ``text_key`` in the request's JSON.
     text_chars: int | None = None
+    #: The JSON key that holds the main text (Slack's `text`, Discord's `description`, PagerDuty's `summary`).
+    text_key: str | None = None
     #: Bytes of the whole request body.
     body_bytes: int | None = None
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from run_notifier.destinations.chat import ChatRendering
 from run_notifier.destinations.rendering import renders
-from run_notifier.destinations.reports import budget_text, digest_text
 from run_notifier.destinations.slack.bursts import (
     BurstRule,
     DynamoBursts,
@@ -50,6 +49,7 @@ from run_notifier.destinations.slack.incident_replies import (
 )
 from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, LiveMessage
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
+from run_notifier.destinations.slack.reports import budget_text, digest_text
 from run_notifier.destinations.slack.target import Style
 from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.announcements import (
@@ -89,7 +89,7 @@ class SlackBotDestination(ChatRendering):
     kind = "slack"
     traits = Traits(chat=True, incidents_instead_of_runs=True)
     #: A message's text: 40,000 characters.
-    limits = Limits(text_chars=40_000)
+    limits = Limits(text_chars=40_000, text_key="text")
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ class SlackDestination(ChatRendering):
     kind = "slack"
     traits = Traits(chat=True, incidents_instead_of_runs=True)
     #: A message's text: 40,000 characters.
-    limits = Limits(text_chars=40_000)
+    limits = Limits(text_chars=40_000, text_key="text")
 
     def __init__(self, http: HttpClient, webhook_url: SecretSource, style: Style, *, allow_loopback_http: bool) -> None:
         self._http = http
