@@ -47,9 +47,9 @@ $(SMOKE_VENV)/.installed:
 	$(SMOKE_VENV)/bin/pip install --quiet awslambdaric==4.2.2 boto3==1.44.8
 	touch $@
 
-## Quick start 1: the whole pipeline on 127.0.0.1 (set APIFY_TOKEN and RUN_IDS to watch real runs).
+## Quick start 1: the whole pipeline on 127.0.0.1 (set APIFY_TOKEN and RUN_IDS to watch real runs; DEMO_ARGS=--verbose prints every event).
 demo: $(VENV)/.demo-installed
-	$(VENV)/bin/python -m localdev.demo
+	$(VENV)/bin/python -m localdev.demo $(DEMO_ARGS)
 
 ## Quick start 2: lint and the whole test suite.
 test: $(VENV)/.installed lint

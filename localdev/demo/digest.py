@@ -9,9 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localdev.demo.scenario import BOT_TOKEN
+from localdev.demo.scenario import BOT_TOKEN, DIGEST_CHANNEL
 
-DIGEST_CHANNEL = "C0DIGEST"
 #: Small enough that the demo's few dozen runs overrun it.
 DEMO_BUDGET_USD = 0.10
 

@@ -59,10 +59,14 @@ def _sent(item: dict[str, Any] | None, kinds: tuple[str, ...]) -> bool:
 
 
 def main() -> int:
+    from localdev.demo import console
     from localdev.event_source import EventSource
     from localdev.receiver import Receiver
     from localdev.stack import LocalStack
 
+    console.VERBOSE = "--verbose" in sys.argv[1:] or bool(os.environ.get("DEMO_VERBOSE"))
+    # No EMF lines on the terminal: the intake and the sweep run in this process too, before the watcher.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     as_in_lambda("RunWatcherFunction")
     real_ids = [r for r in os.environ.get("RUN_IDS", "").replace(",", " ").split() if r]
     real = bool(os.environ.get("APIFY_TOKEN") and real_ids)

@@ -29,6 +29,8 @@ UNKNOWN_RUN = "DemoUnknown000001"
 #: run, and a failed run gets its log's last lines in the thread.
 LIVE_ACTOR = "DemoLiveActor0001"
 LIVE_CHANNEL = "C0DEMOLIVE"
+#: Where the demo's digest and budget alert are posted.
+DIGEST_CHANNEL = "C0DIGEST"
 SLACK_API_PATH = "/api"
 #: A made-up bot token for the local receiver (built here so no token-shaped literal sits in the tree).
 BOT_TOKEN = "-".join(("xoxb", "local", "demo", "not", "a", "real", "token"))

@@ -30,8 +30,14 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
         assert secret not in result.stderr
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
     assert "Every run notified exactly once per destination." in out
-    # push: the long run is heard of through its ad-hoc webhook; the run whose webhook is lost, by the safety net
-    assert re.search(r"\[push\]\s+DemoLongRun000001 running -> ad-hoc Apify webhook \w+ armed", out)
+    # what a newcomer needs, not every coordination step: --verbose prints those
+    assert len(out.splitlines()) <= 300, len(out.splitlines())
+    assert "[dedupe]" not in out
+    assert "[warning]" not in out
+    assert "[error]" not in out
+    dedupes = re.search(r"Coordination, counted: (\d+) dedupes, (\d+) deliveries that came back later", out)
+    assert dedupes
+    assert int(dedupes.group(1)) > 0
     # Heard of by its webhook, or by a safety-net read that happened to come first: either way within
     # seconds. The demo is one container working through the incident scenario's batches at the same
     # time (Lambda would run several), so on a loaded CI machine the pickups alone can take 10 s.
@@ -56,9 +62,10 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     assert re.search(r"^total\s+\d+", report, re.MULTILINE)
     # 14 runs per run, 24 runs of the incident route, 22 incident events (opened, resolved) as their own,
     # the health checks' 13 runs and one still-running alert, and one schedule that did not fire
-    assert out.count("signature verified") == 14 + 24 + 22 + 14 + 1
-    assert out.count("[webhook] apify.incident.opened") == 21
-    assert out.count("[webhook] apify.incident.resolved") == 1
+    received = re.search(r"Received: webhook (\d+) \(([^;]*); every signature verified\)", out)
+    assert received
+    assert int(received.group(1)) == 14 + 24 + 22 + 14 + 1
+    assert "21 apify.incident.opened, 1 apify.incident.resolved" in received.group(2)
     # the three ways in besides a direct enqueue, and a forged webhook refused
     for run_id, way in (
         ("DemoViaWebhook001", "Apify webhook"),
@@ -76,7 +83,7 @@ def test_demo_notifies_every_run_once_and_shows_the_long_run_and_the_dlq():
     started = re.search(r"\[follow\]  DemoPipeline00001 succeeded -> started run (\w+) of demo~sheet-loader", out)
     assert started
     assert re.search(rf"^{started.group(1)}\s+follow-up\s+\S+\s+[0-9.]+ s\s+SUCCEEDED", out, re.MULTILINE)
-    assert out.index("Run ID `DemoPipeline00001`") < out.index(f"Run ID `{started.group(1)}`")
+    assert out.index("DemoPipeline00001 ended SUCCEEDED") < out.index(f"{started.group(1)} ended SUCCEEDED")
     # Slack bot mode: a live message that follows the run, and a failed run's log tail in its thread
     assert "[slack]   #C0DEMOLIVE :arrow_forward: running: demo/shop-scraper run DemoLiveRun000001" in out
     assert re.search(r"#C0DEMOLIVE message \S+ updated in place: Status :white_check_mark: SUCCEEDED", out)

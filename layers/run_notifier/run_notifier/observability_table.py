@@ -25,7 +25,12 @@ class Metric(StrEnum):
     PUSH_ARMED = "PushArmed"
     PUSH_ARMING_REFUSED = "PushArmingRefused"
     NOTIFICATIONS_SENT = "NotificationsSent"
+    #: Sends that failed (for now or for good).
     NOTIFICATION_FAILURES = "NotificationFailures"
+    #: Deliveries that come back later by design (a claim held elsewhere, a coalesced update, quiet hours).
+    NOTIFICATIONS_DEFERRED = "NotificationsDeferred"
+    #: Deliveries found done already (a duplicate, a redelivery): nothing sent again.
+    NOTIFICATIONS_ALREADY_DONE = "NotificationsAlreadyDone"
     #: The template's NotificationFailedAlarm.
     NOTIFICATIONS_FAILED_PERMANENTLY = "NotificationsFailedPermanently"
     INVALID_MESSAGES = "InvalidMessages"
@@ -96,7 +101,7 @@ RENDERINGS: dict[type, Rendering] = {
     e.RunStale: Rendering(INFO, "Stale message: a later finish is already recorded"),
     e.RunFinished: Rendering(INFO, "Run finished"),
     e.WaitingForClaims: Rendering(
-        WARNING,
+        INFO,
         "A destination's claim is held; re-enqueued to come back after its lease",
         _one(Metric.RUNS_WAITING_FOR_CLAIMS),
     ),
@@ -106,26 +111,42 @@ RENDERINGS: dict[type, Rendering] = {
         lambda ev: ((Metric.HEALTH_WARNINGS, 1 if ev.verdict == "WARN" else 0),),
     ),
     e.RunStuck: Rendering(WARNING, "Run still going past its limit", _one(Metric.RUNS_STUCK)),
-    e.CourtesySkipped: Rendering(WARNING, lambda ev: f"Best-effort step skipped: {ev.what}"),
+    e.CourtesySkipped: Rendering(
+        lambda ev: INFO if ev.expected else WARNING, lambda ev: f"Best-effort step skipped: {ev.what}"
+    ),
     e.NotifyFiltered: Rendering(INFO, "Not notifying: status filtered by NOTIFY_ON"),
     e.ClaimTaken: Rendering(DEBUG, "Claim taken"),
     e.ClaimClosed: Rendering(DEBUG, "Claim closed"),
     e.NotificationSent: Rendering(INFO, "Notified", _one(Metric.NOTIFICATIONS_SENT)),
-    e.NotificationAlreadyDone: Rendering(INFO, "Destination already handled"),
+    e.NotificationAlreadyDone: Rendering(
+        DEBUG, "Destination already handled", _one(Metric.NOTIFICATIONS_ALREADY_DONE)
+    ),
     e.NotificationFailedPermanently: Rendering(
         ERROR,
         "Notification failed permanently; not retrying",
         _one(Metric.NOTIFICATION_FAILURES, Metric.NOTIFICATIONS_FAILED_PERMANENTLY),
     ),
     e.NotificationDeferred: Rendering(
-        WARNING, "Notification not done; will retry on redelivery", _one(Metric.NOTIFICATION_FAILURES)
+        lambda ev: WARNING if ev.failed else INFO,
+        lambda ev: "Send failed; retried on redelivery" if ev.failed else "Notification deferred; sent on redelivery",
+        lambda ev: ((Metric.NOTIFICATION_FAILURES if ev.failed else Metric.NOTIFICATIONS_DEFERRED, 1),),
     ),
     e.MessageRejected: Rendering(
         ERROR,
         "Rejected message; it fails alone and goes to the DLQ after maxReceiveCount",
         _one(Metric.INVALID_MESSAGES),
     ),
-    e.WatchFailed: Rendering(ERROR, "Watching failed; SQS will redeliver the message", exc_info=True),
+    # A delivery not finished (its record comes back after any lease) is coordination; anything else
+    # failed and is retried: a look is due if it repeats. ERROR is kept for an alert that may be lost.
+    e.WatchFailed: Rendering(
+        lambda ev: INFO if ev.incomplete else WARNING,
+        lambda ev: (
+            "Delivery not finished; the message comes back"
+            if ev.incomplete
+            else "Watching failed; SQS will redeliver the message"
+        ),
+        exc_info=True,
+    ),
     e.IntakeEnqueued: Rendering(INFO, "Enqueued", lambda ev: ((Metric.INTAKE_RUNS_ENQUEUED, ev.enqueued),)),
     e.IntakeIgnored: Rendering(INFO, "Dispatch not acted on"),
     e.IntakeRequestRefused: Rendering(

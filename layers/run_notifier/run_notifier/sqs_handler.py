@@ -79,8 +79,10 @@ def make_handler(components: Components) -> Handler:
             try:
                 return work()
             except Exception as error:
+                incomplete = isinstance(error, NotificationsIncomplete)
                 not_before = error.retry_after_secs if isinstance(error, NotificationsIncomplete) else 0.0
-                events.emit(WatchFailed(subject, f"{type(error).__name__}: {str(error)[:500]}", not_before))
+                reason = f"{type(error).__name__}: {str(error)[:500]}"
+                events.emit(WatchFailed(subject, reason, not_before, incomplete))
                 ended(record)
                 redelivery.after_failure(
                     record.event_source_arn,

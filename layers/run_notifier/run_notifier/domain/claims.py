@@ -191,7 +191,7 @@ class ExactlyOnce:
             detail = send(share)
         except PermanentDeliveryError as error:
             if not taken.failed(str(error)):
-                return self._not_done(delivery, taken.lease_until, lost_close)
+                return self._not_done(delivery, taken.lease_until, lost_close, failed=True)
             self._events.emit(NotificationFailedPermanently(taken.item, taken.kind, str(error)))
             return Outcome(Ended.FAILED, detail=str(error))
         except DeliveryNotYet as error:  # surely later (a coalesced update, quiet hours): come back then
@@ -209,8 +209,8 @@ class ExactlyOnce:
             self._events.emit(NotificationSent(taken.item, taken.kind, detail))
             return Outcome(Ended.SENT, detail=detail)
         if not taken.release(reason):
-            return self._not_done(delivery, taken.lease_until, lost_close)
-        return self._not_done(delivery, None, reason)  # released: the next delivery may claim it at once
+            return self._not_done(delivery, taken.lease_until, lost_close, failed=True)
+        return self._not_done(delivery, None, reason, failed=True)  # released: the next one may claim it at once
 
     def skipped(self, delivery: Delivery, reason: str) -> Outcome:
         """Not tried in this delivery (too little time left): it comes back with the record."""
@@ -226,8 +226,10 @@ class ExactlyOnce:
         self._events.emit(NotificationAlreadyDone(delivery.item, delivery.kind, refused.result.value))
         return Outcome(Ended.ALREADY)
 
-    def _not_done(self, delivery: Delivery, held_until: datetime | None, reason: str) -> Outcome:
-        self._events.emit(NotificationDeferred(delivery.item, delivery.kind, reason))
+    def _not_done(
+        self, delivery: Delivery, held_until: datetime | None, reason: str, *, failed: bool = False
+    ) -> Outcome:
+        self._events.emit(NotificationDeferred(delivery.item, delivery.kind, reason, failed))
         return Outcome(Ended.NOT_DONE, held_until, reason)
 
     @contextmanager

@@ -174,6 +174,8 @@ class CourtesySkipped(NamedTuple):
     run_id: str
     what: str
     reason: str
+    #: Normal coordination (a "still running" alert whose claim another delivery holds), not a failure.
+    expected: bool = False
 
 
 # --- the notifier --------------------------------------------------------------------------
@@ -229,6 +231,9 @@ class NotificationDeferred(NamedTuple):
     run_id: str
     destination: str
     reason: str
+    #: The send itself failed (released for the next delivery); False: coordination (a claim held
+    #: elsewhere, a coalesced update, quiet hours, too little time left).
+    failed: bool = False
 
 
 # --- the queue handler, the intake, the sweep ----------------------------------------------
@@ -248,6 +253,8 @@ class WatchFailed(NamedTuple):
     run_id: str
     reason: str
     not_before_secs: float
+    #: A delivery not finished (`NotificationsIncomplete`): coordination, not a failure of the watch.
+    incomplete: bool = False
 
 
 class IntakeEnqueued(NamedTuple):

@@ -197,7 +197,8 @@ class Finisher:
             if finishing.stuck is not None:
                 finishing.stuck.check(named(run, finishing.actor_names, deadline), self._now(), deadline)
         except NotificationsIncomplete as incomplete:
-            self._events.emit(CourtesySkipped(run.run_id, "still-running alert, for now", str(incomplete)[:300]))
+            what = "still-running alert, for now"
+            self._events.emit(CourtesySkipped(run.run_id, what, str(incomplete)[:300], expected=True))
         except Exception as error:  # the next look (the run is still watched) tries again
             self._events.emit(
                 CourtesySkipped(run.run_id, "still-running alert, for now", f"{type(error).__name__}: {error}"[:300])
