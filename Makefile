@@ -58,7 +58,7 @@ test: $(VENV)/.installed lint
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/run_notifier/run_notifier functions
+	$(VENV)/bin/mypy layers/run_notifier/run_notifier functions localdev scripts
 
 validate: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1

@@ -521,8 +521,8 @@ class ApifySimulator(LoopbackService):
                 if run is None:
                     return 404, {}, _error("record-not-found", "Actor run was not found")
                 now = time.monotonic()
-                status = run.status_at(now)
-                if status in TERMINAL or now >= give_up:
+                run_status = run.status_at(now)
+                if run_status in TERMINAL or now >= give_up:
                     return 200, {}, {"data": self.run_object(run, now, with_usage)}
                 self._lock.wait(timeout=min(give_up, run.end_mono()) - now + 0.001)
 

@@ -21,7 +21,7 @@ REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML's stubs are not installed
     """YAML loader that keeps CloudFormation short-form tags (!Ref, !GetAtt, ...) as dicts."""
 
 
@@ -107,7 +107,7 @@ def session_for(endpoint: str, dynamodb_endpoint: str | None = None) -> boto3.se
         )
         return client(service_name, *args, **kwargs)
 
-    session.client = client_at_moto  # type: ignore[method-assign]
+    session.client = client_at_moto
     return session
 
 

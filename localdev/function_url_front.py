@@ -88,7 +88,7 @@ def _make_handler(front: FunctionUrlFront) -> type[BaseHTTPRequestHandler]:
             event = to_function_url_event(self.command, parts.path, parts.query, dict(self.headers.items()), body)
             if not front.acquire():
                 status, document = THROTTLED
-                answer = {"statusCode": status, "body": json.dumps(document)}
+                answer: dict[str, Any] = {"statusCode": status, "body": json.dumps(document)}
             else:
                 try:
                     answer = front.handler(event, FakeLambdaContext(timeout_secs=10, function_name=front.function_name))

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from run_notifier.domain.announcements import RunEndAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import RunEnded
-from run_notifier.domain.finisher import Finishing
+from run_notifier.domain.finisher import FinishComponents
 from run_notifier.domain.intake_request import IntakeDecision
 from run_notifier.domain.ports import ArmingPaced, RecordResult
 from run_notifier.domain.push import PushArmed, PushMode
@@ -119,7 +119,7 @@ class VirtualWatch:
         self._queue: list[tuple[float, int, WatchRequest]] = []
         self._seq = 0
         self._run = _Run(0.0, NO_DISPATCH)
-        finishing = Finishing(ledger=self, announcer=self, actor_names=self, notify_on=NOTIFIABLE)  # type: ignore[arg-type]
+        finishing = FinishComponents(ledger=self, announcer=self, actor_names=self, notify_on=NOTIFIABLE)  # type: ignore[arg-type]
         self._watcher = RunWatcher(
             apify=self,
             requeue=self,

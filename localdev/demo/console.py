@@ -65,7 +65,7 @@ SHOWN_CHANNELS = frozenset({LIVE_CHANNEL, DIGEST_CHANNEL})
 def slack_line(message: dict[str, Any]) -> str:
     if not message.get("blocks"):  # a text message (a burst's grouped message, a summary)
         return str(message.get("text", "")).splitlines()[0][:150] if message.get("text") else ""
-    fields = next((b["fields"] for b in message["blocks"] if b.get("fields")), [])
+    fields: list[dict[str, Any]] = next((b["fields"] for b in message["blocks"] if b.get("fields")), [])
     parts = [f["text"].replace("\n", " ").replace("*", "") for f in fields]
     return " | ".join(parts)
 

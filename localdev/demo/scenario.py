@@ -166,8 +166,8 @@ def populate(sim: Any, receiver: Any, env: dict[str, str]) -> list[str]:
             status_message="Proxy unreachable: ECONNREFUSED",
         )
     sim.add_actor(COST_ACTOR, "demo", "catalog-scraper")
-    for run_id, secs, items, usd in COST_HISTORY:
-        sim.add_run(run_id, secs, act_id=COST_ACTOR, settle_secs=1, item_count=items, final_usd=usd)
+    for run_id, duration, items, usd in COST_HISTORY:
+        sim.add_run(run_id, duration, act_id=COST_ACTOR, settle_secs=1, item_count=items, final_usd=usd)
     run_id, secs, items, usd = COST_SPIKE
     sim.add_run(run_id, secs, act_id=COST_ACTOR, settle_secs=1, item_count=items, final_usd=usd)
     sim.add_run(  # started two hours ago: past the route's hour

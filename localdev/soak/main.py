@@ -42,7 +42,7 @@ HOOKED_ACTOR = "SoakHookedActor01"
 SWEPT_ACTOR = "SoakSweptActor001"
 OTHER_ACTOR = "SoakActor00000001"
 #: How runs come in, and how often.
-WAYS = (("queue", 0.4), ("post-runs", 0.2), ("webhook", 0.25), ("sweep", 0.15))
+WAYS: tuple[tuple[str, float], ...] = (("queue", 0.4), ("post-runs", 0.2), ("webhook", 0.25), ("sweep", 0.15))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 #: us-east-1 list prices as published on aws.amazon.com/<service>/pricing, read for this table on
 #: 2026-12-02 (on-demand, no free tier). Check them before relying on the totals.
@@ -72,7 +72,7 @@ class AwsCalls:
         from run_notifier.observability import logger
 
         if self._handler is not None:
-            logger.removeHandler(self._handler)
+            cast(Any, logger).removeHandler(self._handler)  # Powertools' Logger forwards it, untyped
             logger.setLevel(logging.WARNING)
 
 

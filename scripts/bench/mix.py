@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,9 @@ def simulate_fixed_polling(
         t += poll_overhead + every + SQS_PICKUP_SECS
 
 
-def summarize(name: str, costs: list[RunCost | RunResult], durations: list[float], memory_gb: float) -> dict[str, Any]:
+def summarize(
+    name: str, costs: Sequence[RunCost | RunResult], durations: list[float], memory_gb: float
+) -> dict[str, Any]:
     run_hours = sum(durations) / 3600
     latencies = sorted(c.latency for c in costs)
     polled = sorted(c.latency for c in costs if c.ended_during_long_poll)

@@ -220,7 +220,9 @@ def bench_push_pipeline(sim: Any, env: dict[str, str], resources: Any, receiver:
     settings = load_settings({**env, "INTAKE_URL": intake_url, "INTAKE_TOKEN": token})
     watcher = make_handler(build_components(settings, session))
     rng = random.Random(PIPELINE_SEED)
-    runs = [(f"Push{i:04d}x{rng.randrange(10**6):06d}", rng.uniform(5, 60), {}) for i in range(PIPELINE_RUNS)]
+    runs: list[tuple[str, float, dict[str, Any]]] = [
+        (f"Push{i:04d}x{rng.randrange(10**6):06d}", rng.uniform(5, 60), {}) for i in range(PIPELINE_RUNS)
+    ]
     ids = [r[0] for r in runs]
     sim.add_runs(runs)
     sqs = aws.client("sqs")

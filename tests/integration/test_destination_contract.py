@@ -43,12 +43,12 @@ from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.digest import LedgerRun, build_digest
 from run_notifier.domain.digest_schedule import Period
-from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
 from run_notifier.domain.health import StuckAlert
 from run_notifier.domain.incidents import IncidentEvent, RunInIncident, Transition
 from run_notifier.domain.missed_schedules import MissedSlot, ScheduleAction, stand_in
 from run_notifier.domain.notifier import Notifier
 from run_notifier.domain.ports import Destination, NotificationsIncomplete
+from run_notifier.domain.report_specs import BudgetSpec, DigestSpec
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.wiring import build_clients, destination_context
 

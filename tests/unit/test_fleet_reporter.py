@@ -12,8 +12,8 @@ from run_notifier.domain.claims import ExactlyOnce
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.digest import LedgerRun
 from run_notifier.domain.fleet_reporter import FleetReporter
-from run_notifier.domain.fleet_reports import parse_fleet_reports
 from run_notifier.domain.ports import NotificationsIncomplete
+from run_notifier.domain.report_specs import parse_report_specs
 
 from tests.unit.fakes import FakeClaims, FakeEvents
 
@@ -70,7 +70,7 @@ class _Poster:
 def _reporter(runs, poster, claims):
     clock = lambda: datetime.now(UTC)  # noqa: E731
     return FleetReporter(
-        lambda: parse_fleet_reports(DOC),
+        lambda: parse_report_specs(DOC),
         _Ledger(runs),
         ExactlyOnce(claims, FakeEvents(), clock, lease_margin_secs=60.0),
         lambda item: None,

@@ -11,7 +11,7 @@ from run_notifier.domain.events import RunRecorded, WaitingForClaims
 from run_notifier.domain.policy import MAX_SECS_PER_ATTEMPT
 from run_notifier.domain.ports import ApifyUnavailable, NotificationsIncomplete
 from run_notifier.domain.watch_request import WatchRequest
-from run_notifier.domain.watcher import Action, Finishing, RunWatcher
+from run_notifier.domain.watcher import Action, FinishComponents, RunWatcher
 
 from tests.unit.fakes import (
     Clock,
@@ -42,7 +42,7 @@ class World:
         self.events = FakeEvents()
         self.claims = FakeClaims()
         delivery = announcer(self.claims, self.events, self.clock, self.slack)
-        finishing = Finishing(self.ledger, delivery, FakeActorNames(), settings.notify_on)
+        finishing = FinishComponents(self.ledger, delivery, FakeActorNames(), settings.notify_on)
         self.finishing, self.schedule = finishing, settings.schedule
         self.watcher = RunWatcher(
             self.apify,

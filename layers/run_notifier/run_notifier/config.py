@@ -3,9 +3,9 @@
 A variable is declared once, in one section (`config_sections.Section`); a function's table is
 the sections it needs, and each destination kind brings its own section (its module's
 `SETTINGS`, found by the registry). These tables are the only place a default or a bound is
-written: the template's parameter defaults and the README's tables are tested against them
-(tests/unit/test_template.py, tests/unit/test_config.py). A bad value stops the cold start with
-a ConfigError that names the variable, never a secret's value.
+written: the template's parameter defaults and docs/deploy-and-operate.md's "Function environment"
+are tested against them (tests/unit/test_template.py, tests/unit/test_config.py). A bad value
+stops the cold start with a ConfigError that names the variable, never a secret's value.
 """
 
 from __future__ import annotations

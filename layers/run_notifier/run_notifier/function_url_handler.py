@@ -50,7 +50,7 @@ ROUTES: dict[str, Callable[[bytes], Any]] = {
 }
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
@@ -61,7 +61,7 @@ def _raw_method(event: dict[str, Any]) -> str | None:
     return method if isinstance(method, str) else None
 
 
-def _error(status: int, error_type: str, message: str) -> Response:
+def _error(status: int, error_type: str, message: str) -> Response[str]:
     return _json(status, {"error": {"type": error_type, "message": message}})
 
 
@@ -93,7 +93,7 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             raise IntakeRefused(401, "token-not-valid", f"this is the token for {other_job}, not for this route")
         raise IntakeRefused(401, "token-not-valid", "missing or wrong Authorization: Bearer token")
 
-    def checked_body(webhooks: bool) -> bytes | Response:
+    def checked_body(webhooks: bool) -> bytes | Response[str]:
         """The body of an authorised POST (a Response: why not). Apify's webhooks take the webhook
         token; `/runs` and `/mutes` the runs token (the webhook token when there is none)."""
         if _raw_method(app.current_event.raw_event) != "POST":  # HTTP methods are case-sensitive
@@ -118,7 +118,7 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
             raise IntakeRefused(415, "unsupported-media-type", "send the body as Content-Type: application/json")
         return body
 
-    def accept(parse: Callable[[bytes], IntakeDecision]) -> Response:
+    def accept(parse: Callable[[bytes], IntakeDecision]) -> Response[str]:
         push_header = app.current_event.headers.get(PUSH_HEADER.lower())
         body = checked_body(webhooks=parse is from_apify_webhook)
         if isinstance(body, Response):
@@ -142,15 +142,15 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
         return _json(202, {"runId": decision.run_ids[0], "enqueued": True})
 
     @app.post("/apify/webhooks")
-    def apify_webhook() -> Response:
+    def apify_webhook() -> Response[str]:
         return accept(from_apify_webhook)
 
     @app.post("/runs")
-    def runs() -> Response:
+    def runs() -> Response[str]:
         return accept(from_run_list)
 
     @app.post("/mutes")
-    def mutes() -> Response:
+    def mutes() -> Response[str]:
         body = checked_body(webhooks=False)
         if isinstance(body, Response):
             return body
@@ -169,17 +169,17 @@ def make_intake_handler(components: IntakeComponents) -> Handler:
     @app.route("/apify/webhooks", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     @app.route("/runs", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     @app.route("/mutes", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-    def wrong_method() -> Response:
+    def wrong_method() -> Response[str]:
         return _error(405, "method-not-allowed", "use POST")
 
     @app.not_found
-    def not_found(_: Exception) -> Response:
+    def not_found(_: Exception) -> Response[str]:
         if app.current_event.path in ROUTES:  # TRACE, CONNECT or any other method on a known path
             return _error(405, "method-not-allowed", "use POST")
         return _error(404, "page-not-found", f"no route; use POST {' or POST '.join(ROUTES)}")
 
-    @app.exception_handler(IntakeRefused)
-    def refused(error: IntakeRefused) -> Response:
+    @app.exception_handler(IntakeRefused)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    def refused(error: IntakeRefused) -> Response[str]:
         events.emit(IntakeRequestRefused(error.status, error.error_type, str(error)))
         return _error(error.status, error.error_type, str(error))
 

@@ -118,9 +118,7 @@ RENDERINGS: dict[type, Rendering] = {
     e.ClaimTaken: Rendering(DEBUG, "Claim taken"),
     e.ClaimClosed: Rendering(DEBUG, "Claim closed"),
     e.NotificationSent: Rendering(INFO, "Notified", _one(Metric.NOTIFICATIONS_SENT)),
-    e.NotificationAlreadyDone: Rendering(
-        DEBUG, "Destination already handled", _one(Metric.NOTIFICATIONS_ALREADY_DONE)
-    ),
+    e.NotificationAlreadyDone: Rendering(DEBUG, "Destination already handled", _one(Metric.NOTIFICATIONS_ALREADY_DONE)),
     e.NotificationFailedPermanently: Rendering(
         ERROR,
         "Notification failed permanently; not retrying",

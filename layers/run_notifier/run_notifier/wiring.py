@@ -33,7 +33,7 @@ from run_notifier.destinations import may_announce_running
 from run_notifier.domain.events import Events
 from run_notifier.domain.mutes import Mute
 from run_notifier.domain.ports import PushArming
-from run_notifier.domain.watcher import Finishing, RunWatcher
+from run_notifier.domain.watcher import FinishComponents, RunWatcher
 from run_notifier.observability import events as event_log
 
 if TYPE_CHECKING:
@@ -41,9 +41,9 @@ if TYPE_CHECKING:
     from run_notifier.domain.announcements import Announcement
     from run_notifier.domain.claims import ExactlyOnce
     from run_notifier.domain.fleet_reporter import FleetReporter
-    from run_notifier.domain.fleet_reports import FleetReports
     from run_notifier.domain.grants import Grants
     from run_notifier.domain.health import Expectation
+    from run_notifier.domain.report_specs import ReportSpecs
     from run_notifier.domain.routing import Routes
     from run_notifier.domain.run_summary import RunSummary
     from run_notifier.domain.sweep import Sweeper
@@ -201,7 +201,9 @@ def build_push_arming(settings: Settings, clients: Clients) -> PushArming | None
     return ApifyPushArming(clients.apify, settings.push_url, token, budget=budget, table=clients.table)
 
 
-def build_finishing(settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]) -> Finishing:
+def build_finishing(
+    settings: Settings, clients: Clients, events: Events, now: Callable[[], datetime]
+) -> FinishComponents:
     """The finishing side, with the modules only it needs."""
     from run_notifier.adapters.actor_names import CachedActorNames
     from run_notifier.adapters.apify_datasets import ApifyDatasets
@@ -226,7 +228,7 @@ def build_finishing(settings: Settings, clients: Clients, events: Events, now: C
     def expectation_for(summary: RunSummary, ignore: frozenset[str]) -> Expectation | None:
         return routes().expectation_for(summary, ignore)
 
-    return Finishing(
+    return FinishComponents(
         ledger=clients.ledger,
         announcer=announcer,
         actor_names=CachedActorNames(clients.apify),
@@ -401,7 +403,7 @@ def build_fleet_reporter(
     from run_notifier.adapters.run_history import prepare_alert_item
     from run_notifier.destinations import report_destinations
     from run_notifier.domain.fleet_reporter import FleetReporter
-    from run_notifier.domain.fleet_reports import parse_fleet_reports
+    from run_notifier.domain.report_specs import parse_report_specs
 
     aws = session or boto3.session.Session()
     table = RunsTable(aws.client("dynamodb", config=_TABLE_CONFIG), settings.runs_table_name)
@@ -410,7 +412,7 @@ def build_fleet_reporter(
     # Reports read nothing from Apify: a client without a token, never called.
     apify = ApifyClient("https://api.apify.com", lambda: None, http)
     context = destination_context(settings, aws, (http, secrets, apify, table), now)
-    reports = _fleet_reports_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_fleet_reports)
+    reports = _report_specs_source(settings, Lazy(lambda: aws.client("ssm", config=_BOTO_CONFIG)), parse_report_specs)
 
     def prepare(item: str) -> None:
         prepare_alert_item(table, item, int(now().timestamp()) + REPORT_ITEM_DAYS * 86400)
@@ -425,9 +427,9 @@ def build_fleet_reporter(
     )
 
 
-def _fleet_reports_source(
-    settings: DigestSettings, ssm_client: Callable[[], Any], parse: Callable[[str | None], FleetReports]
-) -> Callable[[], FleetReports]:
+def _report_specs_source(
+    settings: DigestSettings, ssm_client: Callable[[], Any], parse: Callable[[str | None], ReportSpecs]
+) -> Callable[[], ReportSpecs]:
     """The digests and budgets of the routes document: ROUTES_JSON, else the SSM parameter (read each
     invocation through Powertools' cache of SECRETS_MAX_AGE_SECONDS)."""
     if settings.routes_json or not settings.routes_ssm_parameter:

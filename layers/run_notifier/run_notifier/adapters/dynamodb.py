@@ -9,7 +9,7 @@ could see a later state than the one that refused it).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -19,7 +19,7 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    return _SERIALIZER.serialize(value)
+    return cast(dict[str, Any], _SERIALIZER.serialize(value))
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from run_notifier.domain.budgets import BudgetAlert
 from run_notifier.domain.digest import Digest, DigestLine
 from run_notifier.domain.digest_schedule import Period
-from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
+from run_notifier.domain.report_specs import BudgetSpec, DigestSpec
 
 
 def _line_detail(line: DigestLine) -> dict[str, Any]:

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from run_notifier.domain.budgets import BudgetAlert
     from run_notifier.domain.digest import Digest
     from run_notifier.domain.digest_schedule import Period
-    from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
     from run_notifier.domain.health import StuckAlert
     from run_notifier.domain.incidents import IncidentEvent, RunInIncident
     from run_notifier.domain.missed_schedules import MissedSlot
+    from run_notifier.domain.report_specs import BudgetSpec, DigestSpec
     from run_notifier.domain.run_summary import RunSummary
 
 

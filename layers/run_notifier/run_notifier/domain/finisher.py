@@ -1,4 +1,4 @@
-"""Finishing a run: record it, announce it once per destination, and say what came of it.
+"""FinishComponents a run: record it, announce it once per destination, and say what came of it.
 
 Every path ends in exactly one of: FINISHED (recorded, every destination done), STALE (a later
 finish is already recorded), REQUEUED (a claim another delivery holds: a fresh message comes
@@ -64,7 +64,7 @@ class Outcome(NamedTuple):
     detail: str = ""
 
 
-class Finishing(NamedTuple):
+class FinishComponents(NamedTuple):
     """What only a run that ends needs: the ledger, the announcer and Actor names.
 
     The watcher asks for it when a run finishes (`RunWatcher(finishing=...)`), so a container
@@ -101,7 +101,7 @@ class Finisher:
 
     def __init__(
         self,
-        finishing: Callable[[], Finishing],
+        finishing: Callable[[], FinishComponents],
         requeue: RunRequeue,
         watch_ledger: WatchLedger,
         events: Events,

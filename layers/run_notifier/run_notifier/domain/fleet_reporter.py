@@ -21,9 +21,9 @@ from run_notifier.domain.claims import Ended, ExactlyOnce, Taken
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.digest import LedgerMark, LedgerRun, build_digest
 from run_notifier.domain.digest_schedule import due_period
-from run_notifier.domain.fleet_reports import FleetReports, matches
 from run_notifier.domain.incidents import incident_key
 from run_notifier.domain.ports import Destination, NotificationsIncomplete
+from run_notifier.domain.report_specs import ReportSpecs, matches
 
 #: How long a delivery's claim is held: longer than the function's own timeout.
 LEASE_SECS = 120.0
@@ -69,7 +69,7 @@ class FleetReporter:
 
     def __init__(
         self,
-        reports: Callable[[], FleetReports],
+        reports: Callable[[], ReportSpecs],
         ledger: LedgerReader,
         exactly_once: ExactlyOnce,
         prepare: Callable[[str], None],

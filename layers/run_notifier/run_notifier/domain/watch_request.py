@@ -1,6 +1,6 @@
 """Turn a queue message body into a WatchRequest, or reject it with a reason.
 
-Accepted bodies (see the README, "How it works", "Queue bodies"):
+Accepted bodies (docs/architecture.md, "The flow", "Queue bodies"):
 
 * ``{"runId": "<id>"}`` plus the fields the watcher adds when it re-enqueues;
 * Apify's webhook payload (run ID at ``eventData.actorRunId`` or ``resource.id``);

@@ -32,7 +32,7 @@ from run_notifier.domain.events import (
     SafetyNetDropped,
     WatchExpired,
 )
-from run_notifier.domain.finisher import Action, Finisher, Finishing, Outcome
+from run_notifier.domain.finisher import Action, FinishComponents, Finisher, Outcome
 from run_notifier.domain.health_flow import STUCK_LOOK_AFTER_SECS
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.missed_schedules import MissedSlot
@@ -53,7 +53,7 @@ from run_notifier.domain.schedules import SQS_MAX_DELAY_SECS, Schedule
 from run_notifier.domain.statuses import is_terminal
 from run_notifier.domain.watch_request import WatchRequest
 
-__all__ = ["Action", "Finishing", "Outcome", "RunWatcher"]
+__all__ = ["Action", "FinishComponents", "Outcome", "RunWatcher"]
 
 
 class RunWatcher:
@@ -64,7 +64,7 @@ class RunWatcher:
         self,
         apify: RunReader,
         requeue: RunRequeue,
-        finishing: Callable[[], Finishing],
+        finishing: Callable[[], FinishComponents],
         schedule: Schedule,
         max_watch_secs: int,
         events: Events,

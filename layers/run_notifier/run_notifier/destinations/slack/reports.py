@@ -7,7 +7,7 @@ from run_notifier.destinations.slack.message import escape
 from run_notifier.domain.budgets import BudgetAlert
 from run_notifier.domain.digest import Digest, DigestLine
 from run_notifier.domain.digest_schedule import Period
-from run_notifier.domain.fleet_reports import BudgetSpec, DigestSpec
+from run_notifier.domain.report_specs import BudgetSpec, DigestSpec
 from run_notifier.domain.run_summary import human_duration
 
 #: Lines in a Slack digest; the rest are counted in one line (Slack's text limit is 40,000 characters).

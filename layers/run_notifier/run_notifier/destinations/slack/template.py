@@ -40,7 +40,7 @@ def template_problem(template: object) -> str | None:
 def render(template: Mapping[str, Any], summary: RunSummary, fallback: str) -> dict[str, Any]:
     """The message for this run: placeholders filled (escaped outside `plain_text`), `text` defaulted."""
     values = values_for(summary)
-    message = _fill(copy.deepcopy(dict(template)), values, plain=False)
+    message: dict[str, Any] = _fill(copy.deepcopy(dict(template)), values, plain=False)
     message.setdefault("text", fallback)
     return message
 

@@ -47,7 +47,7 @@ class BudgetSpec(NamedTuple):
     match: Mapping[str, frozenset[str]]
 
 
-class FleetReports(NamedTuple):
+class ReportSpecs(NamedTuple):
     digests: tuple[DigestSpec, ...] = ()
     budgets: tuple[BudgetSpec, ...] = ()
     #: The positions of the routes in incident mode: a digest asks their incidents whether still open.
@@ -58,10 +58,10 @@ def matches(match: Mapping[str, frozenset[str]], run: LedgerRun) -> bool:
     return all(getattr(run, _FIELDS[key]) in allowed for key, allowed in match.items())
 
 
-def parse_fleet_reports(text: str | None) -> FleetReports:
+def parse_report_specs(text: str | None) -> ReportSpecs:
     """The document's digests and budgets (none when it has neither); RoutesError says where it is wrong."""
     if not text:
-        return FleetReports()
+        return ReportSpecs()
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
@@ -71,7 +71,7 @@ def parse_fleet_reports(text: str | None) -> FleetReports:
     digests = _list(document, "digests")
     budgets = _list(document, "budgets")
     routes = document.get("routes", [])
-    return FleetReports(
+    return ReportSpecs(
         tuple(_digest(i, raw) for i, raw in enumerate(digests)),
         tuple(_budget(i, raw) for i, raw in enumerate(budgets)),
         tuple(
