@@ -201,6 +201,7 @@ class Settings(NamedTuple):
 
     @property
     def schedule(self) -> Schedule:
+        """The watch schedule (delays, long polls, safety net, settle) these settings describe."""
         return Schedule(
             long_poll_secs=self.long_poll_schedule,
             requeue_delays_secs=self.requeue_delay_schedule,
@@ -219,6 +220,8 @@ class Settings(NamedTuple):
 
 
 class IntakeSettings(NamedTuple):
+    """The webhook intake's validated environment."""
+
     run_queue_url: str
     intake_token_secret_arn: str | None
     intake_token: Secret | None
@@ -230,10 +233,13 @@ class IntakeSettings(NamedTuple):
 
     @property
     def separate_runs_token(self) -> bool:
+        """True when `POST /runs` has a token of its own (else it takes the webhook token)."""
         return bool(self.runs_token_secret_arn or self.runs_token)
 
 
 class SweeperSettings(NamedTuple):
+    """The discovery sweep's validated environment."""
+
     runs_table_name: str
     item_ttl_days: int
     run_queue_url: str
@@ -251,6 +257,8 @@ class SweeperSettings(NamedTuple):
 
 
 class DigestSettings(NamedTuple):
+    """The digest function's validated environment: its own sections, and each report-posting kind's."""
+
     runs_table_name: str
     item_ttl_days: int
     secrets_max_age_seconds: int
@@ -330,6 +338,7 @@ def _read_kinds(env: Mapping[str, str], values: Mapping[str, Any], kinds: Mappin
 
 
 def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings:
+    """The intake's settings from the environment; raise ConfigError naming the bad variable (a token is required)."""
     values = _read(os.environ if env is None else env, INTAKE_SECTIONS)
     if not (values["intake_token_secret_arn"] or values["intake_token"]):
         raise ConfigError("the intake needs INTAKE_TOKEN_SECRET_ARN (or INTAKE_TOKEN for local use)")
@@ -344,4 +353,5 @@ def load_digest_settings(env: Mapping[str, str] | None = None) -> DigestSettings
 
 
 def load_sweeper_settings(env: Mapping[str, str] | None = None) -> SweeperSettings:
+    """The sweep's settings from the environment; raise ConfigError naming the bad variable."""
     return SweeperSettings(**_read(os.environ if env is None else env, SWEEPER_SECTIONS))

@@ -22,6 +22,8 @@ REQUIRED = "<required>"
 
 
 class Variable(NamedTuple):
+    """One environment variable: its name, its parser and its default (REQUIRED, None or a text the parser reads)."""
+
     name: str
     parse: Callable[[str], Any]
     #: The raw default; None: optional, absent means None. REQUIRED: must be set.
@@ -46,14 +48,18 @@ class Section(NamedTuple):
 
 
 def text(raw: str) -> str:
+    """Any text, stripped."""
     return raw
 
 
 def secret(raw: str) -> Secret:
+    """A secret value, never shown (`Secret`), and known to the log scrubber from now on."""
     return Secret(raw)
 
 
 def integer(low: int, high: int) -> Callable[[str], int]:
+    """A parser of whole numbers within [low, high]."""
+
     def parse(raw: str) -> int:
         try:
             value = int(raw)
@@ -67,6 +73,8 @@ def integer(low: int, high: int) -> Callable[[str], int]:
 
 
 def seconds_list(low: int, high: int) -> Callable[[str], tuple[int, ...]]:
+    """A parser of comma-separated seconds, each within [low, high]."""
+
     def parse(raw: str) -> tuple[int, ...]:
         try:
             values = tuple(int(part) for part in raw.split(",") if part.strip())
@@ -82,6 +90,7 @@ def seconds_list(low: int, high: int) -> Callable[[str], tuple[int, ...]]:
 
 
 def statuses(raw: str) -> frozenset[str]:
+    """Run statuses, comma-separated, each a terminal status or a watcher outcome."""
     named = frozenset(status_name(part) for part in raw.split(",") if part.strip())
     unknown = named - NOTIFIABLE
     if unknown:
@@ -90,6 +99,7 @@ def statuses(raw: str) -> frozenset[str]:
 
 
 def boolean(raw: str) -> bool:
+    """true/false (also 1/0, yes/no)."""
     value = raw.lower()
     if value not in ("true", "false", "1", "0"):
         raise ValueError(f'must be "true" or "false" (or 1 / 0), got {raw[:20]!r}')

@@ -42,6 +42,7 @@ class ScrubSecrets(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask every known secret in the record's message, arguments and fields; never drops a record."""
         secrets = known_secret_values()
         if not secrets:
             return True
@@ -126,6 +127,7 @@ class EventLog:
         return unsubscribe
 
     def emit(self, event: Event) -> None:
+        """Log the event at its level (observability_table.py), count its metrics, and tell the subscribers."""
         rendering = RENDERINGS[type(event)]
         level = rendering.level(event) if callable(rendering.level) else rendering.level
         if level is not None and log.isEnabledFor(level):

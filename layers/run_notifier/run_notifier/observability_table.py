@@ -16,6 +16,8 @@ from run_notifier.domain import events as e
 
 
 class Metric(StrEnum):
+    """The metric names: the template's alarms and dashboards name these, nothing else in the code."""
+
     RUNS_WATCHED = "RunsWatched"
     SAFETY_NET_MESSAGES_DROPPED = "SafetyNetMessagesDropped"
     RUNS_REQUEUED = "RunsRequeued"
@@ -58,6 +60,8 @@ def _one(*names: Metric) -> Counts:
 
 
 class Rendering(NamedTuple):
+    """How one event is logged: its level, its message, its metrics."""
+
     #: None: no log line (a metric only); or the level for this event.
     level: int | Callable[[Any], int] | None
     message: str | Callable[[Any], str]

@@ -71,10 +71,13 @@ _SEND_CONFIG = client_config(MAX_CONCURRENT_RECORDS, max_attempts=1)
 
 
 def utc_now() -> datetime:
+    """Now, in UTC."""
     return datetime.now(UTC)
 
 
 class Components(NamedTuple):
+    """The run watcher's components: the watcher, the redelivery control, the settings."""
+
     watcher: RunWatcher
     redelivery: SqsRedelivery
     settings: Settings
@@ -148,9 +151,13 @@ def _apify_client(settings: Settings | SweeperSettings, secrets: SecretStore, ht
 class MuteWriter(Protocol):
     """Where POST /mutes writes (adapters/mute_store.py)."""
 
-    def add(self, mute: Mute) -> None: ...
+    def add(self, mute: Mute) -> None:
+        """Add (or replace) the subject's mute."""
+        ...
 
-    def remove(self, subject: str) -> bool: ...
+    def remove(self, subject: str) -> bool:
+        """Remove the subject's mute; True when there was one."""
+        ...
 
 
 class IntakeComponents(NamedTuple):

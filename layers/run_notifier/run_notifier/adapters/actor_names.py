@@ -19,6 +19,7 @@ class CachedActorNames:
         self._names: Memo[str] = Memo()
 
     def name_of(self, actor_id: str, deadline: Deadline) -> str:
+        """`username/name` of the Actor, cached per container; the ID itself when Apify cannot say."""
         try:
             return self._names.get(actor_id, lambda: self._fetch(actor_id, deadline))
         except ApifyError as error:

@@ -41,6 +41,9 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 class ApifyClient:
+    """Apify's REST API over the shared HTTP client: bearer token, bounded retries of 429/5xx, every call within its
+    deadline; never a token in a URL or an error."""
+
     def __init__(
         self,
         base_url: str,

@@ -15,6 +15,7 @@ class ApifyDatasets:
         self._apify = apify
 
     def item_count(self, dataset_id: str, deadline: Deadline) -> int | None:
+        """The dataset's `itemCount`; None when Apify cannot give it within the deadline."""
         dataset = self._apify.get_dataset(quote(dataset_id, safe="~"), deadline)
         count = dataset.get("itemCount")
         return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None

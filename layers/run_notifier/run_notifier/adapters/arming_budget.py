@@ -38,6 +38,9 @@ _TRIES = 4
 
 
 class ArmingBudget:
+    """A shared budget of webhook creates per second, on one item of the runs table, that keeps every container inside
+    Apify's 60 requests/s per resource."""
+
     def __init__(self, table: RunsTable, per_second: int, clock: Callable[[], float] = time.time) -> None:
         self._table = table
         self._per_second = per_second

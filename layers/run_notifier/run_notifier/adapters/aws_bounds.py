@@ -38,6 +38,8 @@ def client_config(
     connect_timeout: float = CONNECT_TIMEOUT_SECS,
     read_timeout: float = READ_TIMEOUT_SECS,
 ) -> Config:
+    """A botocore Config whose worst case (connect + read timeouts times attempts) is known, so that claims can
+    outlive it."""
     return Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,

@@ -77,6 +77,7 @@ class BatchHold:
             self._outstanding.pop(handle, None)
 
     def outstanding(self) -> list[str]:
+        """The receipt handles still held (not yet ended by their records)."""
         with self._lock:
             return list(self._outstanding)
 

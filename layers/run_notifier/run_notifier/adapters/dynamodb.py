@@ -19,10 +19,12 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value."""
     return cast(dict[str, Any], _SERIALIZER.serialize(value))
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain Python values."""
     return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
 
 
@@ -124,6 +126,7 @@ class RunsTable:
                 yield from_item(item)
 
     def get(self, run_id: str) -> dict[str, Any] | None:
+        """The item with this key (a consistent read); None when there is none."""
         response = self._client.get_item(TableName=self._table, Key={"runId": {"S": run_id}}, ConsistentRead=True)
         item = response.get("Item")
         return None if item is None else from_item(item)

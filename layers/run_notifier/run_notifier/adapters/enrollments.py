@@ -21,6 +21,8 @@ _PARALLEL_WRITES = 8
 
 
 class DynamoEnrollments:
+    """`ports.Enrollments` on the runs table: the sweep's watermark and which runs it enrolled (items that expire)."""
+
     def __init__(self, client: Any, table: RunsTable, table_name: str, ttl_days: int) -> None:
         self._client = client
         self._table = table
@@ -28,6 +30,7 @@ class DynamoEnrollments:
         self._ttl_days = ttl_days
 
     def watermark(self) -> datetime | None:
+        """Where the last complete sweep read the run list up to; None before the first."""
         item = self._table.get(WATERMARK_KEY) or {}
         return parse_iso(item.get("startedAt"))
 
@@ -43,6 +46,7 @@ class DynamoEnrollments:
         )
 
     def not_enrolled(self, run_ids: Sequence[str]) -> list[str]:
+        """Those of these runs the sweep has not enrolled yet (one batched read)."""
         enrolled: set[str] = set()
         for start in range(0, len(run_ids), _BATCH_GET):
             keys = [{"runId": {"S": run_id}} for run_id in run_ids[start : start + _BATCH_GET]]

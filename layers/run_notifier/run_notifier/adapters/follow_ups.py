@@ -9,6 +9,8 @@ from run_notifier.adapters.sqs_enqueue import SqsEnqueue
 
 
 class FollowUps:
+    """Records which run started which (`startedBy`) and puts the started run on the queue to be watched in turn."""
+
     def __init__(self, table: RunsTable, queue: Callable[[], SqsEnqueue]) -> None:
         self._table = table
         self._queue = queue

@@ -40,6 +40,8 @@ class HttpError(Exception):
 
 
 class HttpResponse(NamedTuple):
+    """One HTTP answer: status, headers (lower-cased names) and a body read up to its bound."""
+
     status: int
     headers: Mapping[str, str]  # urllib3's: names are case-insensitive
     body: bytes
@@ -47,10 +49,12 @@ class HttpResponse(NamedTuple):
     dropped_bytes: int = 0
 
     def json(self) -> Any:
+        """The body as JSON."""
         return json.loads(self.body)
 
     @property
     def text(self) -> str:
+        """The body as text (UTF-8, undecodable bytes replaced)."""
         return self.body.decode("utf-8", errors="replace")
 
 
@@ -124,6 +128,9 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 class HttpClient:
+    """Pooled urllib3 requests that end at their deadline whatever the server does (slow headers, a trickled body,
+    keep-alive)."""
+
     def __init__(self, pool_size: int = 100) -> None:
         self._pool = urllib3.PoolManager(num_pools=8, maxsize=pool_size, retries=False)
         self._pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}

@@ -34,6 +34,9 @@ class IncidentConflict(Exception):
 
 
 class DynamoIncidents:
+    """`IncidentStore` on the runs table: one item per route and key, moved by compare-and-set, with its pending
+    transitions."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 

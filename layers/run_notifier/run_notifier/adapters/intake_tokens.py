@@ -41,6 +41,9 @@ class TokenUnavailable(Exception):
 
 
 class IntakeTokens:
+    """Checks a request's bearer token against the intake's secret (constant time), read from Secrets Manager with a
+    cache."""
+
     def __init__(
         self,
         secret_arn: str | None,

@@ -35,6 +35,8 @@ def days_of(start: datetime, end: datetime) -> list[str]:
 
 
 class LedgerByDay:
+    """The runs (and marks) by the UTC day they finished: the RunsByDay index, one query per day a period touches."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
@@ -59,6 +61,7 @@ class LedgerByDay:
     def entries(
         self, start: datetime, end: datetime, on_day: Callable[[int, int], None] | None = None
     ) -> Iterator[LedgerRun | LedgerMark]:
+        """Every run and mark item of [start, end), a day's query at a time; ``progress(done, days)`` after each day."""
         days = days_of(start, end)
         for index, day in enumerate(days):
             for item in self._table.query_all(INDEX, "finishDay", day):
@@ -79,6 +82,7 @@ def _key(item: dict[str, Any]) -> str:
 
 
 def ledger_mark(item: dict[str, Any]) -> LedgerMark | None:
+    """An index entry as a mark (an incident's event, a muted or held alert); None for a run."""
     at = parse_iso(item.get("finishedAt"))
     if at is None:
         return None

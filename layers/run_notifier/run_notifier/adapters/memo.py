@@ -22,6 +22,7 @@ class Memo(Generic[T]):
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, factory: Callable[[], T]) -> T:
+        """The value for ``key``, made once by ``factory`` (thread-safe)."""
         with self._lock:
             if key in self._values:
                 return self._values[key]
@@ -38,6 +39,7 @@ class Lazy(Generic[T]):
         self._memo: Memo[T] = Memo()
 
     def get(self) -> T:
+        """The value, made on first use (thread-safe)."""
         return self._memo.get(None, self._factory)
 
     __call__ = get

@@ -26,6 +26,8 @@ CACHE_SECS = 30.0
 
 
 class DynamoMutes:
+    """One-off mutes on the runs table: one item per subject (an Actor or a task), each with its end."""
+
     def __init__(
         self, table: RunsTable, clock: Callable[[], datetime], *, monotonic: Callable[[], float] = time.monotonic
     ) -> None:

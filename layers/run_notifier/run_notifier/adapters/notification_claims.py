@@ -30,10 +30,14 @@ def _attribute(kind: str) -> str:
 
 
 class DynamoNotificationClaims:
+    """`ports.NotificationClaims` on the announcement's item: a map entry per claim kind, written by conditional
+    updates only."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
     def claim(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, lease_secs: float) -> Claim:
+        """Take the claim for a lease, unless another live lease holds it or it is done for this generation."""
         lease_until = now + timedelta(seconds=lease_secs)
         claim = {
             "state": NotificationState.CLAIMED.value,
@@ -60,12 +64,15 @@ class DynamoNotificationClaims:
         return _why_refused(stood, kind, generation, owner)
 
     def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None:
+        """Close our claim as SENT (only if we still hold it)."""
         self._close(run_id, kind, generation, owner, now, NotificationState.SENT, {"detail": detail[:MAX_TEXT]})
 
     def mark_failed(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        """Close our claim as FAILED for good (only if we still hold it)."""
         self._close(run_id, kind, generation, owner, now, NotificationState.FAILED, {"error": error[:MAX_TEXT]})
 
     def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        """Give our claim back (RETRYING), so that the next delivery may take it at once."""
         self._close(run_id, kind, generation, owner, now, NotificationState.RETRYING, {"error": error[:MAX_TEXT]})
 
     def _close(

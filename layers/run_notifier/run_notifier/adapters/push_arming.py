@@ -58,6 +58,9 @@ def idempotency_key(push_url: str, run_id: str) -> str:
 
 
 class ApifyPushArming:
+    """`ports.PushArming` on Apify's webhooks API: a run's ad-hoc webhook (or its Actor's) to the intake, inside the
+    shared create budget."""
+
     def __init__(
         self,
         apify: ApifyClient,
@@ -79,6 +82,7 @@ class ApifyPushArming:
         self._refusal = ""
 
     def arm(self, run_id: str, deadline: Deadline) -> PushArmed:
+        """Create (or find, by its idempotency key) the run's ad-hoc webhook; OFF with Apify's reason when refused."""
         with self._lock:
             if self._clock() < self._refused_until:
                 return PushArmed(PushMode.OFF, reason=f"not asked: {self._refusal}")

@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 
 class Retry(NamedTuple):
+    """Try again: why, and after how long (None: the jittered backoff)."""
+
     problem: str
     #: Seconds to wait before the next try; None = the next step of the jittered backoff.
     pause: float | None = None

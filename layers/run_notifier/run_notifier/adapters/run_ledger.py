@@ -29,6 +29,9 @@ from run_notifier.domain.run_summary import RunSummary
 
 
 class DynamoRunLedger:
+    """The run ledger on the runs table: the run's finish, written so that an older finish never overwrites a newer
+    one."""
+
     def __init__(self, table: RunsTable, ttl_days: int) -> None:
         self._table = table
         self._ttl_days = ttl_days
@@ -43,6 +46,7 @@ class DynamoRunLedger:
         costs_settled: bool,
         muted_by: Mute | None = None,
     ) -> RecordResult:
+        """Write the run's finish (conditional on no later finish stored); says whether it was written."""
         values: dict[str, Any] = {
             "status": summary.status,
             "generation": summary.generation,
@@ -95,6 +99,7 @@ class DynamoRunLedger:
         return RecordResult(True, summary.generation)
 
     def note_push(self, run_id: str, armed: PushArmed, now: datetime) -> None:
+        """Record on the run's item how its end will be heard of (push armed, or why not)."""
         push: dict[str, Any] = {"mode": armed.mode.value, "at": format_iso(now)}
         if armed.webhook_id:
             push["webhookId"] = armed.webhook_id
@@ -103,6 +108,7 @@ class DynamoRunLedger:
         self._table.update(run_id, "SET #push = :push", {"#push": "push"}, {":push": push})
 
     def notified_since(self, run_id: str, since: datetime) -> bool:
+        """True when the item holds a finish at or after ``since`` whose every notification is done."""
         item = self._table.get(run_id) or {}
         finished = parse_iso(item.get("finishedAt"))
         return (

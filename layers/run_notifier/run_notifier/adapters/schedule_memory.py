@@ -23,16 +23,20 @@ KEEP_DAYS = 400
 
 
 def memory_key(schedule_id: str) -> str:
+    """The runs-table key of a schedule's memory (a key no run ID can take)."""
     return f"{KEY_PREFIX}{schedule_id}"
 
 
 class DynamoScheduleMemories:
+    """`ports.ScheduleMemories` on the runs table: one item per schedule."""
+
     def __init__(self, client: Any, table: RunsTable, table_name: str) -> None:
         self._client = client
         self._table = table
         self._table_name = table_name
 
     def recall(self, schedule_ids: Sequence[str]) -> dict[str, ScheduleMemory]:
+        """What the sweep remembers of these schedules (one batched read)."""
         found: dict[str, ScheduleMemory] = {}
         unique = list(dict.fromkeys(schedule_ids))
         for start in range(0, len(unique), _BATCH_GET):
@@ -50,6 +54,7 @@ class DynamoScheduleMemories:
         return found
 
     def remember(self, schedule_id: str, memory: ScheduleMemory, now: datetime) -> None:
+        """Remember a schedule's state until the next sweep (the item expires if it is never read again)."""
         names = {"#w": "watchedSince", "#s": "settledSlot", "#l": "lastStarted", "#x": "expiresAt"}
         values: dict[str, Any] = {
             ":w": format_iso(now),
@@ -61,5 +66,6 @@ class DynamoScheduleMemories:
         self._table.update(memory_key(schedule_id), update, names, values)
 
     def forget(self, schedule_id: str) -> None:
+        """Forget a schedule that is gone or no longer watched."""
         names = {"#w": "watchedSince", "#s": "settledSlot", "#l": "lastStarted"}
         self._table.update(memory_key(schedule_id), "REMOVE #w, #s, #l", names, {})

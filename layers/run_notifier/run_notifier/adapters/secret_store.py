@@ -18,6 +18,7 @@ MIN_SCRUBBED_LENGTH = 8
 
 
 def known_secret_values() -> frozenset[str]:
+    """Every secret value read so far in this process: the log scrubber masks each."""
     with _known_lock:
         return frozenset(_known_values)
 
@@ -34,6 +35,7 @@ class Secret:
                 _known_values.add(value)
 
     def reveal(self) -> str:
+        """The secret's value: only for the one call that needs it, never for a log, a link or an exception."""
         return self._value
 
     def __repr__(self) -> str:

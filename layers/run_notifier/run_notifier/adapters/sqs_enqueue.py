@@ -14,6 +14,8 @@ class EnqueueFailed(Exception):
 
 
 class SqsEnqueue:
+    """Puts runs (or other bodies) on the run queue in batches of ten; raises if any entry was not enqueued."""
+
     def __init__(self, sqs_client: Any, queue_url: str) -> None:
         self._sqs = sqs_client
         self._queue_url = queue_url

@@ -35,6 +35,8 @@ class _Pending:
 
 
 class SqsRequeue:
+    """`ports.RunRequeue` on SQS: the run back on the queue with `DelaySeconds` (at most 900)."""
+
     def __init__(self, sqs_client: Any, queue_url: str, linger_secs: float = LINGER_SECS) -> None:
         self._sqs = sqs_client
         self._queue_url = queue_url

@@ -33,6 +33,8 @@ class CachedUsualDurations:
         self._cache: OrderedDict[str, tuple[float, tuple[float, ...]]] = OrderedDict()
 
     def durations(self, run: RunSummary, deadline: Deadline) -> Sequence[float]:
+        """The durations of the run's Actor task's (else Actor's) recent SUCCEEDED runs, cached per key; empty when
+        unknown."""
         key = history_key(run)
         if key is None:
             return ()

@@ -76,11 +76,15 @@ class DestinationKind(Protocol):
         """The target when no route names one, from the kind's own settings; None: no default."""
         ...
 
-    def build(self, target: Target, context: DestinationContext) -> Destination: ...
+    def build(self, target: Target, context: DestinationContext) -> Destination:
+        """The destination for this target, its clients made from the shared context."""
+        ...
 
 
 @runtime_checkable
 class RunningAnnouncer(Protocol):
     """Capability: announce a run first seen running (Slack's live message). Best effort, once per run."""
 
-    def announce_running(self, summary: RunSummary, deadline: Deadline) -> None: ...
+    def announce_running(self, summary: RunSummary, deadline: Deadline) -> None:
+        """Announce a run first seen running (at most once per run and destination)."""
+        ...

@@ -38,6 +38,8 @@ SCHEMA = secret_url.SCHEMA
 
 
 class DiscordSettings(NamedTuple):
+    """Discord's settings: the default webhook URL (a secret) by ARN or plain."""
+
     discord_webhook_url_secret_arn: str | None
     discord_webhook_url: Secret | None
 
@@ -58,15 +60,18 @@ def escape(value: str) -> str:
 
 
 def default_target(section: DiscordSettings) -> Target | None:
+    """The default target: the settings' webhook URL; None without one."""
     return secret_url.default_target(section.discord_webhook_url_secret_arn, section.discord_webhook_url)
 
 
 def build(target: Target, context: DestinationContext) -> DiscordDestination:
+    """A Discord destination for this target's webhook URL."""
     url = secret_url.source(target, context, "Discord webhook URL")
     return DiscordDestination(context.http, url, allow_loopback_http=context.settings.allow_loopback_http)
 
 
 def embed(summary: RunSummary) -> dict[str, Any]:
+    """The run's embed: title, link, colour by status, facts as fields, each escaped."""
     description = [" · ".join(f"[{name}]({url})" for name, url in links(summary))]
     if summary.status_message:
         description.insert(0, escape(summary.status_message))
@@ -86,6 +91,7 @@ def embed(summary: RunSummary) -> dict[str, Any]:
 
 
 def message(summary: RunSummary) -> dict[str, Any]:
+    """The run's message: its embed, pinging nobody (`allowed_mentions.parse` empty)."""
     return {"embeds": [embed(summary)], "allowed_mentions": {"parse": []}}
 
 
@@ -121,6 +127,7 @@ class DiscordDestination(ChatRendering):
         self._allow_loopback_http = allow_loopback_http
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
+        """Post the run's embed."""
         return self._post(message(summary), deadline)
 
     def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:

@@ -34,6 +34,8 @@ BUDGET_DETAIL_TYPE = "Apify Budget Alert"
 
 
 class EventBridgeSettings(NamedTuple):
+    """EventBridge's settings: the default bus."""
+
     event_bus_name: str | None
 
 
@@ -46,6 +48,7 @@ _PERMANENT_CODES = {"AccessDeniedException", "ValidationException", "ResourceNot
 
 
 def default_target(section: EventBridgeSettings) -> Target | None:
+    """The default target: the settings' bus; None without one."""
     return {"eventBusName": section.event_bus_name} if section.event_bus_name else None
 
 
@@ -55,6 +58,7 @@ def report_target(section: EventBridgeSettings | None, channel: str) -> Target |
 
 
 def build(target: Target, context: DestinationContext) -> EventBridgeDestination:
+    """An EventBridge destination on this target's bus (one attempt per send: the claim's lease holds)."""
     return EventBridgeDestination(context.aws("events"), str(target["eventBusName"]))
 
 

@@ -45,6 +45,7 @@ OPTIONS = {"build": "build", "memoryMbytes": "memory", "timeoutSecs": "timeout"}
 
 
 def check_target(target: Mapping[str, Any]) -> str | None:
+    """What is wrong with a follow-up target (an unknown placeholder, a bad option), or None."""
     if "actorId" in target and "actorTaskId" in target:
         return "give actorId or actorTaskId, not both"
     unknown = unknown_placeholders(target.get("input", {}))
@@ -67,6 +68,7 @@ SCHEMA = TargetSchema(
 
 
 def default_target(section: None) -> Target | None:
+    """None: follow-ups are named by routes only."""
     return None  # follow-ups are named by routes only
 
 
@@ -77,6 +79,7 @@ Started = Callable[[str, str], None]
 
 
 def build(target: Target, context: DestinationContext) -> FollowUpDestination:
+    """A follow-up destination that starts this target's Actor or task through the Apify client."""
     from run_notifier.adapters.follow_ups import FollowUps
     from run_notifier.adapters.sqs_enqueue import SqsEnqueue
 

@@ -34,6 +34,8 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 
 class DeliveryReceipt(NamedTuple):
+    """What a POST came to: its status, how many attempts it took, the answer's body (bounded)."""
+
     status: int
     attempts: int
     #: The receiver's answer (bounded), for destinations that read it (Slack's Web API says `ok` in it).
@@ -59,6 +61,8 @@ def post_json(
     check_answer: AnswerCheck | None = None,
     rate_limit_wait: RateLimitWait | None = None,
 ) -> DeliveryReceipt:
+    """POST a JSON body within the deadline: 429 and 5xx retried (honouring `Retry-After`), another 4xx a
+    PermanentDeliveryError, the time run out a TransientDeliveryError."""
     try:
         check_url(url, allow_loopback_http=allow_loopback_http)
     except UrlRefused as error:

@@ -17,6 +17,7 @@ DETAIL_TYPES = {Transition.OPENED: "Apify Incident Opened", Transition.RESOLVED:
 
 
 def incident_data(event: IncidentEvent) -> dict[str, Any]:
+    """An incident transition's `data`, the same for the webhook and EventBridge."""
     return {
         "incidentId": event.incident_id,
         "notificationId": event.event_id,

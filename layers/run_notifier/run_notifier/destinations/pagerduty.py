@@ -47,6 +47,8 @@ SOURCE = "apify-run-notifier"
 
 
 class PagerDutySettings(NamedTuple):
+    """PagerDuty's settings: the routing key (a secret) by ARN or plain, and the Events API URL."""
+
     pagerduty_routing_key_secret_arn: str | None
     pagerduty_routing_key: Secret | None
     pagerduty_events_url: str
@@ -82,6 +84,7 @@ SCHEMA = TargetSchema(
 
 
 def default_target(section: PagerDutySettings) -> Target | None:
+    """The default target: the settings' routing key; None without one."""
     if section.pagerduty_routing_key_secret_arn:
         return {"routingKeySecretArn": section.pagerduty_routing_key_secret_arn}
     if section.pagerduty_routing_key:
@@ -90,6 +93,7 @@ def default_target(section: PagerDutySettings) -> Target | None:
 
 
 def build(target: Target, context: DestinationContext) -> PagerDutyDestination:
+    """A PagerDuty destination for this target's routing key, statuses and severity."""
     section: PagerDutySettings = context.section(KIND)
     key = context.secrets.source(
         str(target.get("routingKeySecretArn") or "") or None, target.get("routingKey"), "PagerDuty routing key"
@@ -105,6 +109,7 @@ def build(target: Target, context: DestinationContext) -> PagerDutyDestination:
 
 
 def run_event(summary: RunSummary, routing_key: str, severity: str | None) -> dict[str, Any]:
+    """A run's Events API v2 `trigger` (its `dedup_key` the run's notification ID)."""
     actor = summary.actor_name or summary.act_id or "unknown Actor"
     why = f": {summary.status_message}" if summary.status_message else ""
     link = console_url(summary)
@@ -128,6 +133,7 @@ def run_event(summary: RunSummary, routing_key: str, severity: str | None) -> di
 
 
 def incident_event(event: IncidentEvent, routing_key: str, severity: str | None) -> dict[str, Any]:
+    """An incident's `trigger` when it opens and `resolve` when it recovers, on one `dedup_key`."""
     if event.kind is Transition.RESOLVED:
         return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": event.incident_id}
     run = RunSummary(event.first_run_id, event.status or "FAILED", act_id=event.act_id)

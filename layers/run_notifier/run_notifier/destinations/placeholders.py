@@ -55,10 +55,12 @@ PLACEHOLDERS: dict[str, Callable[[RunSummary], str]] = {
 
 
 def values_for(summary: RunSummary) -> dict[str, str]:
+    """Every placeholder's value for this run (`{{statusMessage}}`, `{{datasetId}}`, ...)."""
     return {name: value(summary) for name, value in PLACEHOLDERS.items()}
 
 
 def strings_in(node: Any) -> list[str]:
+    """Every string in a JSON value, at any depth."""
     if isinstance(node, str):
         return [node]
     if isinstance(node, list):
@@ -69,6 +71,7 @@ def strings_in(node: Any) -> list[str]:
 
 
 def unknown_placeholders(template: Any) -> list[str]:
+    """The placeholders a template names that no run has."""
     return sorted({name for text in strings_in(template) for name in PLACEHOLDER.findall(text)} - set(PLACEHOLDERS))
 
 

@@ -37,6 +37,7 @@ def _line_detail(line: DigestLine) -> dict[str, Any]:
 
 
 def digest_detail(spec: DigestSpec, period: Period, digest: Digest) -> dict[str, Any]:
+    """A digest's EventBridge detail: the totals and one entry per line, with its notification ID."""
     return {
         "digest": spec.name,
         "period": period.key,
@@ -52,6 +53,7 @@ def digest_detail(spec: DigestSpec, period: Period, digest: Digest) -> dict[str,
 
 
 def budget_detail(spec: BudgetSpec, alert: BudgetAlert) -> dict[str, Any]:
+    """A budget alert's EventBridge detail, with its notification ID."""
     return {
         "budget": spec.name,
         "month": alert.month,

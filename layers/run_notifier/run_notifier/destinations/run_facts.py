@@ -25,6 +25,7 @@ STATUS_MARK = {
 
 
 def actor_of(summary: RunSummary) -> str:
+    """The run's Actor as people know it: its name, else its ID, else "unknown Actor"."""
     return summary.actor_name or summary.act_id or "unknown Actor"
 
 
@@ -56,6 +57,7 @@ def stuck_data(summary: RunSummary, alert: StuckAlert) -> dict[str, object]:
 
 
 def title(summary: RunSummary) -> str:
+    """The run's one-line title: status, Actor and health, as chat shows it."""
     warning = health_warning(summary)
     if warning:
         return f"{warning}: {actor_of(summary)}"
@@ -74,6 +76,7 @@ def health_facts(summary: RunSummary) -> list[tuple[str, str]]:
 
 
 def facts(summary: RunSummary) -> list[tuple[str, str]]:
+    """The run's facts as (name, value) pairs, the same for every chat kind."""
     found = [
         ("Status", summary.status),
         ("Actor", actor_of(summary)),

@@ -13,6 +13,7 @@ DETAIL_TYPE = "Apify Schedule Missed"
 
 
 def schedule_url(missed: MissedSlot) -> str:
+    """The schedule's page in the Apify Console."""
     return f"{CONSOLE}/schedules/{missed.schedule_id}"
 
 
@@ -41,10 +42,12 @@ def missed_data(missed: MissedSlot) -> dict[str, object]:
 
 
 def chat_title(missed: MissedSlot) -> str:
+    """The chat title of a missed slot."""
     return f"⏰ Schedule did not run: {missed.name}"
 
 
 def chat_lines(missed: MissedSlot) -> list[str]:
+    """The chat lines of a missed slot: why, what it starts, its schedule's link."""
     first = missed.first_action
     what = missed.actor_name or first.actor_task_id or first.act_id or "no action"
     return [f"{missed.words()}", f"Starts: {what}", f"Schedule: {schedule_url(missed)}"]

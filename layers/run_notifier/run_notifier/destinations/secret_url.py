@@ -14,6 +14,7 @@ SCHEMA = TargetSchema(keys=URL_KEYS, required_one_of=URL_KEYS)
 
 
 def default_target(secret_arn: str | None, plain: Secret | None) -> Target | None:
+    """A target from a secret URL's settings: its ARN, else its plain value; None without either."""
     if secret_arn:
         return {"webhookUrlSecretArn": secret_arn}
     if plain:
@@ -22,4 +23,5 @@ def default_target(secret_arn: str | None, plain: Secret | None) -> Target | Non
 
 
 def source(target: Target, context: DestinationContext, what: str) -> SecretSource:
+    """Where the target's secret URL is read from (by ARN through Secrets Manager, or plain)."""
     return context.secrets.source(str(target.get("webhookUrlSecretArn") or "") or None, target.get("webhookUrl"), what)

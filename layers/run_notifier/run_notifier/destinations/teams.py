@@ -42,6 +42,8 @@ SCHEMA = secret_url.SCHEMA
 
 
 class TeamsSettings(NamedTuple):
+    """Teams' settings: the Workflows webhook URL (a secret) by ARN or plain."""
+
     teams_webhook_url_secret_arn: str | None
     teams_webhook_url: Secret | None
 
@@ -64,10 +66,12 @@ def escape(value: str) -> str:
 
 
 def default_target(section: TeamsSettings) -> Target | None:
+    """The default target: the settings' webhook URL; None without one."""
     return secret_url.default_target(section.teams_webhook_url_secret_arn, section.teams_webhook_url)
 
 
 def build(target: Target, context: DestinationContext) -> TeamsDestination:
+    """A Teams destination for this target's webhook URL."""
     url = secret_url.source(target, context, "Teams webhook URL")
     return TeamsDestination(context.http, url, allow_loopback_http=context.settings.allow_loopback_http)
 
@@ -133,6 +137,7 @@ class TeamsDestination(ChatRendering):
         self._allow_loopback_http = allow_loopback_http
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
+        """Post the run's Adaptive Card."""
         return self._post(message(summary), deadline)
 
     def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:

@@ -36,6 +36,8 @@ KIND = "webhook"
 
 
 class WebhookSettings(NamedTuple):
+    """The signed webhook's settings: its URL and its signing secret (by ARN or plain)."""
+
     webhook_url: str | None
     webhook_secret_arn: str | None
     webhook_secret: Secret | None
@@ -59,6 +61,7 @@ EVENT_TYPE = "apify.run.finished"
 
 
 def build_payload(summary: RunSummary, now: datetime) -> dict[str, Any]:
+    """The run's `apify.run.finished` payload."""
     return {
         "type": EVENT_TYPE,
         "timestamp": format_iso(now),
@@ -72,6 +75,7 @@ def message_id(summary: RunSummary) -> str:
 
 
 def signed_request(summary: RunSummary, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """The run's payload as a body and its Standard Webhooks headers (`webhook-id` stable per run and finish)."""
     return _signed(build_payload(summary, now), message_id(summary), secret, now)
 
 
@@ -79,18 +83,21 @@ STUCK_TYPE = "apify.run.stuck"
 
 
 def signed_stuck(summary: RunSummary, alert: StuckAlert, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """A stuck run's `apify.run.stuck` body and signed headers."""
     data = stuck_data(summary, alert)
     payload = {"type": STUCK_TYPE, "timestamp": format_iso(now), "data": data}
     return _signed(payload, str(data["notificationId"]), secret, now)
 
 
 def signed_missed(missed: MissedSlot, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """A missed slot's `apify.schedule.missed` body and signed headers."""
     data = missed_data(missed)
     payload = {"type": MISSED_TYPE, "timestamp": format_iso(now), "data": data}
     return _signed(payload, str(data["notificationId"]), secret, now)
 
 
 def signed_incident(event: IncidentEvent, secret: Secret, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """An incident transition's body and signed headers (`webhook-id` the transition's ID)."""
     payload = {"type": WEBHOOK_TYPES[event.kind], "timestamp": format_iso(now), "data": incident_data(event)}
     return _signed(payload, event.event_id, secret, now)
 
@@ -111,6 +118,7 @@ def _signed(payload: dict[str, Any], msg_id: str, secret: Secret, now: datetime)
 
 
 def default_target(section: WebhookSettings) -> Target | None:
+    """The default target: the settings' URL with its secret; None without a URL."""
     if not section.webhook_url:
         return None
     target: dict[str, str | Secret] = {"url": section.webhook_url}

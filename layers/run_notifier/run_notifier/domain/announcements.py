@@ -73,6 +73,7 @@ class RunEndAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """The run's own item."""
         return self.run.run_id
 
     @property
@@ -87,14 +88,17 @@ class RunEndAnnouncement(Announcement):
 
     @property
     def generation(self) -> str:
+        """The finish's generation: a later finish of the run claims anew."""
         return self.run.generation
 
     @property
     def subject(self) -> RunSummary:
+        """The run itself."""
         return self.run
 
     @property
     def label(self) -> str:
+        """`run <id>`."""
         return f"run {self.run.run_id}"
 
 
@@ -114,14 +118,17 @@ class StuckRunAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """`stuck#<runId>`."""
         return stuck_item(self.run.run_id)
 
     @property
     def subject(self) -> RunSummary:
+        """The run still going."""
         return self.run
 
     @property
     def label(self) -> str:
+        """`run <id> still running`."""
         return f"run {self.run.run_id} still running"
 
 
@@ -136,14 +143,17 @@ class MissedScheduleAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """The slot's own item (one per schedule and slot)."""
         return self.missed.item
 
     @property
     def subject(self) -> RunSummary:
+        """A FAILED run of the schedule's first Actor or task (`missed_schedules.stand_in`)."""
         return self.stand_in
 
     @property
     def label(self) -> str:
+        """`schedule <id> missed`."""
         return f"schedule {self.missed.schedule_id} missed"
 
 
@@ -158,6 +168,7 @@ class IncidentAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """The transition's own item (`<incidentId>#opened` / `#resolved`)."""
         return self.event.event_id
 
     @property
@@ -175,10 +186,12 @@ class IncidentAnnouncement(Announcement):
 
     @property
     def subject(self) -> RunSummary:
+        """The run that made the incident move."""
         return self.run
 
     @property
     def label(self) -> str:
+        """`incident <transition id>`."""
         return f"incident {self.event.event_id}"
 
 
@@ -193,6 +206,7 @@ class IncidentPartAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """The run's own item (its part is claimed beside its own alerts)."""
         return self.run.run_id
 
     @property
@@ -207,14 +221,17 @@ class IncidentPartAnnouncement(Announcement):
 
     @property
     def generation(self) -> str:
+        """The run's finish's generation."""
         return self.run.generation
 
     @property
     def subject(self) -> RunSummary:
+        """The run."""
         return self.run
 
     @property
     def label(self) -> str:
+        """`run <id> in <incident>`."""
         return f"run {self.run.run_id} in {self.part.incident_id}"
 
 
@@ -228,6 +245,7 @@ class HeldSummaryAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """The quiet window's item."""
         return self.window_item
 
 
@@ -242,6 +260,7 @@ class DigestAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """`digest#<name>#<period>`."""
         return digest_item(self.spec.name, self.period.key)
 
 
@@ -255,6 +274,7 @@ class BudgetAnnouncement(Announcement):
 
     @property
     def item(self) -> str:
+        """`budget#<name>#<alert>`."""
         return budget_item(self.spec.name, self.alert.alert_id)
 
 

@@ -22,12 +22,16 @@ FORECAST_AFTER = timedelta(days=1)
 
 
 class Month(NamedTuple):
+    """A budget's month in its own time zone, as UTC bounds."""
+
     key: str  # "2026-12"
     start: datetime  # UTC
     end: datetime  # UTC
 
 
 class BudgetAlert(NamedTuple):
+    """One budget alert: a threshold crossed, or the month's forecast past the budget."""
+
     kind: str  # "threshold" or "forecast"
     percent: int  # the threshold crossed; for a forecast, the forecast's percent of the budget
     spent_usd: float

@@ -15,9 +15,11 @@ class Deadline(NamedTuple):
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """A deadline ``seconds`` from now on ``clock`` (monotonic by default)."""
         return cls(clock() + seconds, clock)
 
     def left(self) -> float:
+        """Seconds left (never below 0)."""
         return max(0.0, self.ends_at - self.clock())
 
     def sooner(self, seconds: float) -> Deadline:

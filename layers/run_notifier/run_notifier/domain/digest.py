@@ -56,11 +56,16 @@ class LedgerMark(NamedTuple):
 
 
 class IncidentCount(NamedTuple):
+    """Incidents of one line: opened in the period, and still open now."""
+
     opened: int = 0
     still_open: int = 0
 
 
 class DigestLine(NamedTuple):
+    """One Actor task's (or Actor's) line of a digest: runs by status, cost, durations, items, the change and the
+    days."""
+
     key: str
     name: str
     runs: int
@@ -85,32 +90,40 @@ class DigestLine(NamedTuple):
 
     @property
     def success_rate(self) -> float:
+        """The share of runs that SUCCEEDED (0 to 1)."""
         return self.by_status.get("SUCCEEDED", 0) / self.runs if self.runs else 0.0
 
     @property
     def sparkline(self) -> str:
+        """Runs per day as a row of bars, one per day of the period."""
         return sparkline(self.runs_per_day)
 
 
 class Digest(NamedTuple):
+    """A period's digest: its lines, worst first."""
+
     start: datetime
     end: datetime
     lines: tuple[DigestLine, ...]
 
     @property
     def runs(self) -> int:
+        """Runs in the period, every line."""
         return sum(line.runs for line in self.lines)
 
     @property
     def failures(self) -> int:
+        """Failed runs in the period, every line."""
         return sum(line.failures for line in self.lines)
 
     @property
     def usd(self) -> float:
+        """Settled USD in the period, every line."""
         return sum(line.usd for line in self.lines)
 
     @property
     def cost_unavailable(self) -> int:
+        """Runs whose cost is unavailable (hidden or not settled), counted apart, never as $0."""
         return sum(line.cost_unavailable for line in self.lines)
 
 

@@ -204,6 +204,8 @@ class ClaimClosed(NamedTuple):
 
 
 class NotificationSent(NamedTuple):
+    """A destination accepted the announcement; ``detail`` says where it went."""
+
     run_id: str
     destination: str
     detail: str
@@ -286,6 +288,8 @@ class IntakeQueueRefused(NamedTuple):
 
 
 class SweepDone(NamedTuple):
+    """A sweep ended: runs listed, runs newly enrolled, and whether it read the list to its end."""
+
     pages: int
     listed: int
     enrolled: int
@@ -385,11 +389,14 @@ Event = (
 class Events(Protocol):
     """The one port the domain reports through."""
 
-    def emit(self, event: Event) -> None: ...
+    def emit(self, event: Event) -> None:
+        """Report what happened (never raises into the caller)."""
+        ...
 
 
 class NoEvents:
     """Events nobody listens to."""
 
     def emit(self, event: Event) -> None:
+        """Drop the event."""
         return None

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 
 class Action(StrEnum):
+    """How a message ended."""
+
     FINISHED = "finished"  # recorded and notified
     REQUEUED = "requeued"  # still running: back on the queue with a delay
     SETTLING = "settling"  # ended: re-read after the costs settle
@@ -58,6 +60,8 @@ class Action(StrEnum):
 
 
 class Outcome(NamedTuple):
+    """What the watcher did with one message (the handler's return value and the tools' view)."""
+
     action: Action
     status: str | None = None
     delay_secs: int | None = None

@@ -23,6 +23,8 @@ _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 class Grants(NamedTuple):
+    """What the function's role may read and publish to (the template's grants)."""
+
     secret_arns: frozenset[str]
     event_bus_arns: frozenset[str]
     #: For a bus named by name: arn:<partition>:events:<region>:<account>:event-bus/<name>.
@@ -35,6 +37,7 @@ def secret_granted(arn: str, granted: frozenset[str]) -> bool:
 
 
 def bus_arn(name_or_arn: str, prefix: str) -> str:
+    """An EventBridge bus's ARN from its name (or the ARN itself)."""
     return name_or_arn if name_or_arn.startswith("arn:") else f"{prefix}{name_or_arn}"
 
 

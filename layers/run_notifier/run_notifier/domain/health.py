@@ -76,6 +76,7 @@ class Measured(NamedTuple):
     cost: float | None
 
     def of(self, metric: str) -> float | None:
+        """The measured value of one metric (items, duration, usd); None when unknown."""
         value = {"items": self.items, "duration": self.duration, "cost": self.cost}[metric]
         return None if value is None else float(value)
 
@@ -89,6 +90,8 @@ class PastRun(NamedTuple):
 
 
 class Check(NamedTuple):
+    """One check's result: what was measured, against what, and whether it failed."""
+
     name: str
     value: float | None
     expected: str
@@ -100,6 +103,8 @@ class Check(NamedTuple):
 
 
 class Health(NamedTuple):
+    """A run's health: its verdict (OK / WARN / UNKNOWN) and the checks behind it."""
+
     verdict: str
     checks: tuple[Check, ...]
 
@@ -273,6 +278,7 @@ class StuckAlert(NamedTuple):
     usual_secs: float | None
 
     def words(self) -> str:
+        """The alert's words: how long so far, the limit, and the usual."""
         usual = f", usually done within {human_duration(self.usual_secs)}" if self.usual_secs else ""
         return f"running for {human_duration(self.running_secs)} (limit {human_duration(self.limit_secs)}{usual})"
 

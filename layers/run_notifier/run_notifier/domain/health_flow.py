@@ -39,6 +39,9 @@ def history_key(summary: RunSummary) -> str | None:
 
 
 class HealthCheck:
+    """Judges a SUCCEEDED run on a route with `expect` before it is recorded (a read for a check never holds the alert
+    back)."""
+
     def __init__(
         self,
         expectation_for: Callable[[RunSummary, frozenset[str]], Expectation | None],

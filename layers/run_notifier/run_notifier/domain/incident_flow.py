@@ -28,6 +28,8 @@ IncidentFor = Callable[[RunSummary], "tuple[str, int, IncidentRule] | None"]
 
 
 class IncidentStore(Protocol):
+    """Where incidents live: one per route and key, moved by compare-and-set, with their pending transitions."""
+
     def apply(
         self, key: str, run: FinishedRun, rule: IncidentRule, *, route_index: int, summary: RunSummary
     ) -> tuple[Transition, RunInIncident | None, list[IncidentEvent]]:

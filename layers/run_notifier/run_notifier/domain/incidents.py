@@ -40,6 +40,9 @@ STATUS_MESSAGE_CHARS = 1000
 
 
 class IncidentRule(NamedTuple):
+    """A route's incident mode: open after this many failures in a row, on these statuses; bursts grouped by this
+    rule."""
+
     after: int = 1
     on: frozenset[str] = DEFAULT_ON
     #: More incidents than this opening on one channel within `burst_window_secs` are grouped (Slack).
@@ -48,6 +51,8 @@ class IncidentRule(NamedTuple):
 
 
 class Transition(StrEnum):
+    """How a run moved its incident."""
+
     NONE = "none"  # a duplicate, an out-of-order run, or a run that moves nothing visible
     COUNTED = "counted"  # a failure towards opening, or a success that reset the streak
     OPENED = "opened"
@@ -78,6 +83,7 @@ class RunInIncident(NamedTuple):
 
     @property
     def first_run_id(self) -> str:
+        """The run that opened the incident."""
         return self.incident_id.rsplit("#", 1)[1]
 
 
@@ -114,6 +120,8 @@ def part_of(state: IncidentState, run_id: str) -> RunInIncident | None:
 
 
 class FinishedRun(NamedTuple):
+    """A finished run as its incident counts it: its ID, status (WARN for a SUCCEEDED run judged so) and finish."""
+
     run_id: str
     status: str
     #: ISO 8601 UTC with a fixed width (Apify's `finishedAt`), so that strings order as times.

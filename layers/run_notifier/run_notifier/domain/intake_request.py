@@ -37,6 +37,8 @@ class IntakeRefused(Exception):
 
 
 class IntakeDecision(NamedTuple):
+    """What the intake does with one request: the runs to enqueue, a mute to add or remove, or why not."""
+
     #: Runs to enqueue (empty: nothing to do).
     run_ids: tuple[str, ...]
     #: The Apify event type, for `/apify/webhooks` (None for `/runs`).
@@ -56,6 +58,7 @@ class IntakeDecision(NamedTuple):
 
     @property
     def is_test(self) -> bool:
+        """True for Apify's `TEST` dispatch (answered 200, nothing enqueued)."""
         return self.event_type == TEST_EVENT
 
     def message_fields(self, push_header: str | None) -> dict[str, str]:
@@ -72,6 +75,7 @@ class IntakeDecision(NamedTuple):
 
 
 def check_size(body: bytes) -> None:
+    """Refuse a body over 256 KB (413) before reading it as JSON."""
     if len(body) > MAX_BODY_BYTES:
         raise IntakeRefused(413, "payload-too-large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
 

@@ -88,6 +88,7 @@ class MissedSlot(NamedTuple):
 
     @property
     def first_action(self) -> ScheduleAction:
+        """The schedule's first action (what a run of it would have started)."""
         return self.actions[0] if self.actions else ScheduleAction()
 
     def words(self) -> str:
@@ -97,6 +98,7 @@ class MissedSlot(NamedTuple):
         return f"{what} at {format_iso(self.slot)} ({self.cron}, {self.timezone}){since}"
 
     def to_body(self) -> dict[str, Any]:
+        """The slot as a queue message body (`{"missedSchedule": {...}}`)."""
         return {
             BODY_FIELD: {
                 "scheduleId": self.schedule_id,

@@ -31,6 +31,8 @@ class InvalidMute(ValueError):
 
 
 class Mute(NamedTuple):
+    """A one-off mute: its subject (an Actor or a task), until when, why, and when it was made."""
+
     #: `actor:<id or username~name>` or `task:<id>`.
     subject: str
     until: str
@@ -38,6 +40,7 @@ class Mute(NamedTuple):
     created_at: str = ""
 
     def active(self, now: datetime) -> bool:
+        """True until its end."""
         until = parse_iso(self.until)
         return until is not None and now < until
 
@@ -65,6 +68,7 @@ def duration_of(text: str) -> timedelta:
 
 
 def reason_of(text: str | None) -> str:
+    """The reason, stripped; InvalidMute when it is over 200 characters or not valid text (a lone surrogate)."""
     reason = (text or "").strip()
     if len(reason) > MAX_REASON:
         raise InvalidMute(f"reason is at most {MAX_REASON} characters")

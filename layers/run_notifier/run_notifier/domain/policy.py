@@ -33,6 +33,8 @@ MAX_SECS_PER_ATTEMPT = 2 * SQS_MAX_DELAY_SECS
 
 
 class RunSeen(NamedTuple):
+    """Apify answered: the run as it stands."""
+
     run: RunSummary
 
 

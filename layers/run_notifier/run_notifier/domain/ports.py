@@ -69,6 +69,8 @@ class RunReader(Protocol):
 
 
 class ActorNames(Protocol):
+    """Names Actors for messages."""
+
     def name_of(self, actor_id: str, deadline: Deadline) -> str:
         """``username/name``, or the ID itself when the name cannot be had."""
         ...
@@ -87,12 +89,16 @@ class ListedRun(NamedTuple):
 
 
 class RunLister(Protocol):
+    """Apify's run list, a page at a time."""
+
     def list_runs(self, started_after: str, offset: int, limit: int, deadline: Deadline) -> list[ListedRun]:
         """One page of the user's runs started at or after ``started_after``, ascending by startedAt."""
         ...
 
 
 class ScheduleLister(Protocol):
+    """Apify's schedules, a page at a time."""
+
     def list_schedules(self, offset: int, limit: int, deadline: Deadline) -> list[ScheduleView]:
         """One page of the user's schedules (`GET /v2/schedules`)."""
         ...
@@ -101,11 +107,17 @@ class ScheduleLister(Protocol):
 class ScheduleMemories(Protocol):
     """What the sweep remembers per schedule between sweeps (domain/missed_schedules.py)."""
 
-    def recall(self, schedule_ids: Sequence[str]) -> dict[str, ScheduleMemory]: ...
+    def recall(self, schedule_ids: Sequence[str]) -> dict[str, ScheduleMemory]:
+        """What the sweep remembers of these schedules."""
+        ...
 
-    def remember(self, schedule_id: str, memory: ScheduleMemory, now: datetime) -> None: ...
+    def remember(self, schedule_id: str, memory: ScheduleMemory, now: datetime) -> None:
+        """Remember a schedule's state until the next sweep."""
+        ...
 
-    def forget(self, schedule_id: str) -> None: ...
+    def forget(self, schedule_id: str) -> None:
+        """Forget a schedule (gone, or no longer watched)."""
+        ...
 
 
 class PushArming(Protocol):
@@ -170,6 +182,8 @@ class EnqueueBodies(Protocol):
 
 
 class RecordResult(NamedTuple):
+    """Whether the finish was written, and the generation stored (a later one, when not)."""
+
     written: bool
     stored_generation: str | None = None
 
@@ -194,7 +208,9 @@ class RunLedger(Protocol):
 class Mutes(Protocol):
     """One-off mutes (domain/mutes.py): which one, if any, holds this run's chat alerts."""
 
-    def muted(self, summary: RunSummary) -> Mute | None: ...
+    def muted(self, summary: RunSummary) -> Mute | None:
+        """The mute that holds this run's chat alerts now, or None."""
+        ...
 
 
 class UsualDurations(Protocol):
@@ -218,6 +234,8 @@ class RunHistory(Protocol):
 
 
 class DatasetCounts(Protocol):
+    """Dataset sizes from Apify."""
+
     def item_count(self, dataset_id: str, deadline: Deadline) -> int | None:
         """The dataset's `itemCount` (Apify: may lag a few seconds behind the run's end)."""
         ...
@@ -242,19 +260,29 @@ class WatchLedger(Protocol):
 class Enrollments(Protocol):
     """What the sweep has enrolled, and how far it has read Apify's run list."""
 
-    def watermark(self) -> datetime | None: ...
+    def watermark(self) -> datetime | None:
+        """Where the last complete sweep read up to; None before the first."""
+        ...
 
-    def save_watermark(self, started_at: datetime) -> None: ...
+    def save_watermark(self, started_at: datetime) -> None:
+        """Move the watermark (only after a sweep read the list to its end)."""
+        ...
 
-    def not_enrolled(self, run_ids: Sequence[str]) -> list[str]: ...
+    def not_enrolled(self, run_ids: Sequence[str]) -> list[str]:
+        """Those of these runs not enrolled yet."""
+        ...
 
-    def mark_enrolled(self, run_ids: Sequence[str], now: datetime) -> None: ...
+    def mark_enrolled(self, run_ids: Sequence[str], now: datetime) -> None:
+        """Remember these runs as enrolled (the sweep does not enqueue them again)."""
+        ...
 
 
 # --- notification claims -------------------------------------------------------------------
 
 
 class ClaimResult(Enum):
+    """What a claim attempt came to."""
+
     CLAIMED = "claimed"  # ours to send now
     DONE = "done"  # sent or permanently failed for this generation already
     BUSY = "busy"  # another delivery holds a live lease
@@ -262,6 +290,8 @@ class ClaimResult(Enum):
 
 
 class NotificationState(StrEnum):
+    """A claim's state as the ledger shows it."""
+
     CLAIMED = "CLAIMED"
     SENT = "SENT"
     FAILED = "FAILED"  # permanent: not retried
@@ -269,6 +299,8 @@ class NotificationState(StrEnum):
 
 
 class Claim(NamedTuple):
+    """A claim attempt's answer, with its lease's end where there is one."""
+
     result: ClaimResult
     #: For CLAIMED and BUSY: when the lease ends (a message must not come back before it).
     lease_until: datetime | None = None
@@ -277,23 +309,29 @@ class Claim(NamedTuple):
 class NotificationClaims(Protocol):
     """Per run, destination kind and generation: who may send, and what came of it."""
 
-    def claim(
-        self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, lease_secs: float
-    ) -> Claim: ...
+    def claim(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, lease_secs: float) -> Claim:
+        """Take the claim for ``lease_secs`` unless another live lease holds it or it is done for this generation."""
+        ...
 
-    def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None: ...
+    def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None:
+        """Close our claim as SENT."""
+        ...
 
-    def mark_failed(
-        self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str
-    ) -> None: ...
+    def mark_failed(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        """Close our claim as FAILED for good."""
+        ...
 
-    def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None: ...
+    def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
+        """Give our claim back (the next delivery may take it at once)."""
+        ...
 
 
 # --- destinations --------------------------------------------------------------------------
 
 
 class DeliveryError(Exception):
+    """A destination did not take an announcement."""
+
     pass
 
 

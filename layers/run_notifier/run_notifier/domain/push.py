@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 
 class PushMode(StrEnum):
+    """How a run's end will be heard of: its own ad-hoc webhook, its Actor's webhook, or not by push (polled)."""
+
     ADHOC = "adhoc"
     ACTOR = "actor"
     OFF = "off"

@@ -23,6 +23,8 @@ KEYS = frozenset({"from", "to", "timezone"})
 
 
 class QuietHoursError(ValueError):
+    """A route's `quietHours` is invalid; the message says where and why."""
+
     pass
 
 
@@ -34,10 +36,13 @@ class QuietWindow(NamedTuple):
 
     @property
     def key(self) -> str:
+        """The window's name: its end in UTC."""
         return self.end.strftime("%Y-%m-%dT%H:%MZ")
 
 
 class QuietHours(NamedTuple):
+    """A route's nightly window: from, to, in its own time zone; the paging kinds it holds too."""
+
     start: time
     end: time
     zone: str

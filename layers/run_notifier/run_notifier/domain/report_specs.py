@@ -31,6 +31,8 @@ NAME_MAX = 64
 
 
 class DigestSpec(NamedTuple):
+    """One digest of the routes document: its channel, daily or weekly at a local hour, and which runs it sums."""
+
     name: str
     channel: str
     every: str
@@ -40,6 +42,8 @@ class DigestSpec(NamedTuple):
 
 
 class BudgetSpec(NamedTuple):
+    """One monthly budget of the routes document: its USD, its channel, its time zone and which runs count."""
+
     name: str
     monthly_usd: float
     channel: str
@@ -48,6 +52,8 @@ class BudgetSpec(NamedTuple):
 
 
 class ReportSpecs(NamedTuple):
+    """The routes document's digests and budgets, and the routes in incident mode (for "still open")."""
+
     digests: tuple[DigestSpec, ...] = ()
     budgets: tuple[BudgetSpec, ...] = ()
     #: The positions of the routes in incident mode: a digest asks their incidents whether still open.
@@ -55,6 +61,7 @@ class ReportSpecs(NamedTuple):
 
 
 def matches(match: Mapping[str, frozenset[str]], run: LedgerRun) -> bool:
+    """True when the run fits every key of the match (`actorId`, `actorTaskId`, `status`)."""
     return all(getattr(run, _FIELDS[key]) in allowed for key, allowed in match.items())
 
 

@@ -50,6 +50,8 @@ class RoutesError(ValueError):
 
 
 class Route(NamedTuple):
+    """One route: its match, a target (or none) per kind, and its incident mode, quiet hours and health checks."""
+
     match: dict[str, frozenset[str]]
     targets: dict[str, Choice]
     #: Incident mode (domain/incidents.py): `"incident": {"after": N, "on": [...]}`; None: per run only.
@@ -60,6 +62,7 @@ class Route(NamedTuple):
     expect: Expectation | None = None
 
     def matches(self, summary: RunSummary, *, ignore: frozenset[str] = frozenset()) -> bool:
+        """True when the run fits every key of the match, but the ``ignore`` keys."""
         for key, allowed in self.match.items():
             if key in ignore:
                 continue
@@ -70,6 +73,8 @@ class Route(NamedTuple):
 
 
 class Routes(NamedTuple):
+    """The routes document, parsed and checked: its kinds and its routes in order (the first match wins)."""
+
     kinds: tuple[str, ...]
     routes: tuple[Route, ...] = ()
 

@@ -63,10 +63,12 @@ class RunSummary(NamedTuple):
 
     @property
     def finished_time(self) -> datetime | None:
+        """When the run finished; None while it runs."""
         return parse_iso(self.finished_at)
 
     @property
     def duration_secs(self) -> float | None:
+        """From start to finish; None while either is unknown."""
         start, end = parse_iso(self.started_at), parse_iso(self.finished_at)
         if start is None or end is None:
             return None
@@ -74,6 +76,7 @@ class RunSummary(NamedTuple):
 
 
 def format_usd(value: float | None) -> str:
+    """A cost as people read it: four decimals under $1, two above; "n/a" when hidden."""
     if value is None:
         return "n/a (no token or not visible)"
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"

@@ -25,6 +25,8 @@ RESERVE_SECS = 3.0
 
 
 class SchedulePolicy(NamedTuple):
+    """Which schedules the sweep watches, and how late a slot may be before it counts as missed."""
+
     grace_secs: int
     #: Which schedules are judged: None for all, else these IDs or names.
     chosen: frozenset[str] | None
@@ -33,6 +35,7 @@ class SchedulePolicy(NamedTuple):
     task_ids: frozenset[str] = frozenset()
 
     def wants(self, schedule: ScheduleView) -> bool:
+        """True when the sweep watches this schedule."""
         if self.chosen is not None and not ({schedule.schedule_id, schedule.name} & self.chosen):
             return False
         if not (self.actor_ids or self.task_ids):
@@ -41,6 +44,8 @@ class SchedulePolicy(NamedTuple):
 
 
 class ScheduleCheck:
+    """Finds the slots that passed without a run, and enqueues each once for the watcher to announce."""
+
     def __init__(
         self,
         schedules: ScheduleLister,

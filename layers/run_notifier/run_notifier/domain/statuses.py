@@ -13,6 +13,7 @@ NOTIFIABLE: frozenset[str] = TERMINAL | WATCHER_OUTCOMES
 
 
 def is_terminal(status: str | None) -> bool:
+    """True for SUCCEEDED, FAILED, TIMED-OUT and ABORTED."""
     return status in TERMINAL
 
 

@@ -34,22 +34,28 @@ RESERVE_SECS = 5.0
 
 
 class SweepPolicy(NamedTuple):
+    """How far back the sweep reads Apify's run list, with what overlap, and which Actors and tasks it enrolls."""
+
     lookback_secs: int
     overlap_secs: int
     actor_ids: frozenset[str]
     task_ids: frozenset[str]
 
     def started_after(self, watermark: datetime | None, now: datetime) -> datetime:
+        """Where to read the list from: the watermark less the overlap, never before the lookback."""
         start = watermark if watermark is not None else now - timedelta(seconds=self.lookback_secs)
         return start - timedelta(seconds=self.overlap_secs)
 
     def wants(self, run: ListedRun) -> bool:
+        """True when the sweep enrolls this run (its Actor or task is chosen, or none is)."""
         if not (self.actor_ids or self.task_ids):
             return True
         return run.act_id in self.actor_ids or run.actor_task_id in self.task_ids
 
 
 class SweepReport(NamedTuple):
+    """What one sweep did."""
+
     pages: int
     listed: int
     enrolled: int

@@ -35,6 +35,8 @@ class InvalidMessage(ValueError):
 
 
 class WatchRequest(NamedTuple):
+    """One queue message of a run: its ID, attempt, when first seen, whether to settle, how push is armed."""
+
     run_id: str
     attempt: int = 0
     first_seen_at: datetime | None = None
@@ -50,6 +52,7 @@ class WatchRequest(NamedTuple):
     read_after: datetime | None = None
 
     def to_body(self) -> dict[str, Any]:
+        """The message body that carries this request back onto the queue."""
         body: dict[str, Any] = {"runId": self.run_id, "attempt": self.attempt}
         if self.first_seen_at is not None:
             body["firstSeenAt"] = format_iso(self.first_seen_at)
@@ -63,6 +66,7 @@ class WatchRequest(NamedTuple):
 
 
 def validate_run_id(value: object) -> str:
+    """The run ID if it is 1-64 characters of [A-Za-z0-9]; InvalidMessage otherwise."""
     if not isinstance(value, str):
         raise InvalidMessage(f"run ID must be a string, got {type(value).__name__}")
     if not RUN_ID_PATTERN.fullmatch(value):

@@ -44,6 +44,8 @@ __all__ = [
 
 
 class SlackSettings(NamedTuple):
+    """Slack's settings: a webhook URL, or a bot token and channel, and the Web API's base URL."""
+
     slack_webhook_url_secret_arn: str | None
     slack_webhook_url: Secret | None
     slack_bot_token_secret_arn: str | None
@@ -75,6 +77,7 @@ SETTINGS = Section(
 
 
 def default_target(section: SlackSettings) -> Target | None:
+    """The default target: the bot's channel, else the webhook URL; None without either."""
     if section.slack_channel:  # the section's check has made sure a bot token goes with it
         return {"channel": section.slack_channel}
     return secret_url.default_target(section.slack_webhook_url_secret_arn, section.slack_webhook_url)

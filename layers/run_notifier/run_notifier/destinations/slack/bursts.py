@@ -44,6 +44,8 @@ MAX_LINES = 100
 
 
 class BurstRule(NamedTuple):
+    """A route's burst rule: after this many incidents in a window, the rest are grouped."""
+
     after: int = DEFAULT_BURST_AFTER
     window_secs: int = DEFAULT_BURST_WINDOW_SECS
 
@@ -73,18 +75,24 @@ class GroupMessage(NamedTuple):
 
 
 class BurstConflict(Exception):
+    """Another delivery moved the burst's window while this one wrote: read again."""
+
     pass
 
 
 def burst_key(channel: str) -> str:
+    """The runs-table key of a channel's current burst window."""
     return f"slack-burst#{channel}"
 
 
 def window_key(channel: str, window_start_ms: int) -> str:
+    """The runs-table key of one window's grouped message."""
     return f"slack-burst#{channel}#{window_start_ms}"
 
 
 class DynamoBursts:
+    """Bursts per channel on the runs table: which incidents get their own message and which one grouped message."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
@@ -134,6 +142,7 @@ class DynamoBursts:
             self._table.update(key, "SET #lines.#id = :line", {"#lines": "lines", "#id": incident_id}, {":line": line})
 
     def group(self, channel: str, window_start_ms: int) -> GroupMessage:
+        """The window's grouped message as it stands: its lines, what it shows, its `ts`."""
         item = self._table.get(window_key(channel, window_start_ms)) or {}
         return GroupMessage(
             str(item["groupTs"]) if item.get("groupTs") else None,

@@ -29,6 +29,7 @@ def hold(table: RunsTable, key: str, owner: str, now_ms: int, *, lease_ms: int, 
 
 
 def release(table: RunsTable, key: str, owner: str) -> None:
+    """Give the hold back (only if this owner still holds it)."""
     table.conditional_update(
         key, "REMOVE #owner, #until", "#owner = :owner", {"#owner": HELD_BY, "#until": HELD_UNTIL}, {":owner": owner}
     )

@@ -38,6 +38,7 @@ class IncidentFacts(NamedTuple):
 
 
 def facts_of_event(event: IncidentEvent) -> IncidentFacts:
+    """The facts of an incident's transition, as its Slack message shows them."""
     return IncidentFacts(
         incident_id=event.incident_id,
         actor=event.actor_name or event.act_id or "unknown Actor",
@@ -162,6 +163,7 @@ def failure_reply(entries: list[ReplyEntry], log_text: str | None) -> str:
 
 
 def recovery_reply(facts: IncidentFacts) -> str:
+    """The recovery's thread reply (broadcast to the channel)."""
     runs = "run" if facts.failures == 1 else "runs"
     resolved_at = facts.resolved_at or facts.last_at
     return (
@@ -171,4 +173,5 @@ def recovery_reply(facts: IncidentFacts) -> str:
 
 
 def epoch_ms(now: datetime) -> int:
+    """Milliseconds since the epoch."""
     return int(now.timestamp() * 1000)

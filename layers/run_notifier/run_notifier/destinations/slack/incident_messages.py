@@ -20,6 +20,8 @@ UPDATE_GAP_MS = 10_000
 
 
 class IncidentMessage(NamedTuple):
+    """Where an incident's top message is in a channel, and how far it has been updated."""
+
     channel: str
     ts: str
     #: Failed runs the top message shows.
@@ -42,10 +44,13 @@ class Reservation(NamedTuple):
 
 
 def item_key(incident_id: str, channel: str) -> str:
+    """The runs-table key of an incident's message in a channel."""
     return f"slack-incident#{incident_id}#{channel}"
 
 
 class DynamoIncidentMessages:
+    """Incident messages per channel on the runs table: opened once, updated at most every 10 s, resolved once."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
@@ -84,9 +89,11 @@ class DynamoIncidentMessages:
         )
 
     def refused(self, incident_id: str, channel: str) -> bool:
+        """True when Slack refused the incident's opening post for good."""
         return bool((self._table.get(item_key(incident_id, channel)) or {}).get("refused"))
 
     def find(self, incident_id: str, channel: str) -> IncidentMessage | None:
+        """The incident's message in this channel; None before its opening post."""
         item = self._table.get(item_key(incident_id, channel)) or {}
         if not item.get("ts"):
             return None

@@ -31,6 +31,8 @@ MAX_PENDING = 400
 
 
 class ReplyEntry(NamedTuple):
+    """A failure waiting for (or shown in) an incident's thread reply."""
+
     #: The run's place in the incident (its failure number), which orders the entries.
     number: int
     run_id: str
@@ -41,6 +43,8 @@ class ReplyEntry(NamedTuple):
 
 
 class Replies(NamedTuple):
+    """An incident thread's replies: those pending, those posted, and when the last one went out."""
+
     pending: dict[str, ReplyEntry]
     #: Entries a posted reply held.
     posted: frozenset[str]
@@ -48,18 +52,23 @@ class Replies(NamedTuple):
     held_until: int
 
     def wait_secs(self, now_ms: int) -> float:
+        """Seconds until the next reply may be posted (0: now)."""
         return gapped_hold.free_in_secs(self.held_until, self.posted_at, REPLY_GAP_MS, now_ms)
 
 
 def replies_key(incident_id: str, channel: str) -> str:
+    """The runs-table key of an incident's thread replies in a channel."""
     return f"slack-replies#{incident_id}#{channel}"
 
 
 def entry_key(entry: ReplyEntry) -> str:
+    """The key of one failure in its incident's replies."""
     return f"{entry.number:06d}-{entry.run_id}"
 
 
 class DynamoIncidentReplies:
+    """Incident thread replies on the runs table: failures batched into one reply at most every few seconds."""
+
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
@@ -95,6 +104,7 @@ class DynamoIncidentReplies:
         return "posted" if entry_key(entry) in (stood.get("posted") or ()) else "full"
 
     def state(self, incident_id: str, channel: str) -> Replies:
+        """The thread's replies as they stand (a consistent read)."""
         item = self._table.get(replies_key(incident_id, channel)) or {}
         pending = {
             key: ReplyEntry(
@@ -114,6 +124,7 @@ class DynamoIncidentReplies:
         return gapped_hold.hold(self._table, key, owner, now_ms, lease_ms=HOLD_MS, last_at="postedAt", gap_ms=gap)
 
     def release(self, incident_id: str, channel: str, owner: str) -> None:
+        """Give the posting hold back (only if this owner still holds it)."""
         gapped_hold.release(self._table, replies_key(incident_id, channel), owner)
 
     def record_posted(

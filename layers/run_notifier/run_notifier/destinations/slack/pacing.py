@@ -26,6 +26,8 @@ RESERVE_SECS = 4.0
 
 
 class Pacer(Protocol):
+    """Keeps posts to one channel at Slack's one message a second."""
+
     def wait_turn(self, channel: str, deadline: Deadline) -> float | None:
         """Sleep until this call's turn on the channel (returned, epoch seconds, where the pacer knows it);
         raise a DeliveryError when it is too far away."""
@@ -37,6 +39,8 @@ class Pacer(Protocol):
 
 
 class ChannelPacer:
+    """One message a second per channel within this container (`SharedChannelPacer` does it across containers)."""
+
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
@@ -61,6 +65,7 @@ class ChannelPacer:
             self._sleep(turn - now)
 
     def hold_off(self, channel: str, seconds: float) -> None:
+        """Post nothing more to the channel for ``seconds`` (Slack said `Retry-After`)."""
         with self._lock:
             until = self._clock() + seconds
             self._next[channel] = max(self._next.get(channel, until), until)

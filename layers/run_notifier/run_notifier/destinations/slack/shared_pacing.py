@@ -45,10 +45,13 @@ MAX_LATE_TURNS = 3
 
 
 def pace_key(channel: str) -> str:
+    """The runs-table key of a channel's shared pace."""
     return f"slack-pace#{channel}"
 
 
 class SharedChannelPacer:
+    """One message a second per channel across every container, on one item per channel."""
+
     def __init__(
         self,
         table: RunsTable,

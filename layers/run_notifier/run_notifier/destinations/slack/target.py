@@ -48,9 +48,11 @@ class Style:
         self.template = template
 
     def called(self, summary: RunSummary) -> list[str]:
+        """The mentions this run's message calls (its route's `mention`, when its status is in `mentionOn`)."""
         return self.mentions if summary.status in self.mention_on else []
 
     def message(self, summary: RunSummary) -> dict[str, Any]:
+        """The run's message: the route's template or the standard one, with its mentions."""
         called = self.called(summary)
         standard = build_message(summary)
         if self.template is None:
@@ -59,5 +61,6 @@ class Style:
 
 
 def style_of(target: Mapping[str, Any]) -> Style:
+    """A route target's message style (template, mentions, mentionOn)."""
     mentions = [m for m in (mention_markup(str(m)) for m in target.get("mention", [])) if m]
     return Style(mentions, frozenset(target.get("mentionOn", [])) or DEFAULT_MENTION_ON, target.get("template"))

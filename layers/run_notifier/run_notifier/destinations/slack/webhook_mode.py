@@ -39,9 +39,11 @@ class SlackDestination(ChatRendering):
         self._allow_loopback_http = allow_loopback_http
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
+        """Post the run's message to the webhook."""
         return self._post(self._style.message(summary), deadline)
 
     def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
+        """Post a title and its lines, each escaped."""
         return self._post({"text": summary_text(title, lines)}, deadline)
 
     @renders(IncidentAnnouncement)
