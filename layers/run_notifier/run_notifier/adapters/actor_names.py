@@ -6,9 +6,12 @@ from run_notifier.adapters.apify_api import ApifyClient
 from run_notifier.adapters.memo import Memo
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import ApifyError, log
+from run_notifier.domain.text import clean_text
 
 #: A name is nice to have: spend at most this much of the budget on it.
 NAME_LOOKUP_SECS = 5.0
+#: Characters of a name as messages show it (Apify's own limit on a display name is far lower).
+MAX_NAME = 200
 
 
 class CachedActorNames:
@@ -29,4 +32,5 @@ class CachedActorNames:
     def _fetch(self, actor_id: str, deadline: Deadline) -> str:
         actor = self._apify.get_actor(actor_id, deadline.within(NAME_LOOKUP_SECS))
         username, name = actor.get("username"), actor.get("name")
-        return f"{username}/{name}" if username and name else str(name or actor_id)[:200]
+        shown = f"{username}/{name}" if username and name else str(name or actor_id)
+        return clean_text(shown, MAX_NAME)

@@ -28,6 +28,7 @@ from run_notifier.domain.ports import (
     RunNotFound,
 )
 from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.text import clean_text
 
 #: Seconds of 404s tolerated right after a run starts (replica lag), as the official client.
 NOT_FOUND_GRACE_SECS = 3.0
@@ -115,7 +116,7 @@ class ApifyClient:
         if response.status != 200:
             error_type, _ = _error_of(response)
             raise ApifyRequestError(f"Apify answered {response.status} {error_type} for the log of run {run_id}")
-        return response.text, response.dropped_bytes
+        return clean_text(response.text, keep_bytes), response.dropped_bytes
 
     def start_run(
         self, path: str, query: dict[str, str], run_input: dict[str, Any], deadline: Deadline

@@ -2,7 +2,8 @@
 
 Every field is checked and bounded: a run's fields reach a DynamoDB item (400 KB), an
 EventBridge entry (256 KB) and chat messages, so whatever Apify sends, the summary stays small
-enough to be recorded and announced (long texts are cut with a marker, odd IDs and times dropped).
+enough to be recorded and announced (texts cleaned of lone surrogates and control characters and
+cut with a marker, `domain/text.py`; odd IDs and times dropped).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import ListedRun
 from run_notifier.domain.run_summary import RunSummary
+from run_notifier.domain.text import clean_text
 
 
 def summary_from_run(run: dict[str, Any], run_id: str | None = None) -> RunSummary:
@@ -81,10 +83,7 @@ def _number(value: object) -> float | None:
 
 
 def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    marker = f" … [cut {len(text) - limit + 40} characters]"
-    return text[: limit - 40] + marker
+    return clean_text(text, limit)
 
 
 def _identifier(value: object) -> str | None:
