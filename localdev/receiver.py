@@ -6,6 +6,10 @@ fresh `ts` for a post, `message_not_found` for an update of a message that is no
 `delete_slack_message`), and errors the Slack way (HTTP 200, `{"ok": false, "error"}`). The
 channel's messages as they stand are in ``slack_messages``.
 
+Slack's answers (the Web API's and incoming webhooks' under `/services/`) hold messages to Block
+Kit's documented limits: `invalid_blocks` for a header over 150 characters, a section's text over
+3,000, a field over 2,000 and the like, `msg_too_long` for a text over 40,000.
+
 Paths under `/teams/` answer like a Teams Workflows webhook (202 for a message whose one
 attachment is an Adaptive Card, 400 otherwise); paths under `/discord/` like a Discord webhook
 with `?wait=true` (200 and the message with its `id`; 400 with Discord's error shape for a body
@@ -123,6 +127,9 @@ class Receiver(LoopbackService):
         if path.startswith(DISCORD_PREFIX):
             self._ts += 1
             return _discord_webhook(path, body, self._ts)
+        if path.startswith(SLACK_WEBHOOK_PREFIX):
+            refused = _slack_refuses(body)
+            return (400, {}, refused) if refused else (200, {}, "ok")
         return 200, {}, "ok"
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], str]:
@@ -158,6 +165,9 @@ def _slack_web_api(
     if not isinstance(message, dict) or not message.get("channel"):
         return answer({"ok": False, "error": "channel_not_found"})
     channel = str(message["channel"])
+    refused = _slack_refuses(body)
+    if refused:
+        return answer({"ok": False, "error": refused})
     if receiver.slack_limit and not _slack_allows(receiver, channel):
         receiver.slack_ratelimited[channel] = receiver.slack_ratelimited.get(channel, 0) + 1
         status, headers_, text = answer({"ok": False, "error": "ratelimited"})
@@ -185,6 +195,49 @@ def _slack_allows(receiver: Receiver, channel: str) -> bool:
         return False
     receiver._slack_buckets[channel] = (tokens - 1, now)
     return True
+
+
+#: Slack's incoming webhooks (`https://hooks.slack.com/services/T…/B…/…`).
+SLACK_WEBHOOK_PREFIX = "/services/"
+#: Block Kit's limits, as Slack enforces them: (header, section text, field, fields, context element, blocks, text).
+_SLACK_LIMITS = (150, 3000, 2000, 10, 3000, 50, 40_000)
+
+
+def _slack_refuses(body: bytes) -> str | None:
+    """Slack's answer to a message over its documented limits: `invalid_blocks` or `msg_too_long`; None: fine."""
+    import json
+
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return "invalid_payload"
+    header, section, field, fields, context, blocks, text = _SLACK_LIMITS
+    if not isinstance(message, dict):
+        return "invalid_payload"
+    if len(str(message.get("text", ""))) > text:
+        return "msg_too_long"
+    found = message.get("blocks") or []
+    if not isinstance(found, list) or len(found) > blocks:
+        return "invalid_blocks"
+
+    def over(obj: object, limit: int) -> bool:
+        return isinstance(obj, dict) and len(str(obj.get("text", ""))) > limit
+
+    for block in found:
+        if not isinstance(block, dict):
+            return "invalid_blocks"
+        kind = block.get("type")
+        if kind == "header" and over(block.get("text"), header):
+            return "invalid_blocks"
+        if kind == "section" and (
+            over(block.get("text"), section)
+            or len(block.get("fields") or []) > fields
+            or any(over(f, field) for f in block.get("fields") or [])
+        ):
+            return "invalid_blocks"
+        if kind == "context" and any(over(e, context) for e in block.get("elements") or []):
+            return "invalid_blocks"
+    return None
 
 
 TEAMS_PREFIX = "/teams/"

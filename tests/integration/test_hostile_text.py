@@ -61,3 +61,52 @@ def test_a_lone_surrogate_control_characters_and_a_100_kb_actor_name_are_announc
     }
     slack = json.loads(receiver.received(SLACK_PATH)[0].body)
     assert len(json.dumps(slack)) < 40_000
+
+
+def _template_env(all_destinations_env, receiver, template):
+    routes = {"routes": [{"match": {}, "slack": {"webhookUrl": receiver.base_url + SLACK_PATH, "template": template}}]}
+    return {**all_destinations_env, "ROUTES_JSON": json.dumps(routes)}
+
+
+HEADER_TEMPLATE = {
+    "text": "{{status}}: {{actorName}}",
+    "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "{{statusMessage}}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*{{actorName}}*: {{statusMessage}}"}},
+    ],
+}
+
+
+def test_a_200_character_status_message_in_a_header_template_and_a_section_of_ampersands_are_posted_once(
+    load_app, all_destinations_env, sim, receiver
+):
+    """Slack (the receiver) refuses a header over 150 characters and a section over 3,000 with `invalid_blocks`:
+    the message is bounded after escaping, so the route's own message goes out, once."""
+    sim.add_run("RunLongHeader001", 0.0, settle_secs=0, final_status="FAILED", status_message="Timeout " * 25)
+    sim.add_run("RunAmpersands001", 0.0, settle_secs=0, final_status="FAILED", status_message="&" * 2000)
+    app = load_app(_template_env(all_destinations_env, receiver, HEADER_TEMPLATE))
+    assert app.lambda_handler(sqs_event(["RunLongHeader001", "RunAmpersands001"]), context(30)) == {
+        "batchItemFailures": []
+    }
+    posted = receiver.received(SLACK_PATH)
+    assert [m.status for m in posted] == [200, 200]
+    for message in (json.loads(m.body) for m in posted):
+        header, section = message["blocks"]
+        assert len(header["text"]["text"]) <= 150
+        assert len(section["text"]["text"]) <= 3000
+        assert not section["text"]["text"].rstrip("…").endswith(("&", "&a", "&am", "&amp"))  # no entity cut in two
+
+
+def test_a_template_slack_refuses_anyway_falls_back_to_the_standard_message_once(
+    load_app, all_destinations_env, sim, receiver, aws_session, resources
+):
+    sim.add_run("RunRefusedTmpl01", 0.0, settle_secs=0, final_status="FAILED", exit_code=1)
+    receiver.script(SLACK_PATH, (400, {}, "invalid_blocks"))
+    app = load_app(_template_env(all_destinations_env, receiver, HEADER_TEMPLATE))
+    assert app.lambda_handler(sqs_event(["RunRefusedTmpl01"]), context(30)) == {"batchItemFailures": []}
+    refused, standard = receiver.received(SLACK_PATH)
+    assert refused.status == 400
+    assert standard.status == 200
+    assert "*Run ID*\n`RunRefusedTmpl01`" in standard.body.decode().replace("\\n", "\n")  # the standard fields
+    item = RunsTable(aws_session.client("dynamodb"), resources.table_name).get("RunRefusedTmpl01") or {}
+    assert item["slackNotification"]["state"] == "SENT"

@@ -51,7 +51,7 @@ from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, Li
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.reports import budget_text, digest_text
 from run_notifier.destinations.slack.target import Style
-from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
+from run_notifier.destinations.slack.web_api import ContentRefused, MessageGone, SlackWebApi
 from run_notifier.domain.announcements import (
     BudgetAnnouncement,
     DigestAnnouncement,
@@ -116,10 +116,17 @@ class SlackBotDestination(ChatRendering):
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         """Post the summary (or update the run's live message in place); return where it went."""
-        message = {"channel": self._channel, **self._style.message(summary)}
         live = self._live.find(summary.run_id) if self._live else None
-        updated = self._update(live, message, deadline) if live else None
-        answer, attempts = updated or self._post(message, deadline)
+        try:
+            updated, answer, attempts = self._run_message(self._style.message(summary), live, deadline)
+        except ContentRefused as refused:
+            if self._style.template is None:
+                raise
+            log.warning(
+                "Slack refused the route's template for this run; posting the standard message",
+                extra={"run_id": summary.run_id, "reason": str(refused)[:300]},
+            )
+            updated, answer, attempts = self._run_message(self._style.standard(summary), live, deadline)
         where = f"{answer.get('channel', self._channel)} ts {answer.get('ts')}"
         detail = f"{'updated' if updated else 'posted to'} {where} after {attempts} attempt(s)"
         called = " ".join(self._style.called(summary)) if updated else ""
@@ -129,6 +136,15 @@ class SlackBotDestination(ChatRendering):
             text = f"{called} {summary.status}: {summary.run_id}"
             detail += self._reply({"thread_ts": str(answer["ts"]), "text": text}, deadline)
         return detail
+
+    def _run_message(
+        self, message: dict[str, Any], live: LiveMessage | None, deadline: Deadline
+    ) -> tuple[bool, dict[str, Any], int]:
+        """The run's message as an update of its live message (when it has one still there), else a post."""
+        message = {"channel": self._channel, **message}
+        updated = self._update(live, message, deadline) if live else None
+        answer, attempts = updated or self._post(message, deadline)
+        return updated is not None, answer, attempts
 
     @renders(DigestAnnouncement)
     def _digest(self, announcement: DigestAnnouncement, deadline: Deadline) -> str:

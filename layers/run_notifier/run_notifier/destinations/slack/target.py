@@ -7,7 +7,7 @@ from typing import Any
 
 from run_notifier.destinations.slack.message import DEFAULT_MENTION_ON, build_message, mention_markup, with_mentions
 from run_notifier.destinations.slack.template import render, template_problem
-from run_notifier.domain.ports import TargetSchema
+from run_notifier.domain.ports import TargetSchema, log
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.statuses import NOTIFIABLE
 
@@ -52,12 +52,24 @@ class Style:
         return self.mentions if summary.status in self.mention_on else []
 
     def message(self, summary: RunSummary) -> dict[str, Any]:
-        """The run's message: the route's template or the standard one, with its mentions."""
+        """The run's message: the route's template or the standard one, with its mentions. A template that
+        fails to render gives the standard message (and a log line that says so)."""
         called = self.called(summary)
         standard = build_message(summary)
         if self.template is None:
             return with_mentions(standard, called)
-        return with_mentions(render(self.template, summary, standard["text"]), called)
+        try:
+            return with_mentions(render(self.template, summary, standard["text"]), called)
+        except Exception as error:  # the alert matters more than its look
+            log.warning(
+                "The route's template did not render; posting the standard message",
+                extra={"run_id": summary.run_id, "reason": f"{type(error).__name__}: {error}"[:300]},
+            )
+            return with_mentions(standard, called)
+
+    def standard(self, summary: RunSummary) -> dict[str, Any]:
+        """The standard message with the route's mentions (when Slack refuses what the template made)."""
+        return with_mentions(build_message(summary), self.called(summary))
 
 
 def style_of(target: Mapping[str, Any]) -> Style:

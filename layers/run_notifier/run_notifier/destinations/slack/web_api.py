@@ -14,6 +14,7 @@ from run_notifier.adapters.http_client import HttpClient, HttpResponse
 from run_notifier.adapters.retry import Retry
 from run_notifier.adapters.secret_store import SecretSource
 from run_notifier.destinations.http_post import post_json, retry_after
+from run_notifier.destinations.slack.limits import bounded
 from run_notifier.destinations.slack.pacing import CHANNEL_PACER, Pacer
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.ports import PermanentDeliveryError
@@ -45,8 +46,16 @@ GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_windo
 RATELIMITED = "Slack: ratelimited"
 
 
+#: Errors about the message itself (its blocks, its size): a route's template may have caused them.
+CONTENT_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long"})
+
+
 class MessageGone(Exception):
     """The live message was deleted (or can no longer be edited)."""
+
+
+class ContentRefused(PermanentDeliveryError):
+    """Slack refused the message itself (`invalid_blocks`, `msg_too_long`): the standard message may still go."""
 
 
 class SlackWebApi:
@@ -87,7 +96,7 @@ class SlackWebApi:
         receipt = post_json(
             self._http,
             f"{self._api}/{method}",
-            json.dumps(message).encode(),
+            json.dumps(bounded(message)).encode(),
             headers,
             deadline,
             f"Slack {method} to {channel}",
@@ -111,6 +120,8 @@ def _check_answer(response: HttpResponse, method: str, channel: str) -> Retry | 
         raise MessageGone(error)
     if error == "ratelimited":
         return Retry(RATELIMITED, retry_after(response.headers.get("Retry-After")))
+    if error in CONTENT_ERRORS:
+        raise ContentRefused(f"Slack {method} to {channel} refused: {error}")
     if error in PERMANENT_ERRORS:
         raise PermanentDeliveryError(f"Slack {method} to {channel} refused: {error}")
     return Retry(f"Slack: {error}")

@@ -15,12 +15,14 @@ from run_notifier.destinations.chat import ChatRendering
 from run_notifier.destinations.http_post import post_json
 from run_notifier.destinations.rendering import renders
 from run_notifier.destinations.slack.incident_message import facts_of_event, top_message
+from run_notifier.destinations.slack.limits import bounded
 from run_notifier.destinations.slack.message import summary_text
 from run_notifier.destinations.slack.target import Style
+from run_notifier.destinations.slack.web_api import CONTENT_ERRORS, ContentRefused
 from run_notifier.domain.announcements import IncidentAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.incidents import Transition
-from run_notifier.domain.ports import Limits, Traits
+from run_notifier.domain.ports import Limits, PermanentDeliveryError, Traits, log
 from run_notifier.domain.run_summary import RunSummary
 
 
@@ -39,8 +41,17 @@ class SlackDestination(ChatRendering):
         self._allow_loopback_http = allow_loopback_http
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
-        """Post the run's message to the webhook."""
-        return self._post(self._style.message(summary), deadline)
+        """Post the run's message; the standard one when Slack refuses what the route's template made."""
+        try:
+            return self._post(self._style.message(summary), deadline)
+        except ContentRefused as refused:
+            if self._style.template is None:
+                raise
+            log.warning(
+                "Slack refused the route's template for this run; posting the standard message",
+                extra={"run_id": summary.run_id, "reason": str(refused)[:300]},
+            )
+            return self._post(self._style.standard(summary), deadline)
 
     def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
         """Post a title and its lines, each escaped."""
@@ -53,9 +64,14 @@ class SlackDestination(ChatRendering):
         return self._post(top_message(facts_of_event(event), mentions), deadline)
 
     def _post(self, message: dict[str, Any], deadline: Deadline) -> str:
-        body = json.dumps(message).encode()
+        body = json.dumps(bounded(message)).encode()
         url = self._webhook_url().reveal()
-        receipt = post_json(
-            self._http, url, body, {}, deadline, "Slack webhook", allow_loopback_http=self._allow_loopback_http
-        )
+        try:
+            receipt = post_json(
+                self._http, url, body, {}, deadline, "Slack webhook", allow_loopback_http=self._allow_loopback_http
+            )
+        except PermanentDeliveryError as error:
+            if any(code in str(error) for code in CONTENT_ERRORS):  # an incoming webhook says it in its 400's body
+                raise ContentRefused(str(error)) from None
+            raise
         return f"HTTP {receipt.status} after {receipt.attempts} attempt(s)"
