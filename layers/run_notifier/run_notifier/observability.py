@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from run_notifier.adapters.secret_store import known_secret_values
+from run_notifier.adapters.secret_store import holds_known, known_secret_values, scrub_known
+from run_notifier.domain.credentials import holds_credential, mask_credentials
 from run_notifier.domain.ports import SERVICE, log
 from run_notifier.observability_table import RENDERINGS
 
@@ -42,41 +43,28 @@ class ScrubSecrets(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Mask every known secret in the record's message, arguments and fields; never drops a record."""
+        """Mask every known secret and everything shaped like a credential in the record's message,
+        arguments and fields; never drops a record."""
         secrets = known_secret_values()
-        if not secrets:
-            return True
+
+        def clean(text: str) -> str | None:
+            """The text masked, or None when it holds nothing to mask."""
+            if holds_known(text, secrets) or holds_credential(text):
+                return mask_credentials(scrub_known(text, secrets))
+            return None
+
         message = record.getMessage()
-        if _holds_secret(message, secrets):
-            record.msg, record.args = _scrub(message, secrets), None
+        if (masked := clean(message)) is not None:
+            record.msg, record.args = masked, None
         for key, value in list(record.__dict__.items()):
-            if isinstance(value, str) and key not in ("msg", "message") and _holds_secret(value, secrets):
-                record.__dict__[key] = _scrub(value, secrets)
+            if isinstance(value, str) and key not in ("msg", "message") and (masked := clean(value)) is not None:
+                record.__dict__[key] = masked
         if record.exc_info and record.exc_info[1] is not None:
             text = str(record.exc_info[1])
-            if _holds_secret(text, secrets):
+            if (masked := clean(text)) is not None:
                 record.exc_info = None
-                record.exc_text = f"(exception text withheld: it held a secret) {_scrub(text, secrets)}"
+                record.exc_text = f"(exception text withheld: it held a secret) {masked}"
         return True
-
-
-#: A secret's prefix this long or longer is masked too: an error message that previews a value cuts
-#: it (a token sent by mistake as a run ID shows as its first 39 characters), and a cut secret is
-#: no longer the whole value the scrubber knows.
-MIN_MASKED_PREFIX = 12
-
-
-def _scrub(text: str, secrets: frozenset[str]) -> str:
-    for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, "***")
-        if len(value) > MIN_MASKED_PREFIX and value[:MIN_MASKED_PREFIX] in text:
-            for length in range(len(value) - 1, MIN_MASKED_PREFIX - 1, -1):
-                text = text.replace(value[:length], "***")
-    return text
-
-
-def _holds_secret(text: str, secrets: frozenset[str]) -> bool:
-    return any(value in text or value[:MIN_MASKED_PREFIX] in text for value in secrets)
 
 
 def install_secret_scrubbing() -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from run_notifier.adapters.dynamodb import RunsTable
+from run_notifier.adapters.secret_store import redact
 from run_notifier.domain.isotime import format_iso, parse_iso
 from run_notifier.domain.ports import Claim, ClaimResult, NotificationState
 
@@ -65,15 +66,15 @@ class DynamoNotificationClaims:
 
     def mark_sent(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, detail: str) -> None:
         """Close our claim as SENT (only if we still hold it)."""
-        self._close(run_id, kind, generation, owner, now, NotificationState.SENT, {"detail": detail[:MAX_TEXT]})
+        self._close(run_id, kind, generation, owner, now, NotificationState.SENT, {"detail": detail})
 
     def mark_failed(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
         """Close our claim as FAILED for good (only if we still hold it)."""
-        self._close(run_id, kind, generation, owner, now, NotificationState.FAILED, {"error": error[:MAX_TEXT]})
+        self._close(run_id, kind, generation, owner, now, NotificationState.FAILED, {"error": error})
 
     def release(self, run_id: str, kind: str, generation: str, *, owner: str, now: datetime, error: str) -> None:
         """Give our claim back (RETRYING), so that the next delivery may take it at once."""
-        self._close(run_id, kind, generation, owner, now, NotificationState.RETRYING, {"error": error[:MAX_TEXT]})
+        self._close(run_id, kind, generation, owner, now, NotificationState.RETRYING, {"error": error})
 
     def _close(
         self,
@@ -85,7 +86,9 @@ class DynamoNotificationClaims:
         state: NotificationState,
         text: dict[str, str],
     ) -> None:
-        """Move our claim to `state`, only while it is still ours (else the new holder's outcome stands)."""
+        """Move our claim to `state`, only while it is still ours (else the new holder's outcome stands). Its text
+        is redacted first: a receiver's error body can echo its own secret (a routing key, a webhook URL)."""
+        text = {key: redact(value)[:MAX_TEXT] for key, value in text.items()}
         names = {"#n": _attribute(kind), "#gen": "generation", "#st": "state", "#owner": "owner"}
         values: dict[str, Any] = {
             ":v": {"state": state.value, "generation": generation, "at": format_iso(now), **text},

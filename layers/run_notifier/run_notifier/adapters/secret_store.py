@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from run_notifier.adapters.memo import Lazy
+from run_notifier.domain.credentials import mask_credentials
 from run_notifier.domain.ports import TransientDeliveryError
 
 #: Every secret value this process has held, so log output can be scrubbed of them (observability.py).
@@ -21,6 +22,32 @@ def known_secret_values() -> frozenset[str]:
     """Every secret value read so far in this process: the log scrubber masks each."""
     with _known_lock:
         return frozenset(_known_values)
+
+
+#: A secret's prefix this long or longer is masked too: an error message that previews a value cuts
+#: it (a token sent by mistake as a run ID shows as its first 39 characters), and a cut secret is
+#: no longer the whole value the scrubber knows.
+MIN_MASKED_PREFIX = 12
+
+
+def scrub_known(text: str, secrets: frozenset[str] | None = None) -> str:
+    """``text`` with every secret value this process has read (and any long prefix of one) replaced by ***."""
+    for value in sorted(known_secret_values() if secrets is None else secrets, key=len, reverse=True):
+        text = text.replace(value, "***")
+        if len(value) > MIN_MASKED_PREFIX and value[:MIN_MASKED_PREFIX] in text:
+            for length in range(len(value) - 1, MIN_MASKED_PREFIX - 1, -1):
+                text = text.replace(value[:length], "***")
+    return text
+
+
+def holds_known(text: str, secrets: frozenset[str]) -> bool:
+    """True when ``text`` holds one of these secret values (or a long prefix of one)."""
+    return any(value in text or value[:MIN_MASKED_PREFIX] in text for value in secrets)
+
+
+def redact(text: str) -> str:
+    """``text`` safe to log or store: every known secret and everything shaped like a credential masked."""
+    return mask_credentials(scrub_known(text))
 
 
 class Secret:
