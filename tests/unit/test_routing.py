@@ -112,3 +112,53 @@ def test_the_watchers_cold_start_stops_on_an_inline_route_naming_an_ungranted_se
     build_components(
         load_settings(without_grants), boto3.session.Session(region_name="us-east-1")
     )  # local use: unchecked
+
+
+# --- a routes document is refused whole, naming the key, for what it could never mean -------------
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"routes": [{"match": {"status": ["FAILD"]}}]}, r"routes\[0\]\.match\.status has unknown values \['FAILD'\]"),
+        ({"routes": [], "digest": []}, r"unknown keys \['digest'\]"),
+        ({"routes": [{"match": {"health": "BAD"}}]}, r"routes\[0\]\.match\.health has unknown values"),
+        (
+            {"routes": [{"match": {"status": "SUCCEEDED"}, "incident": {"after": 2, "on": ["FAILED"]}}]},
+            r"routes\[0\]\.incident can never open",
+        ),
+        (
+            {"routes": [{"quietHours": {"from": "22:00", "to": "07:00", "timezone": "America"}}]},
+            r"routes\[0\]\.quietHours\.timezone must be an IANA time zone",
+        ),
+        (
+            {"routes": [{"quietHours": {"from": "22:00", "to": "07:00", "timezone": "Europe/" + "x" * 300}}]},
+            r"routes\[0\]\.quietHours\.timezone must be an IANA time zone",
+        ),
+    ],
+)
+def test_a_document_that_could_never_mean_what_it_says_is_refused_naming_the_key(document, message):
+    with pytest.raises(RoutesError, match=message):
+        parse_routes(json.dumps(document), SCHEMAS)
+
+
+def test_a_satisfiable_incident_rule_and_known_statuses_still_parse():
+    document = {
+        "routes": [
+            {"match": {"status": ["SUCCEEDED"]}, "incident": {"after": 2, "on": ["WARN"]}},
+            {"match": {"status": ["FAILED", "RUNNING"]}, "incident": {"after": 3}},
+        ]
+    }
+    routes = parse_routes(json.dumps(document), SCHEMAS)
+    assert [r.incident is not None for r in routes.routes] == [True, True]
+
+
+def test_a_digest_zone_naming_a_directory_is_refused_naming_the_digest():
+    from run_notifier.domain.report_specs import parse_report_specs
+
+    document = {
+        "routes": [],
+        "digests": [{"name": "d", "channel": "C0", "every": "day", "at": "09:00", "timezone": "America"}],
+    }
+    with pytest.raises(RoutesError, match=r"digests\[0\]\.timezone"):
+        parse_report_specs(json.dumps(document))

@@ -110,12 +110,14 @@ def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable
     against what the role is granted."""
     from run_notifier.destinations import SCHEMAS
     from run_notifier.domain.grants import check_routes
+    from run_notifier.domain.report_specs import parse_report_specs
     from run_notifier.domain.routing import parse_routes
 
     grants = granted(settings)
 
     def parsed(text: str | None) -> Routes:
         routes = parse_routes(text, SCHEMAS)
+        parse_report_specs(text)  # the whole document is checked, its digests and budgets too
         if grants is not None:
             check_routes(routes, grants)
         return routes

@@ -89,7 +89,7 @@ def parse_quiet_hours(raw: object, where: str, paging_kinds: frozenset[str] = fr
         if not isinstance(zone, str) or not zone or zone.startswith(("/", ".")):
             raise ValueError
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America") or a long name, on 3.11
         raise QuietHoursError(f"{where}.timezone must be an IANA time zone like Europe/Prague") from None
     held = set()
     for kind in sorted(paging_kinds & set(raw)):

@@ -158,6 +158,6 @@ def _timezone(where: str, raw: dict[str, Any]) -> str:
     zone = raw.get("timezone", "UTC")
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a directory or a long name, on 3.11
         raise RoutesError(f"{where}.timezone must be an IANA time zone like Europe/Prague, got {zone!r}") from None
     return str(zone)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from run_notifier.domain.health import Expectation
 from run_notifier.domain.incidents import DEFAULT_ON, MAX_AFTER, IncidentRule
 from run_notifier.domain.quiet_hours import QuietHours, QuietHoursError, parse_quiet_hours
+from run_notifier.domain.statuses import MATCHABLE
 from run_notifier.domain.target_schema import TargetSchema
 
 if TYPE_CHECKING:
@@ -40,6 +41,13 @@ _EXPECT_LIMITS = {"minItems": 10**9, "maxItems": 10**9, "maxDurationSecs": 30 * 
 #: A route's choice for one kind: True (the default target), False (none) or a target of its own.
 Choice = dict[str, Any] | bool
 
+
+#: The keys a routes document may hold at its top ("$schema" names docs/routes.schema.json).
+DOCUMENT_KEYS = frozenset({"routes", "digests", "budgets", "$schema"})
+#: The values a `match` key may name (the rest are IDs, any string).
+_MATCH_VALUES = {"status": MATCHABLE, "health": frozenset({"OK", "WARN", "UNKNOWN"})}
+#: What an incident rule's `on` counts, as the run's own status (WARN: a SUCCEEDED run judged so).
+_COUNTED_AS = {"FAILED": "FAILED", "TIMED-OUT": "TIMED-OUT", "ABORTED": "ABORTED", "WARN": "SUCCEEDED"}
 
 #: Matched without while a run's verdict is being decided.
 HEALTH_ONLY = frozenset({"health"})
@@ -119,6 +127,9 @@ def parse_routes(text: str | None, schemas: Mapping[str, TargetSchema]) -> Route
         raise RoutesError(f"routes document is not JSON: {message}") from None
     if not isinstance(document, dict) or not isinstance(document.get("routes"), list):
         raise RoutesError('routes document must be an object with a "routes" list')
+    unknown = set(document) - DOCUMENT_KEYS
+    if unknown:
+        raise RoutesError(f"routes document has unknown keys {sorted(unknown)}; it may hold {sorted(DOCUMENT_KEYS)}")
     return Routes(kinds, tuple(_parse_route(i, raw, schemas) for i, raw in enumerate(document["routes"])))
 
 
@@ -131,6 +142,11 @@ def parse_match(where: str, raw: Any, keys: frozenset[str] = frozenset(_MATCH_KE
         values = [values] if isinstance(values, str) else values
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise RoutesError(f"{where}.match.{key} must be a string or a list of strings")
+        known = _MATCH_VALUES.get(key)
+        if known is not None and not set(values) <= known:
+            raise RoutesError(
+                f"{where}.match.{key} has unknown values {sorted(set(values) - known)}; known: {sorted(known)}"
+            )
         match[key] = frozenset(values)
     return match
 
@@ -165,7 +181,15 @@ def _parse_route(index: int, raw: Any, schemas: Mapping[str, TargetSchema]) -> R
         except QuietHoursError as error:
             raise RoutesError(str(error)) from None
     expect = _expectation(where, raw["expect"]) if "expect" in raw else None
-    return Route(match, targets, _incident_rule(where, raw.get("incident")), quiet, expect)
+    incident = _incident_rule(where, raw.get("incident"))
+    if incident is not None and "status" in match:
+        counted = {_COUNTED_AS[status] for status in incident.on}
+        if not counted & match["status"]:
+            raise RoutesError(
+                f"{where}.incident can never open: the route matches status {sorted(match['status'])} "
+                f"and the rule counts {sorted(incident.on)}"
+            )
+    return Route(match, targets, incident, quiet, expect)
 
 
 def _expectation(where: str, raw: Any) -> Expectation:

@@ -10,6 +10,10 @@ WATCH_EXPIRED = "WATCH_EXPIRED"
 WATCHER_OUTCOMES: frozenset[str] = frozenset({NOT_FOUND, WATCH_EXPIRED})
 
 NOTIFIABLE: frozenset[str] = TERMINAL | WATCHER_OUTCOMES
+#: Apify's statuses of a run still going (a route may match a running run: live messages, stuck alerts).
+TRANSITIONAL: frozenset[str] = frozenset({"READY", "RUNNING", "TIMING-OUT", "ABORTING"})
+#: Every status a route's `match.status` may name.
+MATCHABLE: frozenset[str] = NOTIFIABLE | TRANSITIONAL
 
 
 def is_terminal(status: str | None) -> bool:
