@@ -14,8 +14,8 @@ For each request it also records which statements allowed it: a statement that w
 one to allow some request is needed (removing it would have denied that request); one that
 never was is more than the code needs.
 
-Conditions: `ForAllValues:StringEquals` on `dynamodb:LeadingKeys` (the partition keys a DynamoDB
-request names) is evaluated; a statement with any other `Condition` never matches here. Not
+Conditions: `ForAllValues:StringEquals` or `ForAllValues:StringLike` on `dynamodb:LeadingKeys` (the
+partition keys a DynamoDB request names) is evaluated; a statement with any other `Condition` never matches here. Not
 modelled: KMS (moto's Secrets Manager decrypts nothing), which the template tests cover instead.
 """
 
@@ -77,16 +77,20 @@ def statement_allows(
 
 
 def _condition_holds(condition: Mapping[str, Any], context: Mapping[str, list[str]]) -> bool:
-    """`ForAllValues:StringEquals` on `dynamodb:LeadingKeys` only: every key the request names is
-    allowed (a request naming none does not match, as a statement's only grant never should)."""
-    if set(condition) != {"ForAllValues:StringEquals"}:
+    """`ForAllValues:StringEquals` or `ForAllValues:StringLike` (`*` and `?` wildcards) on
+    `dynamodb:LeadingKeys` only: every key the request names is allowed (a request naming none does
+    not match, as a statement's only grant never should)."""
+    if len(condition) != 1 or next(iter(condition)) not in ("ForAllValues:StringEquals", "ForAllValues:StringLike"):
         return False
-    tests = condition["ForAllValues:StringEquals"]
+    operator = next(iter(condition))
+    tests = condition[operator]
     if set(tests) != {"dynamodb:LeadingKeys"}:
         return False
     allowed = tests["dynamodb:LeadingKeys"]
     allowed = allowed if isinstance(allowed, list) else [allowed]
     keys = context.get("dynamodb:LeadingKeys") or []
+    if operator == "ForAllValues:StringLike":
+        return bool(keys) and all(any(fnmatch.fnmatchcase(key, str(p)) for p in allowed) for key in keys)
     return bool(keys) and all(key in allowed for key in keys)
 
 

@@ -376,12 +376,22 @@ def test_the_gate_denies_what_a_role_does_not_grant(world):
     assert [d.action for d in denied] == ["sqs:SendMessage"]
 
 
-def test_the_intakes_mutes_grant_reaches_the_mutes_item_and_no_run(world):
-    """The intake's Mutes statement is narrowed by `dynamodb:LeadingKeys` to `mutes#all`: with its role,
-    the mutes' item can be read, a run's item cannot (the intake never needs one)."""
+def test_the_intakes_mutes_grant_reaches_the_mutes_items_and_no_run(world):
+    """The intake's Mutes statement is narrowed by `dynamodb:LeadingKeys` to `mute#*` (one item per subject)
+    and the legacy `mutes#all`: with its role, a mute's item can be read, written and deleted, a run's
+    item cannot (the intake never needs one)."""
     dynamodb = world.session("WebhookIntakeRole").client("dynamodb")
     table = world.resources.table_name
     dynamodb.get_item(TableName=table, Key={"runId": {"S": "mutes#all"}})  # allowed: no exception
+    mute = {"runId": {"S": "mute#actor:janedoe~web-scraper"}}
+    dynamodb.update_item(
+        TableName=table,
+        Key=mute,
+        UpdateExpression="SET #u = :u",
+        ExpressionAttributeNames={"#u": "until"},
+        ExpressionAttributeValues={":u": {"S": "2030-01-01T00:00:00.000Z"}},
+    )
+    dynamodb.delete_item(TableName=table, Key=mute)
     with pytest.raises(ClientError, match="AccessDenied"):
         dynamodb.get_item(TableName=table, Key={"runId": {"S": "RunIamSucceeded1"}})
     with pytest.raises(ClientError, match="AccessDenied"):

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import HOOK_PATH, INTAKE_TOKEN, SLACK_PATH, context, events_on, run_script, sqs_event
 from run_notifier.adapters.dynamodb import RunsTable
 from run_notifier.adapters.mute_store import DynamoMutes
 from run_notifier.domain.mutes import Mute
+from run_notifier.domain.run_summary import RunSummary
 
 from localdev.aws import aws_env
 from tests.integration.test_intake import url_event
@@ -83,14 +84,26 @@ def test_a_muted_task_in_incident_mode_opens_its_incident_without_a_word_in_slac
         ({"actor": "../../etc", "for": "2h"}, INTAKE_TOKEN, 400, "invalid-input"),
         ({"actor": ACTOR_NAME, "for": "2h", "colour": "red"}, INTAKE_TOKEN, 400, "invalid-input"),
         ({"actor": ACTOR_NAME, "unmute": True}, INTAKE_TOKEN, 404, "record-not-found"),
+        ({"actor": ACTOR_NAME + "\n", "for": "2h"}, INTAKE_TOKEN, 400, "invalid-input"),
     ],
-    ids=["no-token", "wrong-token", "no-duration", "two-subjects", "too-long", "not-an-id", "unknown-key", "no-mute"],
+    ids=[
+        "no-token",
+        "wrong-token",
+        "no-duration",
+        "two-subjects",
+        "too-long",
+        "not-an-id",
+        "unknown-key",
+        "no-mute",
+        "trailing-newline",
+    ],
 )
 def test_the_mutes_route_refuses_clearly_and_writes_nothing(intake, aws_session, resources, body, token, status, error):
     answer = _mute(intake, body, token)
     assert answer[0] == status
     assert answer[1]["error"]["type"] == error
-    assert RunsTable(aws_session.client("dynamodb"), resources.table_name).get("mutes#all") is None
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+    assert list(table.scan_prefix("mute")) == []
 
 
 def test_make_mute_sets_lists_and_lifts_a_mute(moto_endpoint, aws_session, resources):
@@ -125,3 +138,41 @@ def test_an_expired_mute_holds_nothing(load_app, all_destinations_env, aws_sessi
         "batchItemFailures": []
     }
     assert len(receiver.received(SLACK_PATH)) == 1
+
+
+#: Past what one item held (about 700 mutes with a long reason in DynamoDB's 400 KB, 350 in moto's), in
+#: a test's time; `MUTES_AT_SCALE=10000` runs the issue's figure (about 2 minutes on moto).
+MUTES_AT_SCALE = int(os.environ.get("MUTES_AT_SCALE", "1000"))
+
+
+def test_many_distinct_mutes_add_and_list_one_item_each(aws_session, resources):
+    """One item per subject: the store grows with what users add, never into one item's 400 KB."""
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+    mutes = DynamoMutes(table, lambda: datetime.now(UTC))
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    reason = "a long reason that a real operator would write about a known outage upstream " * 3
+    for i in range(MUTES_AT_SCALE):
+        mutes.add(Mute(f"task:Task{i:012d}", until, reason[:300]))
+    listed = mutes.all()
+    assert len(listed) == MUTES_AT_SCALE
+    assert listed[0].subject == "task:Task000000000000"
+    last = f"Task{MUTES_AT_SCALE - 1:012d}"
+    assert mutes.muted(RunSummary("RunMuted00000001", "FAILED", actor_task_id=last)) is not None
+    assert mutes.remove("task:Task000000000042")
+    assert not mutes.remove("task:Task000000000042")
+
+
+def test_a_mute_an_earlier_version_kept_in_one_item_still_holds_until_muted_again(aws_session, resources):
+    table = RunsTable(aws_session.client("dynamodb"), resources.table_name)
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    table.update(
+        "mutes#all", "SET #m = :m", {"#m": "mutes"}, {":m": {f"actor:{ACTOR_NAME}": {"until": until, "reason": "old"}}}
+    )
+    run = RunSummary("RunLegacyMute001", "FAILED", act_id="ActLegacy0000001", actor_name=ACTOR_NAME.replace("~", "/"))
+    assert DynamoMutes(table, lambda: datetime.now(UTC)).muted(run) is not None
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    DynamoMutes(table, lambda: datetime.now(UTC)).add(Mute(f"actor:{ACTOR_NAME}", later, "shorter now"))
+    [only] = DynamoMutes(table, lambda: datetime.now(UTC)).all()
+    assert (only.until, only.reason) == (later, "shorter now")  # the legacy entry is gone
+    assert DynamoMutes(table, lambda: datetime.now(UTC)).remove(f"actor:{ACTOR_NAME}")
+    assert DynamoMutes(table, lambda: datetime.now(UTC)).all() == []

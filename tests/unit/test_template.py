@@ -164,12 +164,15 @@ def test_the_intake_may_only_enqueue_keep_mutes_and_read_its_tokens():
     assert {sid: s["Action"] for sid, s in statements.items()} == {
         "Logs": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "EnqueueRuns": "sqs:SendMessage",
-        "Mutes": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        "Mutes": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         "IntakeToken": "secretsmanager:GetSecretValue",
         "RunsToken": "secretsmanager:GetSecretValue",
         "SecretsKmsKey": "kms:Decrypt",
     }
     assert statements["RunsToken"]["Resource"][0] == {"Ref": "RunsTokenSecretArn"}
+    # the mutes' own items (one per subject, and an earlier version's one item), never a run's
+    keys = statements["Mutes"]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert keys == ["mute#*", "mutes#all"]
 
 
 def test_the_runs_token_is_read_and_granted_only_when_set():

@@ -47,16 +47,18 @@ class RunsTable:
 
         Python values in ``values`` are serialised here; other errors than the condition raise.
         """
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"runId": {"S": run_id}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": dict(names),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if values:  # DynamoDB refuses an empty map (a REMOVE under a condition on names needs none)
+            request["ExpressionAttributeValues"] = {key: to_attribute(value) for key, value in values.items()}
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"runId": {"S": run_id}},
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=dict(names),
-                ExpressionAttributeValues={key: to_attribute(value) for key, value in values.items()},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            self._client.update_item(**request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
@@ -120,6 +122,35 @@ class RunsTable:
             KeyConditionExpression="#k = :k",
             ExpressionAttributeNames={"#k": key_name},
             ExpressionAttributeValues={":k": {"S": key}},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def delete_if_exists(self, run_id: str) -> bool:
+        """Delete the item; False when there was none."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"runId": {"S": run_id}},
+                ConditionExpression="attribute_exists(#k)",
+                ExpressionAttributeNames={"#k": "runId"},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def scan_prefix(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every item whose key starts with ``prefix``, page by page (a scan: for operators' commands, never a
+        run's path)."""
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(#k, :p)",
+            ExpressionAttributeNames={"#k": "runId"},
+            ExpressionAttributeValues={":p": {"S": prefix}},
         )
         for page in pages:
             for item in page.get("Items", []):

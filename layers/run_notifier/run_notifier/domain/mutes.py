@@ -18,7 +18,8 @@ from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.run_summary import RunSummary
 
 #: An Actor or task as a mute names it: an Apify ID, or `username~name` (`username/name` is accepted).
-SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?:[~/][A-Za-z0-9][A-Za-z0-9._-]{0,99})?$")
+#: Matched whole (`fullmatch`): `$` alone would let a trailing newline through, into a subject that silences nothing.
+SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?:[~/][A-Za-z0-9][A-Za-z0-9._-]{0,99})?")
 DURATION = re.compile(r"^([1-9][0-9]{0,4})([smhd])$")
 UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: The longest mute: a forgotten mute must not silence an Actor for good.
@@ -51,7 +52,7 @@ def subject_of(actor: str | None = None, task: str | None = None) -> str:
         raise InvalidMute("name exactly one of an Actor (actor) or a task (task)")
     kind, value = ("actor", actor) if actor else ("task", task)
     assert value is not None
-    if not SUBJECT_ID.match(value):
+    if not SUBJECT_ID.fullmatch(value):
         raise InvalidMute(f"{kind} must be an Apify ID or username~name, got {value[:60]!r}")
     return f"{kind}:{value.replace('/', '~')}"
 
@@ -68,7 +69,7 @@ def duration_of(text: str) -> timedelta:
 
 
 def reason_of(text: str | None) -> str:
-    """The reason, stripped; InvalidMute when it is over 200 characters or not valid text (a lone surrogate)."""
+    """The reason, stripped; InvalidMute when it is over MAX_REASON characters or not valid text (a lone surrogate)."""
     reason = (text or "").strip()
     if len(reason) > MAX_REASON:
         raise InvalidMute(f"reason is at most {MAX_REASON} characters")
