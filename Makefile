@@ -121,9 +121,9 @@ soak: $(VENV)/.installed
 enroll: $(VENV)/.installed
 	$(VENV)/bin/python -m scripts.enroll --stack-name $(STACK) $(ENROLL_ARGS)
 
-## What the fleet did and cost: make report [SINCE=7d] [STACK=...] [REPORT_ARGS="--actor ID --format csv --plot report.png"]
+## What the fleet did and cost: make report [SINCE=7d] [STACK=... or REPORT_ARGS="--table-name ..."] [REPORT_ARGS="--actor ID --format csv --plot report.png"]
 report: $(VENV)/.installed
-	$(VENV)/bin/python -m scripts.report --since $(or $(SINCE),7d) $(if $(STACK),--stack-name $(STACK)) $(REPORT_ARGS)
+	$(VENV)/bin/python -m scripts.report --since $(or $(SINCE),7d) $(if $(findstring --table-name,$(REPORT_ARGS)),,$(if $(STACK),--stack-name $(STACK))) $(REPORT_ARGS)
 
 ## Put run IDs on a deployed queue: make enqueue STACK=apify-run-notifier RUN_IDS="id1 id2"
 enqueue: $(VENV)/.installed

@@ -100,3 +100,26 @@ def test_an_incidents_replies_hold_each_failure_once_however_often_its_delivery_
     # The next reply waits out the gap, unless the recovery flushes the thread.
     assert not replies.hold("incident-x", "C0B", "next", T0 + 3)
     assert replies.hold("incident-x", "C0B", "recovery", T0 + 3, wait_for_gap=False)
+
+
+# --- grouping does not depend on the order deliveries come in (issue 38) ----------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+BURST = 7  # seven Actors fail within 3 s on one incident route
+RULE = BurstRule(after=5, window_secs=60)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(BURST)), spread_ms=st.integers(min_value=0, max_value=3_000), data=st.data())
+def test_a_burst_is_grouped_alike_in_every_delivery_order(bursts, order, spread_ms, data):
+    channel = f"C0P{data.draw(st.uuids()).hex[:12]}"  # a channel of its own per example
+    opened = {i: T0 + i * spread_ms // (BURST - 1) for i in range(BURST)}
+    decided = {i: bursts.admit(channel, f"incident-{i}", opened[i], RULE) for i in order}
+    grouped = [i for i, admission in decided.items() if admission.grouped]
+    assert len(decided) - len(grouped) == RULE.after  # five messages of their own
+    assert len(grouped) == BURST - RULE.after  # and the rest in one grouped message
+    assert len({decided[i].window_start_ms for i in grouped}) == 1
+    again = {i: bursts.admit(channel, f"incident-{i}", opened[i], RULE) for i in reversed(order)}
+    assert again == decided  # every repeat, in any order, as decided the first time

@@ -140,3 +140,21 @@ def test_a_stuck_run_is_announced_once_however_often_it_is_looked_at_and_its_fin
     finished = _item(aws_session, resources, "RunStuckForHours")["health"]
     assert finished["verdict"] == "WARN"  # it ended, two hours past its limit
     assert [c["name"] for c in finished["checks"]] == ["maxDurationSecs"]
+
+
+def test_a_finish_is_judged_once_duplicates_in_a_batch_and_later_redeliveries_read_the_dataset_once(
+    load_app, health_env, sim, receiver, aws_session, resources
+):
+    """health.md: two copies of one run in the same batch wait for one judgement (this container); a later
+    redelivery, in any container, reuses the one recorded on the item. One dataset read in all."""
+    routes = [{"match": {"actId": [SCRAPER]}, "expect": {"minItems": 1}}]
+    sim.add_run("RunJudgedOnce001", 0.0, settle_secs=0, act_id=SCRAPER, item_count=0)
+    body = json.dumps({"runId": "RunJudgedOnce001"})
+    assert load_app(health_env(routes)).lambda_handler(sqs_event([body, body, body]), context(30)) == {
+        "batchItemFailures": []
+    }
+    assert load_app(health_env(routes)).lambda_handler(sqs_event([body]), context(30)) == {"batchItemFailures": []}
+    reads = [r for r in sim.requests if r.method == "GET" and r.path.startswith("/v2/datasets/")]
+    assert len(reads) == 1
+    assert _item(aws_session, resources, "RunJudgedOnce001")["health"]["verdict"] == "WARN"
+    assert len(receiver.received(SLACK_PATH)) == 1

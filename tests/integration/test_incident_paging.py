@@ -293,3 +293,35 @@ def test_a_burst_of_incidents_on_one_channel_posts_a_few_then_one_grouped_messag
     assert len(broadcasts) == 1
     assert broadcasts[0]["thread_ts"] == group_ts
     assert len([m for m in receiver.slack_messages.values() if m["text"].startswith(":rotating_light:")]) == 1
+
+
+def test_a_burst_delivered_newest_first_is_grouped_as_one_delivered_in_finish_order(
+    load_app, paging_env, sim, receiver, aws_session, resources
+):
+    """Seven Actors fail within 3 s (burstAfter 5), their runs handed over newest first in one batch, as SQS
+    may: five messages of their own and one grouped message for the other two (was: seven of their own)."""
+    actors = [f"NewestActor{i:05d}" for i in range(7)]
+    for index, actor in enumerate(actors):
+        sim.add_actor(actor, "janedoe", f"shop-{index}")
+        sim.add_run(f"RunNewest{index:07d}", 0.0, final_status="FAILED", exit_code=1, settle_secs=0, act_id=actor)
+        time.sleep(0.4)  # they finish in this order, within 3 s
+    route = {
+        "match": {"actId": actors},
+        "incident": {"after": 1, "burstAfter": 5, "burstWindowSecs": 60},
+        "slack": {"channel": "C0NEWEST"},
+    }
+    env = paging_env(route)
+    newest_first = [f"RunNewest{i:07d}" for i in reversed(range(7))]
+    load_app(env).lambda_handler(sqs_event(newest_first), context(30))
+    event_source(load_app(env), aws_session, resources).run_until(
+        lambda: any(m["text"].startswith(":rotating_light: 2 more") for m in receiver.slack_messages.values()),
+        timeout_secs=60,
+    )
+    tops = [m for (channel, _), m in receiver.slack_messages.items() if channel == "C0NEWEST" and "thread_ts" not in m]
+    own = [m for m in tops if m["text"].startswith(":red_circle: Failing:")]
+    grouped = [m for m in tops if m["text"].startswith(":rotating_light:")]
+    assert (len(own), len(grouped)) == (5, 1)
+    listed = {actor for actor in actors if actor in grouped[0]["text"]}
+    named = {actor for actor in actors for m in own if actor in json.dumps(m)}
+    assert listed | named == set(actors)  # every failure shown exactly once
+    assert not listed & named

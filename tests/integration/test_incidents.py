@@ -65,7 +65,9 @@ def test_failures_then_a_success_open_one_incident_and_resolve_it_once_everywher
         ids[0],
         ids[1],
     )
+    # routing.md: lastRunId is the run that made the transition; in `resolved`, the recovering run, not the last failure
     assert (resolved["state"], resolved["failedRuns"], resolved["lastRunId"]) == ("RESOLVED", 3, ids[3])
+    assert resolved["lastRunId"] != ids[2]
     assert opened["incidentId"] == resolved["incidentId"] == f"incident#0#actor:{ACTOR}#{ids[0]}"
     assert resolved["resolvedAt"]
     assert opened["openedAt"] == resolved["openedAt"]

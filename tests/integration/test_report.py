@@ -86,3 +86,27 @@ def test_the_table_csv_and_plot_and_a_clear_error_for_a_bad_period(aws_session, 
     bad = run_script("report", ["--table-name", resources.table_name, "--since", "last week"], env)
     assert bad.returncode == 2
     assert "--since takes hours or days, like 24h or 7d" in bad.stderr
+
+
+def test_the_documented_make_command_with_a_table_name_runs(aws_session, resources, moto_endpoint):
+    """deploy-and-operate.md offers `REPORT_ARGS="--table-name ..."`: the Makefile's default STACK must not
+    come with it (`--table-name` and `--stack-name` exclude each other: it exited 2)."""
+    import subprocess
+
+    from conftest import ROOT
+
+    _seed(aws_session, resources)
+    env = {**os.environ, **aws_env(moto_endpoint)}
+    answer = subprocess.run(
+        ["make", "--no-print-directory", "report", f"REPORT_ARGS=--table-name {resources.table_name} --format json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert "--stack-name" not in answer.stdout.splitlines()[0]  # make echoes the command it runs
+    report = json.loads(answer.stdout[answer.stdout.index("{") :])
+    assert report["totals"]["runs"] > 0

@@ -10,14 +10,26 @@ fails): a read for a check never holds the alert back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from run_notifier.domain.announcements import StuckRunAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.events import CourtesySkipped, Events, HealthJudged, RunStuck
-from run_notifier.domain.health import STUCK_FLOOR_SECS, Expectation, Measured, PastRun, StuckAlert, judge, stuck_limit
+from run_notifier.domain.health import (
+    STUCK_FLOOR_SECS,
+    Expectation,
+    Health,
+    Measured,
+    PastRun,
+    StuckAlert,
+    judge,
+    stuck_limit,
+)
 from run_notifier.domain.isotime import parse_iso
 from run_notifier.domain.ports import DatasetCounts, RunHistory
 from run_notifier.domain.run_summary import RunSummary
@@ -27,6 +39,8 @@ if TYPE_CHECKING:
 
 #: A dataset's count is worth at most this much of the budget.
 COUNT_READ_SECS = 5.0
+#: Judgements kept per container, for duplicates of a finish in one batch (a few batches' worth).
+JUDGED_KEPT = 1000
 
 
 def history_key(summary: RunSummary) -> str | None:
@@ -53,25 +67,63 @@ class HealthCheck:
         self._history = history
         self._datasets = datasets
         self._events = events
+        #: Judgements made in this container, by run and finish (the newest JUDGED_KEPT): a duplicate of the
+        #: same batch waits for the first (one lock per finish) and takes its judgement, with no second read.
+        self._judged: OrderedDict[tuple[str, str], tuple[int | None, Health]] = OrderedDict()
+        self._judging: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
+        self._lock = threading.Lock()
 
     def assess(self, summary: RunSummary, costs_settled: bool, deadline: Deadline) -> RunSummary:
-        """The summary with `item_count` and `health` when its route expects something of it."""
+        """The summary with `item_count` and `health` when its route expects something of it.
+
+        Judged once per finish: a duplicate in the same batch waits for the first delivery's judgement
+        (this container), a later redelivery reads the one recorded on the item (any container)."""
         if summary.status != "SUCCEEDED":
             return summary
         expect = self._expectation_for(summary, frozenset({"health"}))  # the verdict is being decided
         key = history_key(summary)
         if expect is None or key is None:
             return summary
-        stored = self._history.stored(summary.run_id, summary.generation)
-        if stored is not None:
-            return summary._replace(item_count=stored[0], health=stored[1])
+        finish = (summary.run_id, summary.generation)
+        with self._one_judge(finish):
+            known = self._judged.get(finish) or self._history.stored(summary.run_id, summary.generation)
+            if known is not None:
+                return summary._replace(item_count=known[0], health=known[1])
+            items, health = self._judge(summary, expect, key, costs_settled, deadline)
+            with self._lock:
+                self._judged[finish] = (items, health)
+                while len(self._judged) > JUDGED_KEPT:
+                    self._judged.popitem(last=False)
+            return summary._replace(item_count=items, health=health)
+
+    @contextmanager
+    def _one_judge(self, finish: tuple[str, str]) -> Iterator[None]:
+        """One judgement of a finish at a time in this container."""
+        with self._lock:
+            lock, users = self._judging.get(finish, (threading.Lock(), 0))
+            self._judging[finish] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._judging[finish]
+                if users == 1:
+                    del self._judging[finish]
+                else:
+                    self._judging[finish] = (lock, users - 1)
+
+    def _judge(
+        self, summary: RunSummary, expect: Expectation, key: str, costs_settled: bool, deadline: Deadline
+    ) -> tuple[int | None, Health]:
+        """The dataset's count and the verdict: one count read, one history query."""
         items = self._count(summary, deadline)
         past = self._past(summary, key, deadline) if expect.anomalies else []
         cost = summary.usage_total_usd if costs_settled else None
         health = judge(Measured(items, summary.duration_secs, cost), expect, past)
         failed = tuple(c.name for c in health.checks if c.failed)
         self._events.emit(HealthJudged(summary.run_id, health.verdict, failed, len(past)))
-        return summary._replace(item_count=items, health=health)
+        return items, health
 
     def _past(self, summary: RunSummary, key: str, deadline: Deadline) -> list[PastRun]:
         try:

@@ -96,32 +96,47 @@ class DynamoBursts:
     def __init__(self, table: RunsTable) -> None:
         self._table = table
 
-    def admit(self, channel: str, incident_id: str, now_ms: int, rule: BurstRule) -> Admission:
-        """Count this incident's opening on the channel (once, whatever the repeats); say whether it is grouped."""
+    def admit(self, channel: str, incident_id: str, opened_ms: int, rule: BurstRule) -> Admission:
+        """Count this incident's opening on the channel (once, whatever the repeats); say whether it is grouped.
+
+        Whatever order the openings are delivered in, a burst is grouped alike: a window is the
+        incidents that opened within `window_secs` of each other (its earliest and latest opening are
+        kept on the item, so one that opened earlier but is delivered later still joins it); the first
+        `after` admitted get their own message and the rest the window's grouped message. A window keeps
+        the ID it began with (`windowStart`, the key of its grouped message).
+        """
         key = burst_key(channel)
+        width = rule.window_secs * 1000
         for _ in range(MAX_CONFLICTS):
             item = self._table.get(key) or {}
             version = int(item.get("version", 0))
-            start = int(item.get("windowStart", 0))
+            window = int(item.get("windowStart", 0))
+            first, last = int(item.get("firstOpened", window)), int(item.get("lastOpened", window))
             opened: list[str] = list(item.get("opened") or [])
-            if item and now_ms < start:  # opened before this window: as decided in the window before, if any
-                before: list[str] = list(item.get("previousOpened") or [])
-                if incident_id in before and now_ms >= int(item.get("previousStart", 0)):
-                    return Admission(before.index(incident_id) >= rule.after, int(item["previousStart"]))
-                return Admission(False, now_ms)  # older than the windows kept: its own message
-            if item and now_ms - start <= rule.window_secs * 1000:
-                if incident_id in opened:  # a repeat: as decided the first time
-                    return Admission(opened.index(incident_id) >= rule.after, start)
+            if item and incident_id in opened:  # a repeat: as decided the first time
+                return Admission(opened.index(incident_id) >= rule.after, window)
+            if item and max(last, opened_ms) - min(first, opened_ms) <= width:  # it joins this window
                 opened.append(incident_id)
-                admission = Admission(len(opened) > rule.after, start)
-                fields: dict[str, Any] = {"opened": opened}
+                admission = Admission(len(opened) > rule.after, window)
+                fields: dict[str, Any] = {
+                    "opened": opened,
+                    "firstOpened": min(first, opened_ms),
+                    "lastOpened": max(last, opened_ms),
+                }
+            elif item and opened_ms < first:  # before this window: as decided in the window before, if any
+                before: list[str] = list(item.get("previousOpened") or [])
+                if incident_id in before:
+                    return Admission(before.index(incident_id) >= rule.after, int(item["previousStart"]))
+                return Admission(False, opened_ms)  # older than the windows kept: its own message
             else:  # a new window: this incident is its first
-                admission = Admission(False, now_ms)
+                admission = Admission(False, opened_ms)
                 fields = {
                     "opened": [incident_id],
-                    "windowStart": now_ms,
+                    "windowStart": opened_ms,
+                    "firstOpened": opened_ms,
+                    "lastOpened": opened_ms,
                     "previousOpened": opened,
-                    "previousStart": start,
+                    "previousStart": window,
                 }
             if self._write(key, version, fields):
                 return admission
