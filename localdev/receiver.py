@@ -245,9 +245,17 @@ DISCORD_PREFIX = "/discord/"
 _JSON = {"Content-Type": "application/json"}
 
 
+#: A Teams message (its card included) is refused past about 28 KB.
+TEAMS_MAX_BYTES = 28_000
+
+
 def _teams_workflow(body: bytes) -> tuple[int, dict[str, str], str]:
-    """A Workflows webhook accepts a message whose attachment is an Adaptive Card (it then runs its flow)."""
+    """A Workflows webhook accepts a message whose attachment is an Adaptive Card (it then runs its flow),
+    of at most about 28 KB (413 past it)."""
     import json
+
+    if len(body) > TEAMS_MAX_BYTES:
+        return 413, _JSON, json.dumps({"error": {"code": "RequestEntityTooLarge", "message": "message too large"}})
 
     try:
         message = json.loads(body)

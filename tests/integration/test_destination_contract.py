@@ -192,8 +192,10 @@ class World:
         settings = load_settings({**base_env, **harness.env(self)})
         clients = build_clients(settings, aws_session)
         shared = (clients.http, clients.secrets, clients.apify, clients.table)
-        context = destination_context(settings, aws_session, shared, lambda: datetime.now(UTC), settings.run_queue_url)
-        self.destination: Destination = KINDS[harness.kind].build(harness.target(self), context)
+        self.context = destination_context(
+            settings, aws_session, shared, lambda: datetime.now(UTC), settings.run_queue_url
+        )
+        self.destination: Destination = KINDS[harness.kind].build(harness.target(self), self.context)
         self.claims = FakeClaims()
         self.exactly_once = ExactlyOnce(self.claims, FakeEvents(), lambda: datetime.now(UTC), lease_margin_secs=5)
         self.notifier = Notifier(self.exactly_once, lambda: datetime.now(UTC))
