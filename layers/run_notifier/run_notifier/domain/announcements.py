@@ -64,17 +64,27 @@ class Announcement:
 
 
 @dataclass(frozen=True)
-class RunEndAnnouncement(Announcement):
-    """A run reached a terminal status (or its watch ended): the run's own alert."""
+class OnTheRunsItem(Announcement):
+    """An announcement claimed on its run's own item under the finish's generation, held by quiet hours
+    as the run's finish is (a run's end, a run's part in its incident)."""
 
     held_in_quiet_hours: ClassVar[bool] = True
-    told_by_incidents: ClassVar[bool] = True
     run: RunSummary
 
     @property
     def item(self) -> str:
         """The run's own item."""
         return self.run.run_id
+
+    @property
+    def generation(self) -> str:
+        """The finish's generation: a later finish of the run claims anew."""
+        return self.run.generation
+
+    @property
+    def subject(self) -> RunSummary:
+        """The run itself."""
+        return self.run
 
     @property
     def at(self) -> str | None:
@@ -86,15 +96,12 @@ class RunEndAnnouncement(Announcement):
         """Its line in a quiet-hours summary."""
         return run_line(self.run)
 
-    @property
-    def generation(self) -> str:
-        """The finish's generation: a later finish of the run claims anew."""
-        return self.run.generation
 
-    @property
-    def subject(self) -> RunSummary:
-        """The run itself."""
-        return self.run
+@dataclass(frozen=True)
+class RunEndAnnouncement(OnTheRunsItem):
+    """A run reached a terminal status (or its watch ended): the run's own alert."""
+
+    told_by_incidents: ClassVar[bool] = True
 
     @property
     def label(self) -> str:
@@ -196,38 +203,11 @@ class IncidentAnnouncement(Announcement):
 
 
 @dataclass(frozen=True)
-class IncidentPartAnnouncement(Announcement):
+class IncidentPartAnnouncement(OnTheRunsItem):
     """A run's own part in its open incident (Slack: a thread reply and an update of the top message),
     claimed on the run's item under each send's own claim kind, as the run's alerts are."""
 
-    held_in_quiet_hours: ClassVar[bool] = True
-    run: RunSummary
     part: RunInIncident
-
-    @property
-    def item(self) -> str:
-        """The run's own item (its part is claimed beside its own alerts)."""
-        return self.run.run_id
-
-    @property
-    def at(self) -> str | None:
-        """When the run finished."""
-        return self.run.finished_at
-
-    @property
-    def line(self) -> str:
-        """Its line in a quiet-hours summary."""
-        return run_line(self.run)
-
-    @property
-    def generation(self) -> str:
-        """The run's finish's generation."""
-        return self.run.generation
-
-    @property
-    def subject(self) -> RunSummary:
-        """The run."""
-        return self.run
 
     @property
     def label(self) -> str:

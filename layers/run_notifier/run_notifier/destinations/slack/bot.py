@@ -51,7 +51,7 @@ from run_notifier.destinations.slack.live_messages import DynamoLiveMessages, Li
 from run_notifier.destinations.slack.message import WHY_IT_FAILED, log_reply, running_message, summary_text
 from run_notifier.destinations.slack.reports import budget_text, digest_text
 from run_notifier.destinations.slack.target import Style
-from run_notifier.destinations.slack.web_api import ContentRefused, MessageGone, SlackWebApi
+from run_notifier.destinations.slack.web_api import MessageGone, SlackWebApi
 from run_notifier.domain.announcements import (
     BudgetAnnouncement,
     DigestAnnouncement,
@@ -117,16 +117,9 @@ class SlackBotDestination(ChatRendering):
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         """Post the summary (or update the run's live message in place); return where it went."""
         live = self._live.find(summary.run_id) if self._live else None
-        try:
-            updated, answer, attempts = self._run_message(self._style.message(summary), live, deadline)
-        except ContentRefused as refused:
-            if self._style.template is None:
-                raise
-            log.warning(
-                "Slack refused the route's template for this run; posting the standard message",
-                extra={"run_id": summary.run_id, "reason": str(refused)[:300]},
-            )
-            updated, answer, attempts = self._run_message(self._style.standard(summary), live, deadline)
+        updated, answer, attempts = self._style.sent(
+            summary, lambda message: self._run_message(message, live, deadline)
+        )
         where = f"{answer.get('channel', self._channel)} ts {answer.get('ts')}"
         detail = f"{'updated' if updated else 'posted to'} {where} after {attempts} attempt(s)"
         called = " ".join(self._style.called(summary)) if updated else ""

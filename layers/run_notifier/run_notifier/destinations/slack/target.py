@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from run_notifier.destinations.slack.message import DEFAULT_MENTION_ON, build_message, mention_markup, with_mentions
 from run_notifier.destinations.slack.template import render, template_problem
+from run_notifier.destinations.slack.web_api import ContentRefused
 from run_notifier.domain.ports import TargetSchema, log
 from run_notifier.domain.run_summary import RunSummary
 from run_notifier.domain.statuses import NOTIFIABLE
@@ -37,6 +38,9 @@ SCHEMA = TargetSchema(
     bool_keys=frozenset({"live"}),
     check=check_target,
 )
+
+
+T = TypeVar("T")
 
 
 class Style:
@@ -70,6 +74,20 @@ class Style:
     def standard(self, summary: RunSummary) -> dict[str, Any]:
         """The standard message with the route's mentions (when Slack refuses what the template made)."""
         return with_mentions(build_message(summary), self.called(summary))
+
+    def sent(self, summary: RunSummary, send: Callable[[dict[str, Any]], T]) -> T:
+        """``send`` the run's message; when Slack refuses what the route's template made (`invalid_blocks`,
+        `msg_too_long`), the standard message once, and a log line that says so."""
+        try:
+            return send(self.message(summary))
+        except ContentRefused as refused:
+            if self.template is None:
+                raise
+            log.warning(
+                "Slack refused the route's template for this run; posting the standard message",
+                extra={"run_id": summary.run_id, "reason": str(refused)[:300]},
+            )
+            return send(self.standard(summary))
 
 
 def style_of(target: Mapping[str, Any]) -> Style:

@@ -22,7 +22,7 @@ from run_notifier.destinations.slack.web_api import CONTENT_ERRORS, ContentRefus
 from run_notifier.domain.announcements import IncidentAnnouncement
 from run_notifier.domain.deadline import Deadline
 from run_notifier.domain.incidents import Transition
-from run_notifier.domain.ports import Limits, PermanentDeliveryError, Traits, log
+from run_notifier.domain.ports import Limits, PermanentDeliveryError, Traits
 from run_notifier.domain.run_summary import RunSummary
 
 
@@ -42,16 +42,7 @@ class SlackDestination(ChatRendering):
 
     def post_run(self, summary: RunSummary, deadline: Deadline) -> str:
         """Post the run's message; the standard one when Slack refuses what the route's template made."""
-        try:
-            return self._post(self._style.message(summary), deadline)
-        except ContentRefused as refused:
-            if self._style.template is None:
-                raise
-            log.warning(
-                "Slack refused the route's template for this run; posting the standard message",
-                extra={"run_id": summary.run_id, "reason": str(refused)[:300]},
-            )
-            return self._post(self._style.standard(summary), deadline)
+        return self._style.sent(summary, lambda message: self._post(message, deadline))
 
     def post_lines(self, title: str, lines: list[str], deadline: Deadline) -> str:
         """Post a title and its lines, each escaped."""
