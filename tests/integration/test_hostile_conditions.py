@@ -198,3 +198,47 @@ def test_a_150_mb_answer_is_refused_within_a_fixed_memory_bound():
         sock.close()
     grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grew_kb < 20 * 1024, f"peak RSS grew by {grew_kb} KB"
+
+
+def test_no_secret_in_any_log_or_item_whatever_its_origin(
+    base_env, sim, receiver, aws_session, resources, intake, root_at_debug
+):
+    """Issue 32's grep: DEBUG everywhere, Secrets Manager mode, the Apify token sent as a run ID (to a cold
+    watcher that never read it) and in `POST /runs` (to the intake, which never holds it), and a
+    destination echoing its own secret in its error: nothing of any secret in the logs or the table."""
+    from conftest import INTAKE_TOKEN, load_event
+
+    sm = aws_session.client("secretsmanager")
+    suffix = uuid.uuid4().hex[:6]
+    routing_key = "R0UT" + uuid.uuid4().hex[:28]
+    pasted_token = "apify_api_" + uuid.uuid4().hex[:30]  # a token nobody here ever read
+    echo = "/pagerduty-debug/v2/enqueue"
+    env = {
+        **base_env,
+        "SETTLE_SECONDS": "0",
+        "APIFY_TOKEN": "",
+        "APIFY_TOKEN_SECRET_ARN": sm.create_secret(Name=f"tok-{suffix}", SecretString=sim.token)["ARN"],
+        "PAGERDUTY_ROUTING_KEY_SECRET_ARN": sm.create_secret(Name=f"pd-{suffix}", SecretString=routing_key)["ARN"],
+        "PAGERDUTY_EVENTS_URL": receiver.base_url + echo,
+    }
+    sim.add_run("RunNoSecret00001", 0.0, settle_secs=0, final_status="FAILED", exit_code=1)
+    receiver.script(
+        echo, (400, {}, json.dumps({"status": "invalid event", "errors": [f"bad routing_key {routing_key}"]}))
+    )
+    app = App(make_handler(build_components(load_settings(env), boto3.session.Session(region_name="us-east-1"))))
+    app.lambda_handler(sqs_event([pasted_token, "RunNoSecret00001", json.dumps({"runId": pasted_token})]), context(20))
+    event = load_event("function_url_apify_webhook.json")
+    event.update(rawPath="/runs", body=json.dumps({"runIds": [pasted_token]}), isBase64Encoded=False)
+    event["requestContext"]["http"]["path"] = "/runs"
+    event["headers"] = {**event["headers"], "authorization": f"Bearer {INTAKE_TOKEN}"}
+    assert intake(event)[0] == 400
+
+    logs = root_at_debug.getvalue()
+    items = json.dumps(
+        list(RunsTable(aws_session.client("dynamodb"), resources.table_name).scan_prefix("")), default=str
+    )
+    assert "RunNoSecret00001" in items  # the run was recorded, its PagerDuty alert refused for good
+    for secret in (sim.token, routing_key, pasted_token[10:], SLACK_PATH.rsplit("/", 1)[-1]):
+        for where, text in (("logs", logs), ("table", items)):
+            assert secret not in text, where
+            assert secret[:12] not in text, where
