@@ -90,6 +90,7 @@ def test_a_200_character_status_message_in_a_header_template_and_a_section_of_am
     }
     posted = receiver.received(SLACK_PATH)
     assert [m.status for m in posted] == [200, 200]
+    assert len(receiver.received(HOOK_PATH, ok_only=True)) == 2  # every other destination once each too
     for message in (json.loads(m.body) for m in posted):
         header, section = message["blocks"]
         assert len(header["text"]["text"]) <= 150
