@@ -69,6 +69,7 @@ SLACK_FORBIDDEN = _unescaped("<!channel>", "<@U0BOSS>", "<https://evil.example|"
 MARKDOWN_FORBIDDEN = _unescaped("](https://evil.example)", "<https://evil.example|", "<b>")
 
 BOT_PATH = "/slack-api"
+BOT_TOKEN = "-".join(("xoxb", "contract", "0000"))  # made up; no token-shaped literal in the tree
 TEAMS_PATH = "/teams/contract"
 DISCORD_PATH = "/discord/contract"
 PAGERDUTY_PATH = "/pagerduty/v2/enqueue"
@@ -94,7 +95,7 @@ HARNESSES = [
     Harness(
         "slack",
         lambda w: {"channel": "C0CONTRACT"},
-        lambda w: {"SLACK_BOT_TOKEN": "xoxb-contract-0000", "SLACK_API_BASE_URL": w.receiver.base_url + BOT_PATH},
+        lambda w: {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_BASE_URL": w.receiver.base_url + BOT_PATH},
         f"{BOT_PATH}/chat.postMessage",
         SLACK_FORBIDDEN,
     ),
