@@ -1,10 +1,13 @@
-"""Where a finished run is announced: the registry of destination kinds.
+"""Where announcements are made: the registry of destination kinds, and where each announcement goes.
 
 A kind is a module (or a package) in this package that says its `KIND`, its settings section
 (`SETTINGS`), the keys its route target accepts (`SCHEMA`), its default target (`default_target`)
-and how to build itself (`build`); see `context.DestinationKind`. The registry finds kinds by
-looking for `KIND` in this package's modules: it names none, and neither does the watcher.
-Capabilities (`context.RunningAnnouncer`) are asked of the built destination, never of a kind by name.
+and how to build itself (`build`: a `rendering.Rendering` class with its traits, limits and
+renderers); see `context.DestinationKind`. The registry finds kinds by looking for `KIND` in this
+package's modules: it names none, and neither does anything outside this package.
+`RoutedDestinations.destinations_for` reads an announcement's route once and keeps the destinations
+that render it, as their traits, mutes and quiet hours say; `report_destinations` finds the kinds
+that post digests and budget alerts.
 """
 
 from __future__ import annotations
