@@ -242,3 +242,20 @@ def test_no_secret_in_any_log_or_item_whatever_its_origin(
         for where, text in (("logs", logs), ("table", items)):
             assert secret not in text, where
             assert secret[:12] not in text, where
+
+
+def test_routes_from_ssm_are_parsed_once_per_text_and_a_change_is_seen(base_env, aws_session):
+    """A run asks for its routes several times: the same document text gives the same parsed routes (parsed
+    once), a changed parameter gives the new ones (SECRETS_MAX_AGE_SECONDS 0: read every time)."""
+    from run_notifier.adapters.memo import Lazy
+    from run_notifier.wiring import routes_source
+
+    name = f"/routes-{uuid.uuid4().hex[:6]}"
+    ssm = aws_session.client("ssm")
+    ssm.put_parameter(Name=name, Value=json.dumps({"routes": [{"match": {"status": "FAILED"}}]}), Type="String")
+    env = {**base_env, "ROUTES_SSM_PARAMETER": name, "SECRETS_MAX_AGE_SECONDS": "0"}
+    routes = routes_source(load_settings(env), Lazy(lambda: aws_session.client("ssm")))
+    first = routes()
+    assert routes() is first
+    ssm.put_parameter(Name=name, Value=json.dumps({"routes": []}), Type="String", Overwrite=True)
+    assert routes().routes == ()

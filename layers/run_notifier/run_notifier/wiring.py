@@ -133,7 +133,20 @@ def routes_source(settings: Settings, ssm_client: Callable[[], Any]) -> Callable
 
     ssm = Lazy(provider)
     name = settings.routes_ssm_parameter
-    return lambda: parsed(ssm.get().get(name, max_age=settings.secrets_max_age_seconds))
+    # A run asks for its routes several times (each announcement, its incident, its expectation): the
+    # document is parsed and checked once per text Powertools hands back, not once per ask.
+    last: list[tuple[str | None, Routes]] = []
+
+    def current() -> Routes:
+        text = ssm.get().get(name, max_age=settings.secrets_max_age_seconds)
+        known = last[0] if last else None
+        if known is not None and known[0] == text:
+            return known[1]
+        routes = parsed(text)
+        last[:] = [(text, routes)]
+        return routes
+
+    return current
 
 
 def _secret_store(aws: boto3.session.Session, max_age_secs: int) -> SecretStore:
